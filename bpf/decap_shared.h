@@ -1,0 +1,120 @@
+/* Structs and constants shared by the XDP program and its userspace decoders (src/decode/layout.ts). */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+#ifndef XDP_DECAP_SHARED_H
+#define XDP_DECAP_SHARED_H
+
+/*
+ * This header is read by two compilers: clang -target bpf for the kernel program and, as a layout
+ * reference, by src/decode/layout.ts, which mirrors every struct below with koffi. A test
+ * (test/unit/layout.test.ts) compiles a probe against this header and checks every size and offset,
+ * so a change here that is not mirrored there fails CI. Keep in sync with src/decode/layout.ts.
+ */
+
+#include <linux/types.h>
+
+/* Tunnel types: the tunnel_type field of the keys below. */
+#define TUNNEL_VXLAN 1
+#define TUNNEL_GENEVE 2
+
+/*
+ * Outcome of one packet: 0 is "decapsulated", every other value is the reason it passed untouched.
+ * The numbering is an ABI with userspace: keep in sync with OUTCOMES in src/decode/layout.ts.
+ */
+enum decap_outcome {
+	OUTCOME_DECAPSULATED = 0,
+	OUTCOME_NOT_TUNNEL = 1,    /* not IPv4/IPv6 + UDP to a configured tunnel port */
+	OUTCOME_FRAGMENT = 2,      /* outer IPv4 MF/offset, or IPv6 fragment header */
+	OUTCOME_TRUNCATED = 3,     /* too short for the headers it announces, or inner frame < Ethernet header */
+	OUTCOME_MALFORMED = 4,     /* VXLAN I bit clear, Geneve version != 0, bad IPv4 IHL */
+	OUTCOME_FILTERED = 5,      /* outer destination outside the configured prefixes */
+	OUTCOME_EXCLUDED = 6,      /* outer source or destination in the exclude prefixes */
+	OUTCOME_UNSUPPORTED = 7,   /* Geneve OAM or non-Ethernet payload, IPv6 extension headers */
+	OUTCOME_ADJUST_FAILED = 8, /* bpf_xdp_adjust_head refused to move the head */
+	OUTCOME_MAX = 9,
+};
+
+/* Indexes of the map-health counters (map lost_updates). */
+enum decap_lost {
+	LOST_VNI_STATS = 0,  /* vni_stats full: a new (interface, type, VNI) was not counted */
+	LOST_OUTCOME_STATS = 1,    /* outcome_stats full: a new (interface, outcome) was not counted */
+	LOST_FLOWS = 2,      /* flows refused an insert (the LRU evicts, so this should stay 0) */
+	LOST_MAX = 3,
+};
+
+/* Runtime settings, one element of the config array map; userspace rewrites it on a config change. */
+struct decap_config {
+	__u32 dst_filter_v4; /* 1: decapsulate only IPv4 outer destinations found in dst_v4 */
+	__u32 dst_filter_v6; /* 1: decapsulate only IPv6 outer destinations found in dst_v6 */
+	__u32 track_flows;   /* 1: keep the per-flow table and the flows counter */
+	__u32 reserved;
+};
+
+/* Key of the tunnel-port set: the UDP destination port in host byte order. */
+struct port_key {
+	__u16 port;
+	__u16 pad;
+};
+
+/* Value of the tunnel-port set: which tunnel that port carries. */
+struct port_value {
+	__u32 tunnel_type; /* TUNNEL_VXLAN or TUNNEL_GENEVE */
+};
+
+/* LPM trie keys for outer IPv4 / IPv6 prefixes (prefixlen first, as the kernel requires). */
+struct lpm_v4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct lpm_v6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Per (interface, tunnel type, VNI) counters. */
+struct vni_key {
+	__u32 ifindex;
+	__u32 vni;         /* 24-bit VNI */
+	__u32 tunnel_type; /* TUNNEL_VXLAN or TUNNEL_GENEVE */
+};
+
+struct vni_value {
+	__u64 packets;        /* frames decapsulated */
+	__u64 bytes;          /* inner frame bytes, what the taps after XDP see */
+	__u64 overhead_bytes; /* outer bytes removed */
+	__u64 flows;          /* inner flows seen for the first time */
+};
+
+/* Per (interface, outcome) counters. */
+struct outcome_key {
+	__u32 ifindex;
+	__u32 outcome; /* enum decap_outcome */
+};
+
+struct outcome_value {
+	__u64 packets;
+	__u64 bytes; /* frame bytes as received */
+};
+
+/* Inner flow key: addresses are IPv4 (first 4 bytes, rest zero) or IPv6; ports in host byte order. */
+struct flow_key {
+	__u32 ifindex;
+	__u32 vni;
+	__u8 tunnel_type;
+	__u8 family;   /* 4 or 6 */
+	__u8 protocol; /* inner IP protocol */
+	__u8 pad;
+	__u16 sport;   /* 0 unless TCP, UDP or SCTP */
+	__u16 dport;
+	__u8 saddr[16];
+	__u8 daddr[16];
+};
+
+struct flow_value {
+	__u64 packets;
+	__u64 bytes;         /* inner frame bytes */
+	__u64 first_seen_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 last_seen_ns;
+};
+
+#endif /* XDP_DECAP_SHARED_H */

@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// The xdp-decap command line: pick the subcommand, run it, turn errors into one line and an exit code.
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from './config/load.ts';
+import { BpfError, NativeLibraryError } from './ffi/errors.ts';
+import { CaptureError } from './replay/pcap.ts';
+import { demoCommand } from './commands/demo.ts';
+import { detachCommand } from './commands/detach.ts';
+import { replayCommand } from './commands/replay.ts';
+import { runCommand } from './commands/run.ts';
+import { statusCommand } from './commands/status.ts';
+import { schemaCommand } from './commands/schema.ts';
+import { EXIT, UsageError } from './commands/usage.ts';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  demo: { run: demoCommand, summary: 'a one-minute demo on a throwaway testbed: tap before/after, metrics, sent vs counted' },
+  run: { run: runCommand, summary: 'attach to capture interfaces and export per-VNI OTLP metrics (the main job)' },
+  status: { run: statusCommand, summary: 'show what is attached where and the per-VNI and skip counters' },
+  detach: { run: detachCommand, summary: 'remove an xdp-decap program left attached on an interface' },
+  replay: { run: replayCommand, summary: 'run a capture through the real program offline (BPF_PROG_TEST_RUN)' },
+  schema: { run: schemaCommand, summary: 'print the JSON Schema of the config file' },
+};
+
+export const HELP = `Usage: xdp-decap <command> [options]
+
+XDP decapsulation of VXLAN/Geneve for traffic-analysis hosts, with per-VNI OpenTelemetry metrics.
+
+Commands:
+${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join('\n')}
+
+Run \`xdp-decap <command> --help\` for a command's options.`;
+
+/** Runs the CLI; returns the exit code (process.exit happens only at the very top). */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '-h' || name === '--help' || name === 'help') {
+    console.log(HELP);
+    return name ? EXIT.ok : EXIT.usage;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`xdp-decap: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    return reportError(name, err);
+  }
+}
+
+function reportError(command: string, err: unknown): number {
+  if (err instanceof UsageError || err instanceof ConfigError || err instanceof CaptureError) {
+    console.error(`xdp-decap ${command}: ${err.message}`);
+    return EXIT.usage;
+  }
+  if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`xdp-decap ${command}: ${err.message}; see xdp-decap ${command} --help`);
+    return EXIT.usage;
+  }
+  if (err instanceof BpfError && (err.code === 'EPERM' || err.code === 'EACCES') && err.operation.startsWith('load')) {
+    const rootHint = process.getuid?.() === 0 ? '' : ' You are not root: run it as root (sudo) or grant CAP_BPF and CAP_PERFMON.';
+    console.error(`xdp-decap ${command}: ${err.message.split('\n')[0]}.${rootHint}`);
+    return EXIT.usage;
+  }
+  if (err instanceof BpfError || err instanceof NativeLibraryError) {
+    console.error(`xdp-decap ${command}: ${err.message}`);
+    return EXIT.usage;
+  }
+  console.error(`xdp-decap ${command}: unexpected error:`, err);
+  return 1;
+}
+
+function isEntryPoint(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

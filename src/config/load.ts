@@ -1,0 +1,129 @@
+// Reads and validates the config file (YAML or JSON): one clear line per problem, naming the key and the fix.
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { configObjectSchema, configSchema, interfaceSchema, mapsSchema, metricsSchema, type DecapConfig } from './schema.ts';
+
+/** A config that cannot be used; `message` has one line per problem. */
+export class ConfigError extends Error {
+  readonly source: string;
+  readonly problems: string[];
+
+  constructor(source: string, problems: string[]) {
+    super(problems.map((p) => `${source}: ${p}`).join('\n'));
+    this.name = 'ConfigError';
+    this.source = source;
+    this.problems = problems;
+  }
+}
+
+/** Known keys of each object in the config, for "did you mean" hints. */
+const KNOWN_KEYS: Record<string, string[]> = {
+  '': Object.keys(configObjectSchema.shape),
+  interfaces: Object.keys(interfaceSchema.shape),
+  maps: Object.keys(mapsSchema.unwrap().shape),
+  metrics: Object.keys(metricsSchema.unwrap().shape),
+};
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+function suggest(key: string, known: string[]): string {
+  const best = known.map((k) => ({ k, d: editDistance(key, k) })).sort((x, y) => x.d - y.d)[0];
+  if (best && best.d <= Math.max(2, Math.floor(key.length / 3))) return `; did you mean '${best.k}'?`;
+  return `; known keys here: ${known.join(', ')}`;
+}
+
+function pathText(path: ReadonlyArray<PropertyKey>): string {
+  return path.length === 0 ? '(top level)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
+}
+
+/** zod issues as `path: message` lines. */
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      const scope = issue.path.filter((p) => typeof p === 'string').join('.');
+      const known = KNOWN_KEYS[scope] ?? [];
+      return issue.keys
+        .map((k) => `${pathText([...issue.path, k])}: unknown key${suggest(k, known)}`)
+        .join('\n');
+    }
+    return `${pathText(issue.path)}: ${issue.message}`;
+  }).flatMap((l) => l.split('\n'));
+}
+
+/** Validates a parsed config object; `source` names it in errors (a file path, or "--interface"). */
+export function parseConfig(input: unknown, source: string): DecapConfig {
+  const result = configSchema.safeParse(input ?? {});
+  if (!result.success) throw new ConfigError(source, describeIssues(result.error));
+  return result.data;
+}
+
+/** Parses YAML or JSON text: by extension, else JSON first and YAML after. */
+function parseText(text: string, path: string): unknown {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && text.trimStart().startsWith('{'))) {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(path, [`not valid JSON: ${err instanceof Error ? err.message : String(err)}`]);
+    }
+  }
+  const doc = parseDocument(text, { prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(path, doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+    }));
+  }
+  return doc.toJS();
+}
+
+export async function loadConfigFile(path: string): Promise<DecapConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(err);
+    throw new ConfigError(path, [`cannot read the config file: ${why}`]);
+  }
+  return parseConfig(parseText(text, path), path);
+}
+
+/** The config with every default: what an empty file means. */
+export const DEFAULT_CONFIG: DecapConfig = parseConfig({}, 'defaults');
+
+/** JSON Schema of the config file (draft 2020-12), generated from the zod schema. */
+export function configJsonSchema(): object {
+  return {
+    ...z.toJSONSchema(configObjectSchema, { io: 'input', unrepresentable: 'any' }),
+    $id: 'https://xdp-decap.dev/schema/config.schema.json',
+    title: 'xdp-decap config',
+  };
+}
+
+function stable(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+/** Settings that changed between two configs but cannot apply to a running program. */
+export function diffRequiresReload(before: DecapConfig, after: DecapConfig): string[] {
+  const changed: string[] = [];
+  if (before.maps.vniCapacity !== after.maps.vniCapacity) changed.push('maps.vniCapacity');
+  if (before.maps.flowCapacity !== after.maps.flowCapacity) changed.push('maps.flowCapacity');
+  // The OTLP pipeline is built once; changing where or how it exports needs a restart.
+  for (const key of Object.keys(after.metrics) as Array<keyof DecapConfig['metrics']>) {
+    if (stable(before.metrics[key]) !== stable(after.metrics[key])) changed.push(`metrics.${key}`);
+  }
+  return changed;
+}

@@ -1,0 +1,97 @@
+// The config file's schema (zod): every setting, its default, its limits and its help text.
+import { z } from 'zod';
+import { parsePrefix } from './prefixes.ts';
+
+const port = z.number().int().min(1).max(65535);
+
+const portList = (what: string, fallback: number) =>
+  z
+    .array(port)
+    .min(1, `at least one ${what} port`)
+    .refine((ports) => new Set(ports).size === ports.length, { message: 'a port is listed twice' })
+    .default([fallback])
+    .describe(`UDP destination ports that carry ${what} (default [${fallback}])`);
+
+const prefixList = (help: string) =>
+  z
+    .array(z.string())
+    .default([])
+    .superRefine((list, ctx) => {
+      list.forEach((text, i) => {
+        try {
+          parsePrefix(text);
+        } catch (err) {
+          ctx.addIssue({ code: 'custom', path: [i], message: err instanceof Error ? err.message : String(err) });
+        }
+      });
+    })
+    .describe(help);
+
+/** Linux interface names: 1-15 bytes, no '/', ':' or white space, not "." or "..". */
+const interfaceName = z
+  .string()
+  .min(1, 'empty interface name')
+  .max(15, 'Linux interface names have at most 15 characters')
+  .regex(/^[^/\s:]+$/, "Linux interface names have no '/', ':' or white space")
+  .refine((n) => n !== '.' && n !== '..', { message: 'not a valid interface name' });
+
+export const interfaceSchema = z.strictObject({
+  name: interfaceName.describe('Capture interface (e.g. ens1f0)'),
+  mode: z
+    .enum(['generic', 'native', 'auto'])
+    .default('generic')
+    .describe('generic: skb mode, runs before AF_PACKET taps, no driver support needed (default); native: in the driver; auto: native, else generic'),
+  replace: z.boolean().default(false).describe('Replace another XDP program already attached to this interface (default false: refuse and say which)'),
+});
+
+export const mapsSchema = z
+  .strictObject({
+    vniCapacity: z.number().int().min(1).max(1048576).default(65536).describe('Distinct (interface, tunnel type, VNI) counters the kernel keeps; needs a restart to change'),
+    flowCapacity: z.number().int().min(1024).max(16777216).default(262144).describe('Inner flows tracked (LRU: the least recently seen are evicted); needs a restart to change'),
+  })
+  .default({ vniCapacity: 65536, flowCapacity: 262144 });
+
+const attributeValue = z.union([z.string(), z.number(), z.boolean()]);
+
+export const metricsSchema = z
+  .strictObject({
+    exportIntervalSeconds: z.number().min(1).optional().describe('Seconds between OTLP exports (default OTEL_METRIC_EXPORT_INTERVAL, else 60)'),
+    endpoint: z
+      .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://localhost:4318/v1/metrics' })
+      .optional()
+      .describe('OTLP/HTTP metrics endpoint (default from OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT, else http://localhost:4318/v1/metrics)'),
+    headers: z.record(z.string(), z.string()).default({}).describe('Extra HTTP headers on every export (e.g. an API key)'),
+    encoding: z.enum(['protobuf', 'json']).optional().describe('OTLP/HTTP body encoding (default protobuf, or from OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL)'),
+    resourceAttributes: z.record(z.string(), attributeValue).default({}).describe('Resource attributes added to service.name, service.version and host.name'),
+    serviceName: z.string().min(1).optional().describe('service.name (default OTEL_SERVICE_NAME, else xdp-decap)'),
+    maxVniSeries: z.number().int().min(1).default(2000).describe('At most this many (interface, type, VNI) series per metric; the rest are summed into one overflow series'),
+  })
+  .default({ headers: {}, resourceAttributes: {}, maxVniSeries: 2000 });
+
+export const configObjectSchema = z.strictObject({
+    interfaces: z.array(interfaceSchema).default([]).describe('Capture interfaces to attach to'),
+    vxlanPorts: portList('VXLAN', 4789),
+    genevePorts: portList('Geneve', 6081),
+    decapPrefixes: prefixList('Decapsulate only tunnels whose outer destination is in these prefixes; empty: any'),
+    excludePrefixes: prefixList('Never touch packets whose outer source or destination is in these prefixes (own VTEP, management)'),
+    maps: mapsSchema.describe('Kernel map sizes (fixed at start)'),
+    trackFlows: z.boolean().default(true).describe('Track inner flows (flows and active-flows metrics)'),
+    flowIdleTimeoutSeconds: z.number().positive().default(60).describe('A flow unseen this long is no longer active, is forgotten, and counts as new when it returns'),
+    metrics: metricsSchema.describe('OpenTelemetry metrics export'),
+});
+
+export const configSchema = configObjectSchema.superRefine((cfg, ctx) => {
+    for (const p of cfg.vxlanPorts) {
+      if (cfg.genevePorts.includes(p)) {
+        ctx.addIssue({ code: 'custom', path: ['genevePorts'], message: `port ${p} is in both vxlanPorts and genevePorts; a port carries one tunnel type` });
+      }
+    }
+    const seen = new Set<string>();
+    cfg.interfaces.forEach((i, n) => {
+      if (seen.has(i.name)) ctx.addIssue({ code: 'custom', path: ['interfaces', n, 'name'], message: `interface ${i.name} is listed twice` });
+      seen.add(i.name);
+    });
+  });
+
+export type DecapConfig = z.output<typeof configSchema>;
+export type DecapConfigInput = z.input<typeof configSchema>;

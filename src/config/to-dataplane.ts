@@ -1,0 +1,17 @@
+// Maps a validated config to what the kernel program takes: live settings and load-time capacities.
+import type { DataplaneSettings, MapCapacities } from '../program/decap-program.ts';
+import type { DecapConfig } from './schema.ts';
+
+export function dataplaneFromConfig(config: DecapConfig): DataplaneSettings {
+  return {
+    vxlanPorts: config.vxlanPorts,
+    genevePorts: config.genevePorts,
+    decapPrefixes: config.decapPrefixes,
+    excludePrefixes: config.excludePrefixes,
+    trackFlows: config.trackFlows,
+  };
+}
+
+export function capacitiesFromConfig(config: DecapConfig): MapCapacities {
+  return { vniCapacity: config.maps.vniCapacity, flowCapacity: config.maps.flowCapacity };
+}

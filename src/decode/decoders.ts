@@ -1,0 +1,157 @@
+// Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
+import { LAYOUT, LOST_COUNTERS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
+import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
+
+/** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
+export interface RawEntries {
+  count: number;
+  keys: Buffer;
+  values: Buffer;
+}
+
+const TUNNEL_TYPE_NAMES = new Map<number, TunnelType>(
+  Object.entries(TUNNEL_TYPE_IDS).map(([name, id]) => [id, name as TunnelType]),
+);
+
+/** Name of a tunnel type number; unknown numbers are a layout mismatch, not data. */
+export function tunnelTypeName(id: number): TunnelType {
+  const name = TUNNEL_TYPE_NAMES.get(id);
+  if (!name) throw new RangeError(`unknown tunnel type ${id}: bpf/decap_shared.h and src/decode/layout.ts disagree`);
+  return name;
+}
+
+/** Sums one u64 field over the CPU slots of a per-CPU value starting at `base`. */
+export function sumPerCpu(values: Buffer, base: number, fieldOffset: number, stride: number, cpus: number): number {
+  let total = 0n;
+  for (let cpu = 0; cpu < cpus; cpu++) total += values.readBigUInt64LE(base + cpu * stride + fieldOffset);
+  return Number(total);
+}
+
+/** Per-CPU layout of a map's values: slot stride (value size rounded to 8) and CPU count. */
+export interface PerCpuLayout {
+  stride: number;
+  cpus: number;
+}
+
+export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounters[] {
+  const K = LAYOUT.vni_key;
+  const V = LAYOUT.vni_value;
+  const valueBytes = layout.stride * layout.cpus;
+  const out: VniCounters[] = new Array(raw.count);
+  for (let i = 0; i < raw.count; i++) {
+    const k = i * K.size;
+    const v = i * valueBytes;
+    out[i] = {
+      ifindex: raw.keys.readUInt32LE(k + K.ifindex),
+      tunnelType: tunnelTypeName(raw.keys.readUInt32LE(k + K.tunnel_type)),
+      vni: raw.keys.readUInt32LE(k + K.vni),
+      packets: sumPerCpu(raw.values, v, V.packets, layout.stride, layout.cpus),
+      bytes: sumPerCpu(raw.values, v, V.bytes, layout.stride, layout.cpus),
+      overheadBytes: sumPerCpu(raw.values, v, V.overhead_bytes, layout.stride, layout.cpus),
+      flows: sumPerCpu(raw.values, v, V.flows, layout.stride, layout.cpus),
+    };
+  }
+  return out;
+}
+
+export function decodeOutcomeStats(raw: RawEntries, layout: PerCpuLayout): OutcomeCounters[] {
+  const K = LAYOUT.outcome_key;
+  const V = LAYOUT.outcome_value;
+  const valueBytes = layout.stride * layout.cpus;
+  const out: OutcomeCounters[] = [];
+  for (let i = 0; i < raw.count; i++) {
+    const k = i * K.size;
+    const v = i * valueBytes;
+    const code = raw.keys.readUInt32LE(k + K.outcome);
+    const outcome = OUTCOMES[code];
+    if (!outcome) throw new RangeError(`unknown outcome ${code}: bpf/decap_shared.h and src/decode/layout.ts disagree`);
+    out.push({
+      ifindex: raw.keys.readUInt32LE(k + K.ifindex),
+      outcome,
+      packets: sumPerCpu(raw.values, v, V.packets, layout.stride, layout.cpus),
+      bytes: sumPerCpu(raw.values, v, V.bytes, layout.stride, layout.cpus),
+    });
+  }
+  return out;
+}
+
+/** lost_updates is a per-CPU array of u64 indexed by `enum decap_lost`. */
+export function decodeLostUpdates(raw: RawEntries, layout: PerCpuLayout): LostUpdates {
+  const lost = Object.fromEntries(LOST_COUNTERS.map((name) => [name, 0])) as LostUpdates;
+  const valueBytes = layout.stride * layout.cpus;
+  for (let i = 0; i < raw.count; i++) {
+    const name = LOST_COUNTERS[raw.keys.readUInt32LE(i * 4)];
+    if (name) lost[name] = sumPerCpu(raw.values, i * valueBytes, 0, layout.stride, layout.cpus);
+  }
+  return lost;
+}
+
+/** Formats 4 or 16 address bytes as dotted quad or RFC 5952 text. */
+export function formatAddress(bytes: Buffer, family: 4 | 6): string {
+  if (family === 4) return `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`;
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(bytes.readUInt16BE(i));
+  // Longest run of two or more zero groups becomes '::' (RFC 5952 section 4.2).
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+/** Flow keys and (shared, not per-CPU) values of the LRU flow table. */
+export function decodeFlows(raw: RawEntries): FlowRecord[] {
+  const K = LAYOUT.flow_key;
+  const V = LAYOUT.flow_value;
+  const out: FlowRecord[] = new Array(raw.count);
+  for (let i = 0; i < raw.count; i++) {
+    const k = i * K.size;
+    const v = i * V.size;
+    const family = raw.keys[k + K.family] === 6 ? 6 : 4;
+    const addrLen = family === 4 ? 4 : 16;
+    out[i] = {
+      ifindex: raw.keys.readUInt32LE(k + K.ifindex),
+      tunnelType: tunnelTypeName(raw.keys[k + K.tunnel_type] ?? 0),
+      vni: raw.keys.readUInt32LE(k + K.vni),
+      family,
+      protocol: raw.keys[k + K.protocol] ?? 0,
+      srcAddr: formatAddress(raw.keys.subarray(k + K.saddr, k + K.saddr + addrLen), family),
+      dstAddr: formatAddress(raw.keys.subarray(k + K.daddr, k + K.daddr + addrLen), family),
+      srcPort: raw.keys.readUInt16LE(k + K.sport),
+      dstPort: raw.keys.readUInt16LE(k + K.dport),
+      packets: Number(raw.values.readBigUInt64LE(v + V.packets)),
+      bytes: Number(raw.values.readBigUInt64LE(v + V.bytes)),
+      firstSeenNs: raw.values.readBigUInt64LE(v + V.first_seen_ns),
+      lastSeenNs: raw.values.readBigUInt64LE(v + V.last_seen_ns),
+    };
+  }
+  return out;
+}
+
+/**
+ * Splits the flow table at `nowNs - idleNs`: counts the flows seen since then per (interface, type, VNI),
+ * and returns the indexes of the idle ones (their keys are what the caller deletes).
+ */
+export function flowActivity(flows: readonly FlowRecord[], nowNs: bigint, idleNs: bigint): { active: ActiveFlowCount[]; idle: number[] } {
+  const counts = new Map<string, ActiveFlowCount>();
+  const idle: number[] = [];
+  const cutoff = nowNs - idleNs;
+  flows.forEach((f, i) => {
+    if (f.lastSeenNs < cutoff) {
+      idle.push(i);
+      return;
+    }
+    const key = `${f.ifindex}/${f.tunnelType}/${f.vni}`;
+    const entry = counts.get(key);
+    if (entry) entry.flows++;
+    else counts.set(key, { ifindex: f.ifindex, tunnelType: f.tunnelType, vni: f.vni, flows: 1 });
+  });
+  return { active: [...counts.values()], idle };
+}

@@ -1,0 +1,60 @@
+// Byte layout of the structs in bpf/decap_shared.h, mirrored for the decoders; test/unit/layout.test.ts checks it against the C.
+
+/** Tunnel type numbers of `TUNNEL_*` in decap_shared.h. */
+export const TUNNEL_TYPE_IDS = { vxlan: 1, geneve: 2 } as const;
+export type TunnelType = keyof typeof TUNNEL_TYPE_IDS;
+export const TUNNEL_TYPES = Object.keys(TUNNEL_TYPE_IDS) as TunnelType[];
+
+/** `enum decap_outcome`, in numeric order: index = value. Keep in sync with bpf/decap_shared.h. */
+export const OUTCOMES = [
+  'decapsulated',
+  'not_tunnel',
+  'fragment',
+  'truncated',
+  'malformed',
+  'filtered',
+  'excluded',
+  'unsupported',
+  'adjust_failed',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+export type SkipReason = Exclude<Outcome, 'decapsulated'>;
+export const SKIP_REASONS = OUTCOMES.filter((o): o is SkipReason => o !== 'decapsulated');
+
+/** `enum decap_lost`: indexes of the lost_updates array. */
+export const LOST_COUNTERS = ['vni_stats', 'outcome_stats', 'flows'] as const;
+export type LostCounter = (typeof LOST_COUNTERS)[number];
+
+/** Field offsets and struct sizes, in bytes, as clang lays them out for the BPF target (little-endian). */
+export const LAYOUT = {
+  decap_config: { size: 16, dst_filter_v4: 0, dst_filter_v6: 4, track_flows: 8, reserved: 12 },
+  port_key: { size: 4, port: 0 },
+  port_value: { size: 4, tunnel_type: 0 },
+  lpm_v4_key: { size: 8, prefixlen: 0, addr: 4 },
+  lpm_v6_key: { size: 20, prefixlen: 0, addr: 4 },
+  vni_key: { size: 12, ifindex: 0, vni: 4, tunnel_type: 8 },
+  vni_value: { size: 32, packets: 0, bytes: 8, overhead_bytes: 16, flows: 24 },
+  outcome_key: { size: 8, ifindex: 0, outcome: 4 },
+  outcome_value: { size: 16, packets: 0, bytes: 8 },
+  flow_key: {
+    size: 48, ifindex: 0, vni: 4, tunnel_type: 8, family: 9, protocol: 10, sport: 12, dport: 14, saddr: 16, daddr: 32,
+  },
+  flow_value: { size: 32, packets: 0, bytes: 8, first_seen_ns: 16, last_seen_ns: 24 },
+} as const;
+
+/** Names of the maps in bpf/decap.bpf.c, as libbpf finds them. */
+export const MAP_NAMES = {
+  config: 'decap_cfg',
+  tunnelPorts: 'tunnel_ports',
+  dstV4: 'dst_v4',
+  dstV6: 'dst_v6',
+  excludeV4: 'excl_v4',
+  excludeV6: 'excl_v6',
+  vniStats: 'vni_stats',
+  outcomeStats: 'outcome_stats',
+  flows: 'flows',
+  lostUpdates: 'lost_updates',
+} as const;
+
+/** Name of the XDP program function in bpf/decap.bpf.c. */
+export const PROGRAM_NAME = 'xdp_decap';

@@ -1,0 +1,61 @@
+// Typed records the decoders produce from raw map bytes; what metrics, replay and status consume.
+import type { LostCounter, Outcome, TunnelType } from './layout.ts';
+
+/** Counters of one (interface, tunnel type, VNI), summed over CPUs. */
+export interface VniCounters {
+  ifindex: number;
+  tunnelType: TunnelType;
+  vni: number;
+  packets: number;
+  /** Inner frame bytes: what the taps after XDP see. */
+  bytes: number;
+  /** Outer bytes removed. */
+  overheadBytes: number;
+  /** Inner flows seen for the first time. */
+  flows: number;
+}
+
+/** Counters of one (interface, outcome), summed over CPUs. */
+export interface OutcomeCounters {
+  ifindex: number;
+  outcome: Outcome;
+  packets: number;
+  /** Frame bytes as received. */
+  bytes: number;
+}
+
+/** One inner flow from the LRU flow table. */
+export interface FlowRecord {
+  ifindex: number;
+  tunnelType: TunnelType;
+  vni: number;
+  family: 4 | 6;
+  protocol: number;
+  srcAddr: string;
+  dstAddr: string;
+  srcPort: number;
+  dstPort: number;
+  packets: number;
+  bytes: number;
+  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+  firstSeenNs: bigint;
+  lastSeenNs: bigint;
+}
+
+/** Updates the program could not make because a map was full. */
+export type LostUpdates = Record<LostCounter, number>;
+
+/** Everything one read of the counter maps returns (flows are read separately: they can be large). */
+export interface CounterSnapshot {
+  vnis: VniCounters[];
+  outcomes: OutcomeCounters[];
+  lost: LostUpdates;
+}
+
+/** Flows of one (interface, tunnel type, VNI) seen within the idle timeout. */
+export interface ActiveFlowCount {
+  ifindex: number;
+  tunnelType: TunnelType;
+  vni: number;
+  flows: number;
+}

@@ -1,0 +1,300 @@
+// BPF objects, maps and program test runs on top of the libbpf table; every failure is a BpfError with context.
+import { BpfError, check } from './errors.ts';
+import { lastErrno, libbpf, OPTS_SIZE, type Pointer, type TestRunOpts } from './libbpf.ts';
+
+const BPF_ANY = 0;
+/** Map types whose userspace values are one slot per possible CPU, each rounded up to 8 bytes. */
+const PER_CPU_MAP_TYPES = new Set([5 /* PERCPU_HASH */, 6 /* PERCPU_ARRAY */, 10 /* LRU_PERCPU_HASH */]);
+const VERIFIER_LOG_SIZE = 4 * 1024 * 1024;
+
+let possibleCpus: number | undefined;
+
+/** Number of possible CPUs: the slot count of a per-CPU map value. */
+export function numPossibleCpus(): number {
+  possibleCpus ??= check(libbpf().libbpf_num_possible_cpus(), 'count possible CPUs', '');
+  return possibleCpus;
+}
+
+/** Keys and values read from a map in one pass: `count` entries, packed back to back. */
+export interface MapEntries {
+  count: number;
+  keys: Buffer;
+  values: Buffer;
+}
+
+/** One map of a loaded object. Values of per-CPU maps are `valueStride * cpus` bytes. */
+export class BpfMap {
+  readonly name: string;
+  readonly fd: number;
+  readonly keySize: number;
+  readonly valueSize: number;
+  readonly type: number;
+  readonly perCpu: boolean;
+  /** Bytes of one CPU's slot (per-CPU maps pad each value to 8 bytes). */
+  readonly valueStride: number;
+  /** Bytes userspace reads or writes for one element. */
+  readonly userValueSize: number;
+  private batchUnsupported = false;
+
+  constructor(name: string, fd: number, keySize: number, valueSize: number, type: number) {
+    this.name = name;
+    this.fd = fd;
+    this.keySize = keySize;
+    this.valueSize = valueSize;
+    this.type = type;
+    this.perCpu = PER_CPU_MAP_TYPES.has(type);
+    this.valueStride = this.perCpu ? Math.ceil(valueSize / 8) * 8 : valueSize;
+    this.userValueSize = this.perCpu ? this.valueStride * numPossibleCpus() : valueSize;
+  }
+
+  /** CPU slots per value (1 for a shared map) and the bytes between them. */
+  get perCpuLayout(): { stride: number; cpus: number } {
+    return { stride: this.valueStride, cpus: this.userValueSize / this.valueStride };
+  }
+
+  /** The value for `key`, or null when there is none. */
+  lookup(key: Buffer): Buffer | null {
+    this.checkKey(key);
+    const value = Buffer.alloc(this.userValueSize);
+    const ret = libbpf().bpf_map_lookup_elem(this.fd, key, value);
+    if (ret === -2 /* ENOENT */) return null;
+    check(ret, 'look up in map', this.name);
+    return value;
+  }
+
+  update(key: Buffer, value: Buffer, flags = BPF_ANY): void {
+    this.checkKey(key);
+    if (value.length !== this.userValueSize) {
+      throw new RangeError(`map ${this.name}: value is ${value.length} bytes, expected ${this.userValueSize}`);
+    }
+    check(libbpf().bpf_map_update_elem(this.fd, key, value, flags), 'update map', this.name);
+  }
+
+  /** Deletes `key`; returns false when it was not there. */
+  delete(key: Buffer): boolean {
+    this.checkKey(key);
+    const ret = libbpf().bpf_map_delete_elem(this.fd, key);
+    if (ret === -2) return false;
+    check(ret, 'delete from map', this.name);
+    return true;
+  }
+
+  /** Every key, by get_next_key iteration. */
+  keys(): Buffer[] {
+    const out: Buffer[] = [];
+    let prev: Buffer | null = null;
+    for (;;) {
+      const next = Buffer.alloc(this.keySize);
+      const ret = libbpf().bpf_map_get_next_key(this.fd, prev, next);
+      if (ret === -2) return out;
+      check(ret, 'iterate map', this.name);
+      out.push(next);
+      prev = next;
+    }
+  }
+
+  /** Deletes every element (iterating keys; arrays cannot be cleared this way). */
+  clear(): void {
+    for (const key of this.keys()) this.delete(key);
+  }
+
+  /**
+   * Every entry, read with BPF_MAP_LOOKUP_BATCH in chunks where the kernel has it for this map type,
+   * else with get_next_key + lookup. Entries that vanish mid-read (LRU eviction) are skipped.
+   */
+  readAll(chunk = 4096): MapEntries {
+    if (!this.batchUnsupported) {
+      try {
+        return this.readAllBatched(chunk);
+      } catch (err) {
+        if (!(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP' && err.code !== 'EOPNOTSUPP')) {
+          throw err;
+        }
+        this.batchUnsupported = true;
+      }
+    }
+    return this.readAllIterated();
+  }
+
+  private readAllBatched(chunk: number): MapEntries {
+    const keyParts: Buffer[] = [];
+    const valueParts: Buffer[] = [];
+    let total = 0;
+    // Hash maps use a bucket cursor as the batch token; its size is at least the key size.
+    const tokenSize = Math.max(this.keySize, 8);
+    let inBatch: Buffer | null = null;
+    const opts = { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n };
+    for (;;) {
+      const outBatch = Buffer.alloc(tokenSize);
+      const keys = Buffer.alloc(this.keySize * chunk);
+      const values = Buffer.alloc(this.userValueSize * chunk);
+      const count = [chunk];
+      const ret = libbpf().bpf_map_lookup_batch(this.fd, inBatch, outBatch, keys, values, count, opts);
+      const got = count[0] ?? 0;
+      if (ret < 0 && ret !== -2) {
+        // ENOSPC: a bucket holds more than `chunk` entries; retry with a bigger chunk.
+        if (ret === -28 && chunk < 1 << 20) return this.readAllBatched(chunk * 4);
+        check(ret, 'batch-read map', this.name);
+      }
+      if (got > 0) {
+        keyParts.push(keys.subarray(0, got * this.keySize));
+        valueParts.push(values.subarray(0, got * this.userValueSize));
+        total += got;
+      }
+      if (ret === -2) break; // ENOENT: the last batch
+      inBatch = outBatch;
+    }
+    return { count: total, keys: Buffer.concat(keyParts), values: Buffer.concat(valueParts) };
+  }
+
+  private readAllIterated(): MapEntries {
+    const keyParts: Buffer[] = [];
+    const valueParts: Buffer[] = [];
+    for (const key of this.keys()) {
+      const value = this.lookup(key);
+      if (!value) continue;
+      keyParts.push(key);
+      valueParts.push(value);
+    }
+    return { count: keyParts.length, keys: Buffer.concat(keyParts), values: Buffer.concat(valueParts) };
+  }
+
+  private checkKey(key: Buffer): void {
+    if (key.length !== this.keySize) {
+      throw new RangeError(`map ${this.name}: key is ${key.length} bytes, expected ${this.keySize}`);
+    }
+  }
+}
+
+/** Result of one BPF_PROG_TEST_RUN. */
+export interface TestRunResult {
+  retval: number;
+  /** Bytes the program left (the whole frame, fragments included). */
+  dataOut: Buffer;
+  /** Average ns per repetition, as the kernel measured it. */
+  durationNs: number;
+}
+
+export interface TestRunOptions {
+  repeat?: number;
+  flags?: number;
+  /** Room for the output frame; defaults to the input length plus headroom for a grown frame. */
+  dataOutSize?: number;
+  /** `struct xdp_md` to pass as context (ingress_ifindex, rx_queue_index ...). */
+  ctxIn?: Buffer;
+  batchSize?: number;
+}
+
+/** A loaded program, by file descriptor. */
+export class BpfProgram {
+  readonly name: string;
+  readonly fd: number;
+  private readonly opts: TestRunOpts;
+
+  constructor(name: string, fd: number) {
+    this.name = name;
+    this.fd = fd;
+    this.opts = {
+      sz: OPTS_SIZE.testRun, data_in: null, data_out: null, data_size_in: 0, data_size_out: 0,
+      ctx_in: null, ctx_out: null, ctx_size_in: 0, ctx_size_out: 0, retval: 0, repeat: 0,
+      duration: 0, flags: 0, cpu: 0, batch_size: 0,
+    };
+  }
+
+  /** Runs the program once (or `repeat` times) on `data` with BPF_PROG_TEST_RUN. */
+  testRun(data: Buffer, options: TestRunOptions = {}): TestRunResult {
+    const out = Buffer.alloc(options.dataOutSize ?? data.length + 256);
+    const o = this.opts;
+    o.data_in = data;
+    o.data_size_in = data.length;
+    o.data_out = out;
+    o.data_size_out = out.length;
+    o.ctx_in = options.ctxIn ?? null;
+    o.ctx_size_in = options.ctxIn?.length ?? 0;
+    o.repeat = options.repeat ?? 1;
+    o.flags = options.flags ?? 0;
+    o.batch_size = options.batchSize ?? 0;
+    o.retval = 0;
+    o.duration = 0;
+    check(libbpf().bpf_prog_test_run_opts(this.fd, o), 'test-run program', this.name, () => `frame of ${data.length} bytes`);
+    return { retval: o.retval, dataOut: out.subarray(0, o.data_size_out), durationNs: o.duration };
+  }
+}
+
+/** An opened (then loaded) BPF ELF object. Close it to release every map and program fd. */
+export class BpfObject {
+  readonly path: string;
+  private obj: Pointer | null;
+  private loaded = false;
+  private readonly maps = new Map<string, BpfMap>();
+  private readonly logBuf: Buffer;
+
+  private constructor(path: string, obj: Pointer, logBuf: Buffer) {
+    this.path = path;
+    this.obj = obj;
+    this.logBuf = logBuf;
+  }
+
+  static open(path: string): BpfObject {
+    const logBuf = Buffer.alloc(VERIFIER_LOG_SIZE);
+    const opts = {
+      sz: OPTS_SIZE.objectOpen, object_name: null, relaxed_maps: false, pin_root_path: null,
+      attach_prog_fd_removed: 0, kconfig: null, btf_custom_path: null,
+      kernel_log_buf: logBuf, kernel_log_size: logBuf.length, kernel_log_level: 0,
+    };
+    const obj = libbpf().bpf_object__open_file(path, opts);
+    if (!obj) throw new BpfError('open BPF object', path, lastErrno() || 2);
+    return new BpfObject(path, obj, logBuf);
+  }
+
+  /** Sets a map's capacity; only before load(). */
+  setMaxEntries(mapName: string, maxEntries: number): void {
+    if (this.loaded) throw new Error(`map ${mapName}: capacity can only change before the object is loaded`);
+    check(libbpf().bpf_map__set_max_entries(this.mapPointer(mapName), maxEntries), 'set max_entries of map', mapName);
+  }
+
+  /** Loads every map and program into the kernel; a verifier rejection carries the tail of its log. */
+  load(): void {
+    const ret = libbpf().bpf_object__load(this.pointer());
+    if (ret < 0) {
+      const log = this.logBuf.toString('utf8', 0, this.logBuf.indexOf(0) >= 0 ? this.logBuf.indexOf(0) : undefined);
+      const tail = log.trim().split('\n').slice(-12).join('\n');
+      throw new BpfError('load BPF object', this.path, -ret, tail ? `verifier log (tail):\n${tail}` : undefined);
+    }
+    this.loaded = true;
+  }
+
+  map(name: string): BpfMap {
+    let map = this.maps.get(name);
+    if (map) return map;
+    const ptr = this.mapPointer(name);
+    const lib = libbpf();
+    const fd = check(lib.bpf_map__fd(ptr), 'get fd of map (is the object loaded?)', name);
+    map = new BpfMap(name, fd, lib.bpf_map__key_size(ptr), lib.bpf_map__value_size(ptr), lib.bpf_map__type(ptr));
+    this.maps.set(name, map);
+    return map;
+  }
+
+  program(name: string): BpfProgram {
+    const prog = libbpf().bpf_object__find_program_by_name(this.pointer(), name);
+    if (!prog) throw new BpfError('find program', `${name} in ${this.path}`, 2);
+    return new BpfProgram(name, check(libbpf().bpf_program__fd(prog), 'get fd of program (is the object loaded?)', name));
+  }
+
+  close(): void {
+    if (this.obj) libbpf().bpf_object__close(this.obj);
+    this.obj = null;
+    this.maps.clear();
+  }
+
+  private mapPointer(name: string): Pointer {
+    const ptr = libbpf().bpf_object__find_map_by_name(this.pointer(), name);
+    if (!ptr) throw new BpfError('find map', `${name} in ${this.path}`, 2);
+    return ptr;
+  }
+
+  private pointer(): Pointer {
+    if (!this.obj) throw new Error(`BPF object ${this.path} is closed`);
+    return this.obj;
+  }
+}

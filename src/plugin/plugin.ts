@@ -1,0 +1,131 @@
+// The live plugin: load the program, keep it attached to the configured interfaces, export metrics, reload config.
+import type { MeterProvider } from '@opentelemetry/api';
+import { diffRequiresReload } from '../config/load.ts';
+import { resolveMetricsSettings } from '../config/otel-env.ts';
+import type { DecapConfig } from '../config/schema.ts';
+import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
+import type { ActiveFlowCount } from '../decode/records.ts';
+import { programIdOfFd } from '../ffi/xdp.ts';
+import { createMeterPipeline } from '../metrics/meter-pipeline.ts';
+import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
+import { DecapProgram } from '../program/decap-program.ts';
+import { InterfaceAttacher, type InterfaceStatus } from './interface-attacher.ts';
+import { createStderrLogger, type Logger } from './logger.ts';
+
+export interface PluginOptions {
+  logger?: Logger;
+  /** Host the metrics on this provider instead of building an OTLP pipeline (an agent hosting us in-process). */
+  meterProvider?: MeterProvider;
+  /** How often interfaces are re-checked (disappeared, came back). */
+  interfacePollMillis?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ReloadResult {
+  applied: boolean;
+  /** Settings that changed but need a restart; when non-empty nothing was applied. */
+  needsRestart: string[];
+}
+
+export interface DecapPlugin {
+  start(): Promise<void>;
+  /** Applies a new config without detaching; refuses (keeping the old one) if it needs a restart. */
+  reload(config: DecapConfig): ReloadResult;
+  interfaces(): InterfaceStatus[];
+  /** Detaches, sends a last export, releases everything. Safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+/** The programmatic entry an agent calls: `createPlugin(config)` then `start()` / `shutdown()`. */
+export function createPlugin(initialConfig: DecapConfig, options: PluginOptions = {}): DecapPlugin {
+  const logger = options.logger ?? createStderrLogger();
+  let config = initialConfig;
+  let program: DecapProgram | undefined;
+  let attacher: InterfaceAttacher | undefined;
+  let pipeline: ReturnType<typeof createMeterPipeline> | undefined;
+  let metrics: { unregister(): void } | undefined;
+  let poll: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const idleNs = () => BigInt(Math.round(config.flowIdleTimeoutSeconds * 1e9));
+  const interfaceNames = () => attacher?.attachedNames() ?? new Map<number, string>();
+  const nameOf = (ifindex: number) => interfaceNames().get(ifindex) ?? `ifindex-${ifindex}`;
+
+  function readMetricsInput() {
+    if (!program) throw new Error('plugin is not started');
+    const counters = program.readCounters();
+    let activeFlows: ActiveFlowCount[] = [];
+    if (config.trackFlows) activeFlows = program.expireIdleFlows(idleNs()).active;
+    const lost = Object.entries(counters.lost).filter(([, n]) => n > 0);
+    if (lost.length > 0) logger.debug(`map updates lost so far: ${lost.map(([m, n]) => `${m}=${n}`).join(' ')}`);
+    return { counters, activeFlows };
+  }
+
+  return {
+    async start() {
+      if (program) throw new Error('plugin already started');
+      const settings = resolveMetricsSettings(config, options.env ?? process.env);
+      program = DecapProgram.load(dataplaneFromConfig(config), capacitiesFromConfig(config));
+      try {
+        attacher = new InterfaceAttacher(program.program.fd, programIdOfFd(program.program.fd), logger);
+        attacher.setInterfaces(config.interfaces);
+        const provider = options.meterProvider ?? (pipeline = createMeterPipeline(settings)).meterProvider;
+        metrics = registerDecapMetrics({
+          meterProvider: provider,
+          read: readMetricsInput,
+          maxVniSeries: settings.maxVniSeries,
+          interfaceName: nameOf,
+        });
+        poll = setInterval(() => {
+          try {
+            attacher?.poll();
+          } catch (err) {
+            logger.error(`interface check failed: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }, options.interfacePollMillis ?? 1000);
+        poll.unref();
+        if (!options.meterProvider) logger.info(`exporting OTLP metrics to ${settings.endpoint} every ${settings.exportIntervalMillis / 1000}s (${settings.encoding})`);
+      } catch (err) {
+        attacher?.detachAll();
+        program.close();
+        program = undefined;
+        throw err;
+      }
+    },
+
+    reload(next) {
+      if (!program || !attacher) throw new Error('plugin is not started');
+      const needsRestart = diffRequiresReload(config, next);
+      if (needsRestart.length > 0) {
+        logger.warn(`config change not applied (keeping the running config): ${needsRestart.join(', ')} cannot change while running; restart xdp-decap to apply it`);
+        return { applied: false, needsRestart };
+      }
+      program.applySettings(dataplaneFromConfig(next));
+      attacher.setInterfaces(next.interfaces);
+      config = next;
+      logger.info('config reloaded: ports, prefixes, excludes and interfaces applied without detaching');
+      return { applied: true, needsRestart: [] };
+    },
+
+    interfaces() {
+      return attacher?.status() ?? [];
+    },
+
+    async shutdown() {
+      if (stopped) return;
+      stopped = true;
+      if (poll) clearInterval(poll);
+      // Detach first: traffic flows on, encapsulated, whatever happens to the export below.
+      attacher?.detachAll();
+      try {
+        await pipeline?.forceFlush();
+      } catch (err) {
+        logger.warn(`last metrics export failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      metrics?.unregister();
+      await pipeline?.shutdown().catch(() => undefined);
+      program?.close();
+      program = undefined;
+    },
+  };
+}

@@ -1,0 +1,171 @@
+// The loaded decap program: load with map sizes, apply settings to its maps live, read its counters.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
+import { lpmKey, parsePrefix } from '../config/prefixes.ts';
+import { decodeFlows, flowActivity, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
+import { encodeDecapConfig, encodeIndex, encodePortKey, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
+import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
+import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
+
+/** What the kernel program needs to know, and can change while attached. */
+export interface DataplaneSettings {
+  vxlanPorts: readonly number[];
+  genevePorts: readonly number[];
+  /** Outer destinations to decapsulate; empty: any. */
+  decapPrefixes: readonly string[];
+  /** Outer sources or destinations never touched. */
+  excludePrefixes: readonly string[];
+  trackFlows: boolean;
+}
+
+/** Fixed at load time. */
+export interface MapCapacities {
+  vniCapacity: number;
+  flowCapacity: number;
+}
+
+export const DEFAULT_DATAPLANE: DataplaneSettings = {
+  vxlanPorts: [4789],
+  genevePorts: [6081],
+  decapPrefixes: [],
+  excludePrefixes: [],
+  trackFlows: true,
+};
+
+export const DEFAULT_CAPACITIES: MapCapacities = { vniCapacity: 65536, flowCapacity: 262144 };
+
+/** Finds build/NAME.bpf.o above this file (src/ when run from source, dist/src/ when compiled). */
+export function bpfObjectPath(name = 'decap'): string {
+  const override = process.env['XDP_DECAP_BPF_OBJECT'];
+  if (override && name === 'decap') return override;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = join(dir, 'build', `${name}.bpf.o`);
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error(`build/${name}.bpf.o not found above ${fileURLToPath(import.meta.url)}: run \`npm run build\` first (needs clang)`);
+}
+
+/**
+ * Makes `map` hold exactly `desired` (hex key -> value): adds and updates first, deletes stale keys last,
+ * so no packet ever sees a moment where a wanted entry is missing.
+ */
+function syncMap(map: BpfMap, desired: Map<string, Buffer>): void {
+  for (const [hex, value] of desired) map.update(Buffer.from(hex, 'hex'), value);
+  for (const key of map.keys()) if (!desired.has(key.toString('hex'))) map.delete(key);
+}
+
+function prefixSets(prefixes: readonly string[]): { v4: Map<string, Buffer>; v6: Map<string, Buffer> } {
+  const present = Buffer.from([1]);
+  const v4 = new Map<string, Buffer>();
+  const v6 = new Map<string, Buffer>();
+  for (const text of prefixes) {
+    const prefix = parsePrefix(text);
+    (prefix.family === 4 ? v4 : v6).set(lpmKey(prefix).toString('hex'), present);
+  }
+  return { v4, v6 };
+}
+
+export class DecapProgram {
+  readonly object: BpfObject;
+  readonly program: BpfProgram;
+  readonly capacities: MapCapacities;
+  private flags: DataplaneFlags | undefined;
+
+  private constructor(object: BpfObject, capacities: MapCapacities) {
+    this.object = object;
+    this.capacities = capacities;
+    this.program = object.program(PROGRAM_NAME);
+  }
+
+  /** Opens and loads the object with the given map sizes and applies `settings`. */
+  static load(
+    settings: DataplaneSettings = DEFAULT_DATAPLANE,
+    capacities: MapCapacities = DEFAULT_CAPACITIES,
+    objectPath = bpfObjectPath(),
+  ): DecapProgram {
+    const object = BpfObject.open(objectPath);
+    try {
+      object.setMaxEntries(MAP_NAMES.vniStats, capacities.vniCapacity);
+      object.setMaxEntries(MAP_NAMES.flows, capacities.flowCapacity);
+      object.load();
+      const program = new DecapProgram(object, capacities);
+      program.applySettings(settings);
+      return program;
+    } catch (err) {
+      object.close();
+      throw err;
+    }
+  }
+
+  /** Rewrites the settings maps in place; safe while attached (see syncMap and the flag ordering below). */
+  applySettings(settings: DataplaneSettings): void {
+    const ports = new Map<string, Buffer>();
+    for (const port of settings.vxlanPorts) ports.set(encodePortKey(port).toString('hex'), encodePortValue('vxlan'));
+    for (const port of settings.genevePorts) ports.set(encodePortKey(port).toString('hex'), encodePortValue('geneve'));
+    const decap = prefixSets(settings.decapPrefixes);
+    const exclude = prefixSets(settings.excludePrefixes);
+    // A non-empty prefix set filters both families: with only IPv4 prefixes, IPv6 tunnels are filtered out.
+    const filtering = settings.decapPrefixes.length > 0;
+    const next: DataplaneFlags = {
+      dstFilterV4: filtering,
+      dstFilterV6: filtering,
+      trackFlows: settings.trackFlows,
+    };
+    const cfgMap = this.object.map(MAP_NAMES.config);
+    // A destination filter that stays on through the change must not see a half-written trie with the
+    // old flag, and one that turns off must stop filtering before its trie empties: keep it only if
+    // on both before and after while the tries change, then set the final flags.
+    if (this.flags) {
+      cfgMap.update(encodeIndex(0), encodeDecapConfig({
+        dstFilterV4: this.flags.dstFilterV4 && next.dstFilterV4,
+        dstFilterV6: this.flags.dstFilterV6 && next.dstFilterV6,
+        trackFlows: next.trackFlows,
+      }));
+    }
+    syncMap(this.object.map(MAP_NAMES.excludeV4), exclude.v4);
+    syncMap(this.object.map(MAP_NAMES.excludeV6), exclude.v6);
+    syncMap(this.object.map(MAP_NAMES.dstV4), decap.v4);
+    syncMap(this.object.map(MAP_NAMES.dstV6), decap.v6);
+    syncMap(this.object.map(MAP_NAMES.tunnelPorts), ports);
+    cfgMap.update(encodeIndex(0), encodeDecapConfig(next));
+    this.flags = next;
+  }
+
+  /** Reads vni_stats, outcome_stats and lost_updates once, summed over CPUs. */
+  readCounters(): CounterSnapshot {
+    const read = <T>(name: string, decode: (raw: RawEntries, layout: PerCpuLayout) => T): T => {
+      const map = this.object.map(name);
+      return decode(map.readAll(), map.perCpuLayout);
+    };
+    return {
+      vnis: read(MAP_NAMES.vniStats, decodeVniStats),
+      outcomes: read(MAP_NAMES.outcomeStats, decodeOutcomeStats),
+      lost: read(MAP_NAMES.lostUpdates, decodeLostUpdates),
+    };
+  }
+
+  /** Reads the whole flow table. */
+  readFlows(): FlowRecord[] {
+    return decodeFlows(this.object.map(MAP_NAMES.flows).readAll());
+  }
+
+  /**
+   * Counts flows seen within `idleNs` per VNI and deletes the idle ones, so a flow that comes back later is
+   * counted as new, as a NetFlow exporter's inactive timeout would.
+   */
+  expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { active: ActiveFlowCount[]; expired: number } {
+    const map = this.object.map(MAP_NAMES.flows);
+    const raw = map.readAll();
+    const { active, idle } = flowActivity(decodeFlows(raw), nowNs, idleNs);
+    for (const i of idle) map.delete(raw.keys.subarray(i * map.keySize, (i + 1) * map.keySize));
+    return { active, expired: idle.length };
+  }
+
+  close(): void {
+    this.object.close();
+  }
+}

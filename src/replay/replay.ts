@@ -1,0 +1,123 @@
+// `xdp-decap replay`: every frame of a capture through the real program with BPF_PROG_TEST_RUN, streamed.
+import { renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { BpfError } from '../ffi/errors.ts';
+import { SKIP_REASONS, type SkipReason, type TunnelType } from '../decode/layout.ts';
+import { DecapProgram, type DataplaneSettings, type MapCapacities } from '../program/decap-program.ts';
+import { CaptureError, PcapReader, PcapWriter } from './pcap.ts';
+
+/** LINKTYPE_ETHERNET: the only link type the program's parsers understand. */
+const LINKTYPE_ETHERNET = 1;
+/** BPF_PROG_TEST_RUN refuses XDP input shorter than an Ethernet header. */
+const MIN_TEST_RUN_BYTES = 14;
+
+/** Frames the kernel's test-run refused (too short or too long); written unchanged. Replay-only reason. */
+export const REPLAY_REFUSED = 'test_run_refused';
+
+export interface ReplayVni {
+  vni: number;
+  type: TunnelType;
+  packets: number;
+  /** Inner frame bytes. */
+  bytes: number;
+  overheadBytes: number;
+  flows: number;
+}
+
+/** The summary, exactly as `--json` prints it. */
+export interface ReplaySummary {
+  frames: number;
+  decapsulated: number;
+  skipped: Record<SkipReason | typeof REPLAY_REFUSED, number>;
+  vnis: ReplayVni[];
+}
+
+export interface ReplayOptions {
+  input: string;
+  output: string;
+  dataplane: DataplaneSettings;
+  capacities: MapCapacities;
+  /** Called every `progressEvery` frames. */
+  onProgress?: (frames: number) => void;
+  progressEvery?: number;
+  /** Called once per frame the kernel refused to run, with a one-line reason. */
+  onRefused?: (frameNumber: number, reason: string) => void;
+}
+
+/** A frame the kernel would not run: return the one-line reason, or rethrow what is not that. */
+function refusalReason(err: unknown, length: number): string {
+  if (err instanceof BpfError && (err.code === 'EINVAL' || err.code === 'E2BIG' || err.code === 'ENOSPC')) {
+    return `${length} bytes: BPF_PROG_TEST_RUN refused it (${err.code}); larger than this kernel's XDP test-run limit`;
+  }
+  throw err;
+}
+
+/**
+ * Replays `input` into `output` and returns the summary. The output is written to a temporary file
+ * beside it and renamed at the end, so a bad or truncated capture leaves nothing behind.
+ */
+export function replayCapture(options: ReplayOptions): ReplaySummary {
+  const reader = PcapReader.open(options.input);
+  let writer: PcapWriter | undefined;
+  let program: DecapProgram | undefined;
+  const tmpPath = join(dirname(options.output), `.${basename(options.output)}.${process.pid}.partial`);
+  let refused = 0;
+  let frames = 0;
+  try {
+    if (reader.linkType !== LINKTYPE_ETHERNET) {
+      throw new CaptureError(
+        options.input,
+        `link type ${reader.linkType} (${reader.linkTypeName}) is not Ethernet; replay needs an Ethernet capture ` +
+          `(LINKTYPE_ETHERNET), e.g. tcpdump -i IFACE rather than -i any`,
+      );
+    }
+    program = DecapProgram.load(options.dataplane, options.capacities);
+    writer = PcapWriter.open(tmpPath, { linkType: reader.linkType, precision: reader.precision });
+    const every = options.progressEvery ?? 65536;
+    for (let record = reader.next(); record; record = reader.next()) {
+      frames++;
+      let data = record.data;
+      if (data.length < MIN_TEST_RUN_BYTES) {
+        refused++;
+        options.onRefused?.(frames, `${data.length} bytes: shorter than an Ethernet header, BPF_PROG_TEST_RUN needs ${MIN_TEST_RUN_BYTES}`);
+      } else {
+        try {
+          data = program.program.testRun(data).dataOut;
+        } catch (err) {
+          refused++;
+          options.onRefused?.(frames, refusalReason(err, data.length));
+        }
+      }
+      const removed = record.data.length - data.length;
+      writer.write({ ...record, data, caplen: data.length, origLen: Math.max(data.length, record.origLen - removed) });
+      if (options.onProgress && frames % every === 0) options.onProgress(frames);
+    }
+    writer.close();
+    writer = undefined;
+    renameSync(tmpPath, options.output);
+    return summarize(program, frames, refused);
+  } catch (err) {
+    writer?.close();
+    rmSync(tmpPath, { force: true });
+    throw err;
+  } finally {
+    reader.close();
+    program?.close();
+  }
+}
+
+function summarize(program: DecapProgram, frames: number, refused: number): ReplaySummary {
+  const counters = program.readCounters();
+  const skipped = Object.fromEntries([...SKIP_REASONS, REPLAY_REFUSED].map((r) => [r, 0])) as ReplaySummary['skipped'];
+  skipped[REPLAY_REFUSED] = refused;
+  let decapsulated = 0;
+  for (const o of counters.outcomes) {
+    if (o.outcome === 'decapsulated') decapsulated += o.packets;
+    else skipped[o.outcome] += o.packets;
+  }
+  // Replay runs every frame on one ingress device, so (type, VNI) identifies a row.
+  const vnis = counters.vnis
+    .map((v) => ({ vni: v.vni, type: v.tunnelType, packets: v.packets, bytes: v.bytes, overheadBytes: v.overheadBytes, flows: v.flows }))
+    .sort((a, b) => a.vni - b.vni || a.type.localeCompare(b.type));
+  return { frames, decapsulated, skipped, vnis };
+}
