@@ -71,6 +71,7 @@ function intervalFromEnv(env: NodeJS.ProcessEnv): number | undefined {
 
 export function resolveMetricsSettings(config: DecapConfig, env: NodeJS.ProcessEnv = process.env): ResolvedMetricsSettings {
   const m = config.metrics;
+  const resourceAttributes = { ...parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', env['OTEL_RESOURCE_ATTRIBUTES'] ?? ''), ...m.resourceAttributes };
   const envHeaders = {
     ...parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', env['OTEL_EXPORTER_OTLP_HEADERS'] ?? ''),
     ...parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', env['OTEL_EXPORTER_OTLP_METRICS_HEADERS'] ?? ''),
@@ -81,8 +82,9 @@ export function resolveMetricsSettings(config: DecapConfig, env: NodeJS.ProcessE
     headers: { ...envHeaders, ...m.headers },
     exportIntervalMillis: fileInterval ?? intervalFromEnv(env) ?? 60000,
     encoding: m.encoding ?? encodingFromEnv(env) ?? 'protobuf',
-    resourceAttributes: { ...parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', env['OTEL_RESOURCE_ATTRIBUTES'] ?? ''), ...m.resourceAttributes },
-    serviceName: m.serviceName ?? (env['OTEL_SERVICE_NAME'] || 'xdp-decap'),
+    resourceAttributes,
+    // OTEL_SERVICE_NAME wins over a service.name inside OTEL_RESOURCE_ATTRIBUTES, as the spec says.
+    serviceName: m.serviceName ?? (env['OTEL_SERVICE_NAME'] || String(resourceAttributes['service.name'] ?? 'xdp-decap')),
     maxVniSeries: m.maxVniSeries,
   };
 }

@@ -69,7 +69,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       try {
         attacher = new InterfaceAttacher(program.program.fd, programIdOfFd(program.program.fd), logger);
         attacher.setInterfaces(config.interfaces);
-        const provider = options.meterProvider ?? (pipeline = createMeterPipeline(settings)).meterProvider;
+        const provider = options.meterProvider ?? (pipeline = createMeterPipeline(settings, (line) => logger.warn(line))).meterProvider;
         metrics = registerDecapMetrics({
           meterProvider: provider,
           read: readMetricsInput,
