@@ -9,6 +9,7 @@ import { bpfObjectPath } from '../program/decap-program.ts';
 import { PcapReader, PcapWriter } from '../replay/pcap.ts';
 import { formatTable } from '../replay/summary-table.ts';
 import { geneveFrame, innerFrame } from '../testbed/packets.ts';
+import { startCapture } from '../testbed/capture.ts';
 import { Testbed, type VxlanTunnel } from '../testbed/testbed.ts';
 import { latestValue, readExports } from './otlp-json.ts';
 import { summarizeTap, type TapFlow } from './tap-flows.ts';
@@ -115,12 +116,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Captures on the capture host's interface while `during` runs; returns the flows the tap saw. */
 async function tapWhile(bed: Testbed, pcap: string, during: () => Promise<void>): Promise<TapFlow[]> {
-  const tcpdump = await startUntil('ip', ['netns', 'exec', bed.cap, 'tcpdump', '-i', bed.capIf, '-U', '-n', '-w', pcap], /listening on/, 'tcpdump');
+  const capture = await startCapture(bed.cap, bed.capIf, pcap);
   try {
     await during();
-    await sleep(300);
   } finally {
-    await stopChild(tcpdump, 'SIGINT');
+    await capture.stop();
   }
   const reader = PcapReader.open(pcap);
   const frames: Buffer[] = [];

@@ -67,6 +67,7 @@ export class PcapReader {
     const handle = libpcap().pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION[precision], errbuf);
     if (!handle) {
       const why = errbuf.toString('utf8', 0, Math.max(0, errbuf.indexOf(0)));
+      if (/truncated dump file/i.test(why)) throw new CaptureError(path, `truncated capture (${why}); the file ends inside its header`);
       if (/unknown file format|bad dump file format|truncated dump file|not a pcap/i.test(why) || why === '') {
         throw new CaptureError(path, `not a pcap or pcapng capture (${why || 'unrecognised header'}); write captures with tcpdump -w or tshark -w`);
       }

@@ -46,7 +46,7 @@ export interface ReplayOptions {
 
 /** A frame the kernel would not run: return the one-line reason, or rethrow what is not that. */
 function refusalReason(err: unknown, length: number): string {
-  if (err instanceof BpfError && (err.code === 'EINVAL' || err.code === 'E2BIG' || err.code === 'ENOSPC')) {
+  if (err instanceof BpfError && (err.code === 'EINVAL' || err.code === 'E2BIG' || err.code === 'ENOSPC' || err.code === 'ENOMEM')) {
     return `${length} bytes: BPF_PROG_TEST_RUN refused it (${err.code}); larger than this kernel's XDP test-run limit`;
   }
   throw err;
