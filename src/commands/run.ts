@@ -90,9 +90,12 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
 
+  // The plugin's own timers do not hold the process open (an agent hosting it decides that); the command does.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       logger.info(`${signal}: detaching and sending a last export`);
+      clearInterval(keepAlive);
       watcher?.close();
       clearTimeout(debounce);
       plugin.shutdown().then(

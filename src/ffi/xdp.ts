@@ -187,6 +187,11 @@ export class XdpLink {
     return this.fd >= 0 ? linkInfoByFd(this.fd).id : 0;
   }
 
+  /** Pins the link in bpffs: it then outlives this process (what `xdp-decap detach` cleans up). */
+  pin(path: string): void {
+    check(libbpf().bpf_obj_pin(this.fd, path), 'pin XDP link of', `${this.ifname} at ${path}`);
+  }
+
   /** Detaches now (closing the only fd of an unpinned link detaches it). */
   close(): void {
     if (this.fd < 0) return;

@@ -117,13 +117,13 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       if (poll) clearInterval(poll);
       // Detach first: traffic flows on, encapsulated, whatever happens to the export below.
       attacher?.detachAll();
+      // The provider's shutdown collects and exports one last time (the maps are still open), then stops.
       try {
-        await pipeline?.forceFlush();
+        await pipeline?.shutdown();
       } catch (err) {
         logger.warn(`last metrics export failed: ${err instanceof Error ? err.message : String(err)}`);
       }
       metrics?.unregister();
-      await pipeline?.shutdown().catch(() => undefined);
       program?.close();
       program = undefined;
     },

@@ -55,16 +55,7 @@ export class Testbed {
         inNs(ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
         inNs(ns, 'ip', ['link', 'set', 'lo', 'up']);
       }
-      sh('ip', ['link', 'add', bed.srcIf, 'netns', bed.src, 'type', 'veth', 'peer', 'name', bed.capIf, 'netns', bed.cap]);
-      inNs(bed.src, 'ip', ['addr', 'add', `${bed.srcIp}/24`, 'dev', bed.srcIf]);
-      inNs(bed.cap, 'ip', ['addr', 'add', `${bed.capIp}/24`, 'dev', bed.capIf]);
-      inNs(bed.src, 'ip', ['link', 'set', bed.srcIf, 'up']);
-      inNs(bed.cap, 'ip', ['link', 'set', bed.capIf, 'up']);
-      // Static neighbours: no ARP crosses the veth during a test.
-      const capMac = bed.macOf(bed.cap, bed.capIf);
-      const srcMac = bed.macOf(bed.src, bed.srcIf);
-      inNs(bed.src, 'ip', ['neigh', 'replace', bed.capIp, 'lladdr', capMac, 'dev', bed.srcIf, 'nud', 'permanent']);
-      inNs(bed.cap, 'ip', ['neigh', 'replace', bed.srcIp, 'lladdr', srcMac, 'dev', bed.capIf, 'nud', 'permanent']);
+      bed.addLink();
       return bed;
     } catch (err) {
       bed.destroy();
@@ -72,12 +63,40 @@ export class Testbed {
     }
   }
 
+  /** The veth pair with addresses and static neighbours (no ARP crosses it during a test). */
+  private addLink(): void {
+    sh('ip', ['link', 'add', this.srcIf, 'netns', this.src, 'type', 'veth', 'peer', 'name', this.capIf, 'netns', this.cap]);
+    inNs(this.src, 'ip', ['addr', 'add', `${this.srcIp}/24`, 'dev', this.srcIf]);
+    inNs(this.cap, 'ip', ['addr', 'add', `${this.capIp}/24`, 'dev', this.capIf]);
+    inNs(this.src, 'ip', ['link', 'set', this.srcIf, 'up']);
+    inNs(this.cap, 'ip', ['link', 'set', this.capIf, 'up']);
+    const capMac = this.macOf(this.cap, this.capIf);
+    const srcMac = this.macOf(this.src, this.srcIf);
+    inNs(this.src, 'ip', ['neigh', 'replace', this.capIp, 'lladdr', capMac, 'dev', this.srcIf, 'nud', 'permanent']);
+    inNs(this.cap, 'ip', ['neigh', 'replace', this.srcIp, 'lladdr', srcMac, 'dev', this.capIf, 'nud', 'permanent']);
+  }
+
+  /** Deletes the veth pair (the capture interface disappears, tunnels with it). */
+  deleteLink(): void {
+    inNs(this.cap, 'ip', ['link', 'del', this.capIf]);
+    this.tunnels.length = 0;
+  }
+
+  /** Re-creates the veth pair under the same names (a new ifindex), as after a driver reload. */
+  recreateLink(): void {
+    this.addLink();
+  }
+
   /** A real VXLAN device in `src` whose tunnel ends at the capture host (UDP `port`, default 4789). */
-  addVxlan(vni: number, port = 4789): VxlanTunnel {
+  addVxlan(vni: number, port = 4789, local = this.srcIp): VxlanTunnel {
     const n = this.tunnels.length + 1;
+    if (local !== this.srcIp) {
+      inNs(this.src, 'ip', ['addr', 'replace', `${local}/24`, 'dev', this.srcIf]);
+      inNs(this.cap, 'ip', ['neigh', 'replace', local, 'lladdr', this.macOf(this.src, this.srcIf), 'dev', this.capIf, 'nud', 'permanent']);
+    }
     const device = `vx${vni}`;
     const tunnel: VxlanTunnel = { vni, device, innerSrc: `192.168.${n}.1`, innerDst: `192.168.${n}.2`, innerDstMac: `02:00:00:00:${n.toString(16).padStart(2, '0')}:02` };
-    inNs(this.src, 'ip', ['link', 'add', device, 'type', 'vxlan', 'id', String(vni), 'remote', this.capIp, 'local', this.srcIp, 'dstport', String(port), 'dev', this.srcIf, 'nolearning']);
+    inNs(this.src, 'ip', ['link', 'add', device, 'type', 'vxlan', 'id', String(vni), 'remote', this.capIp, 'local', local, 'dstport', String(port), 'dev', this.srcIf, 'nolearning']);
     inNs(this.src, 'ip', ['addr', 'add', `${tunnel.innerSrc}/24`, 'dev', device]);
     inNs(this.src, 'ip', ['link', 'set', device, 'up']);
     inNs(this.src, 'ip', ['neigh', 'replace', tunnel.innerDst, 'lladdr', tunnel.innerDstMac, 'dev', device, 'nud', 'permanent']);

@@ -6,9 +6,10 @@ import { REPO_ROOT } from './env.ts';
 export const CLI = join(REPO_ROOT, 'src', 'cli.ts');
 
 /** `xdp-decap ARGS...` to completion; optionally inside network namespace `ns`. */
-export function runCli(args: string[], options: { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function runCli(args: string[], options: { ns?: string; nsenter?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   const argv = [process.execPath, CLI, ...args];
-  const [cmd, ...rest] = options.ns ? ['ip', 'netns', 'exec', options.ns, ...argv] : argv;
+  // `nsenter` keeps the root namespace's /sys (and so its bpffs pins); `ip netns exec` remounts /sys.
+  const [cmd, ...rest] = options.ns ? ['ip', 'netns', 'exec', options.ns, ...argv] : options.nsenter ? ['nsenter', `--net=/var/run/netns/${options.nsenter}`, ...argv] : argv;
   return spawnSync(cmd!, rest, { encoding: 'utf8', env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 120000 });
 }
 

@@ -1,0 +1,282 @@
+// The live plugin end to end: `xdp-decap run` in a capture namespace, real VXLAN tunnels, a real tap, a real OTLP receiver.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { latestValue, type OtlpExport } from '../../src/demo/otlp-json.ts';
+import { outermostFlow } from '../../src/demo/tap-flows.ts';
+import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
+import { startCapture } from '../../src/testbed/capture.ts';
+import { geneveFrame, innerFrame } from '../../src/testbed/packets.ts';
+import { inNs, type VxlanTunnel } from '../../src/testbed/testbed.ts';
+import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
+import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { LiveBed } from '../lib/live-bed.ts';
+
+const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF, XDP, namespaces); runs in CI' : false;
+const EXCLUDED_SRC = '10.200.0.3';
+
+/** Outermost flows of every frame the tap wrote. */
+function tapFrames(file: string): Array<{ protocol: string; src: string; dst: string }> {
+  const r = PcapReader.open(file);
+  const out = [];
+  try {
+    for (let rec = r.next(); rec; rec = r.next()) {
+      const f = outermostFlow(rec.data);
+      if (f) out.push(f);
+    }
+  } finally {
+    r.close();
+  }
+  return out;
+}
+
+const isTunnel = (f: { protocol: string; dst: string }) => f.protocol === 'UDP' && /:(4789|6081)$/.test(f.dst);
+
+function xdpOn(ns: string, ifname: string): string {
+  return inNs(ns, 'ip', ['-d', 'link', 'show', ifname]);
+}
+
+async function stop(p: CliProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (!p || p.child.exitCode !== null) return p?.child.exitCode ?? null;
+  p.child.kill(signal);
+  return p.exited;
+}
+
+describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
+  let live: LiveBed;
+  let tunnels: VxlanTunnel[];
+  let excludedTunnel: VxlanTunnel;
+
+  before(async () => {
+    if (!IS_ROOT) return;
+    live = await LiveBed.create('live');
+    tunnels = [live.bed.addVxlan(100), live.bed.addVxlan(200), live.bed.addVxlan(300)];
+    excludedTunnel = live.bed.addVxlan(900, 4789, EXCLUDED_SRC);
+  });
+  after(() => live?.destroy());
+
+  test('taps see inner headers; OTLP per-VNI counts equal what was sent; skips counted (excluded, non-tunnel, Geneve too)', async (t) => {
+    if (!requireRoot(t, 'the live plugin') || !requireTool(t, 'tcpreplay')) return;
+    const { bed } = live;
+    const config = live.writeConfig('live.json', { excludePrefixes: [`${EXCLUDED_SRC}/32`], flowIdleTimeoutSeconds: 120 });
+    const plugin = startCli(['run', '--config', config], { ns: bed.cap });
+    try {
+      await plugin.waitFor(/interface cap0: attached in generic mode/);
+      assert.match(xdpOn(bed.cap, bed.capIf), /xdpgeneric/);
+      const before = tunnels.map((tn) => bed.txCounters(tn.device));
+      const tapFile = join(live.dir, 'tap.pcap');
+      const tap = await startCapture(bed.cap, bed.capIf, tapFile, ['-Q', 'in']);
+      bed.ping(tunnels[0]!, 30, 56);
+      bed.ping(tunnels[1]!, 20, 500);
+      bed.ping(tunnels[2]!, 10, 1000);
+      bed.ping(excludedTunnel, 6);
+      spawnSync('ip', ['netns', 'exec', bed.src, 'ping', '-q', '-c', '8', '-i', '0.01', '-W', '0.1', bed.capIp]);
+      // Geneve: crafted frames replayed into the source side of the veth (this kernel has no Geneve device).
+      const geneveFile = join(live.dir, 'geneve.pcap');
+      const w = PcapWriter.open(geneveFile, { linkType: 1, precision: 'micro' });
+      const inner = innerFrame({ src: '172.16.9.1', dst: '172.16.9.2', protocol: 'udp', payloadSize: 100 });
+      const gf = geneveFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, dstMac: bed.macOf(bed.cap, bed.capIf), vni: 7000, inner, options: Buffer.alloc(8, 1) });
+      for (let i = 0; i < 9; i++) w.write({ tsSec: i, tsFrac: 0, caplen: gf.frame.length, origLen: gf.frame.length, data: gf.frame });
+      w.close();
+      const replay = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '-i', bed.srcIf, geneveFile], { encoding: 'utf8' });
+      assert.equal(replay.status, 0, replay.stderr);
+      await tap.stop();
+      const sent = tunnels.map((tn, i) => {
+        const a = bed.txCounters(tn.device);
+        const packets = a.packets - before[i]!.packets;
+        // A VXLAN device counts IP bytes; the inner frame the taps see adds its 14-byte Ethernet header.
+        return { vni: tn.vni, packets, bytes: a.bytes - before[i]!.bytes + 14 * packets };
+      });
+      assert.deepEqual(sent.map((s) => s.packets), [30, 20, 10]);
+
+      // The tap after XDP: inner conversations, and tunnel frames only from the excluded VTEP.
+      const frames = tapFrames(tapFile);
+      const tunnelFrames = frames.filter(isTunnel);
+      assert.ok(tunnelFrames.length === 6 && tunnelFrames.every((f) => f.src.startsWith(`${EXCLUDED_SRC}:`)), `only the excluded tunnel stays encapsulated: ${JSON.stringify(tunnelFrames.slice(0, 3))}`);
+      for (const tn of tunnels) {
+        assert.ok(frames.some((f) => f.protocol === 'ICMP' && f.src === tn.innerSrc && f.dst === tn.innerDst), `tap sees inner ICMP of VNI ${tn.vni}`);
+      }
+      assert.equal(frames.filter((f) => f.src.startsWith('172.16.9.1')).length, 9, 'tap sees the Geneve inner frames');
+
+      const expectDone = (e: OtlpExport[]) =>
+        sent.every((s) => latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': s.vni, 'tunnel.type': 'vxlan' }) === s.packets) &&
+        latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': 7000, 'tunnel.type': 'geneve' }) === 9;
+      const exports = await live.waitForExports(expectDone);
+      for (const s of sent) {
+        const where = { 'tunnel.vni': s.vni, 'tunnel.type': 'vxlan', 'network.interface.name': 'cap0' };
+        assert.equal(latestValue(exports, 'decap.tunnel.bytes', where), s.bytes, `inner bytes of VNI ${s.vni}`);
+        assert.equal(latestValue(exports, 'decap.tunnel.overhead', where), 50 * s.packets);
+        assert.equal(latestValue(exports, 'decap.tunnel.flows', where), 1);
+        assert.equal(latestValue(exports, 'decap.tunnel.flows.active', where), 1);
+      }
+      assert.equal(latestValue(exports, 'decap.tunnel.bytes', { 'tunnel.vni': 7000 }), 9 * inner.length);
+      assert.equal(latestValue(exports, 'decap.tunnel.overhead', { 'tunnel.vni': 7000 }), 9 * (50 + 8));
+      assert.equal(latestValue(exports, 'decap.skipped.packets', { 'decap.reason': 'excluded', 'network.interface.name': 'cap0' }), 6);
+      assert.equal(latestValue(exports, 'decap.skipped.packets', { 'decap.reason': 'not_tunnel' }), 8);
+      assert.equal(latestValue(exports, 'decap.tunnel.packets', { 'tunnel.vni': 900 }), undefined, 'the excluded tunnel has no VNI series');
+      const last = exports.at(-1)!;
+      assert.equal(last.resource['service.name'], 'xdp-decap');
+      assert.ok(last.resource['host.name']);
+      assert.ok(last.points.filter((p) => p.metric === 'decap.tunnel.packets').every((p) => p.kind === 'sum' && p.monotonic && p.unit === '{packet}'));
+      assert.ok(last.points.some((p) => p.metric === 'decap.map.updates.lost' && p.attributes['decap.map'] === 'vni_stats' && p.value === 0));
+
+      // status reads the kernel: same counters, as a table and as JSON.
+      const status = runCli(['status', '--interface', bed.capIf, '--json'], { ns: bed.cap });
+      assert.equal(status.status, 0, status.stderr);
+      const sj = JSON.parse(status.stdout);
+      assert.equal(sj.interfaces[0].programName, 'xdp_decap');
+      assert.equal(sj.interfaces[0].mode, 'generic');
+      assert.equal(sj.vnis.find((v: { vni: number }) => v.vni === 100).packets, 30);
+      assert.equal(sj.skipped.find((s: { reason: string }) => s.reason === 'excluded').packets, 6);
+      const table = runCli(['status'], { ns: bed.cap });
+      assert.match(table.stdout, /cap0 +\d+ +generic +\d+ +xdp_decap +yes/);
+      assert.match(table.stdout, /cap0 +vxlan +200 +20 /);
+
+      // SIGHUP: a changed config applies without detaching (same link), the excluded tunnel decapsulates now.
+      const linkBefore = sj.interfaces[0].programId;
+      writeFileSync(config, JSON.stringify({ interfaces: [{ name: 'cap0' }], metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }));
+      plugin.child.kill('SIGHUP');
+      await plugin.waitFor(/config reloaded/);
+      bed.ping(excludedTunnel, 4);
+      await live.waitForExports((e) => latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': 900 }) === 4);
+      const after = JSON.parse(runCli(['status', '--json'], { ns: bed.cap }).stdout);
+      assert.equal(after.interfaces.find((i: { name: string }) => i.name === 'cap0').programId, linkBefore, 'still the same program: nothing was detached');
+
+      // A change that cannot apply live is refused, and the running config stays.
+      writeFileSync(config, JSON.stringify({ interfaces: [{ name: 'cap0' }], maps: { vniCapacity: 10 }, metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }));
+      plugin.child.kill('SIGHUP');
+      await plugin.waitFor(/maps\.vniCapacity cannot change while running/);
+      writeFileSync(config, '{ not json');
+      plugin.child.kill('SIGHUP');
+      await plugin.waitFor(/config not applied, keeping the running one: .*not valid JSON/);
+      assert.match(xdpOn(bed.cap, bed.capIf), /xdpgeneric/);
+
+      // SIGTERM: detach, last export, exit 0.
+      const code = await stop(plugin);
+      assert.equal(code, 0, plugin.output());
+      assert.doesNotMatch(xdpOn(bed.cap, bed.capIf), /xdp/);
+    } finally {
+      await stop(plugin, 'SIGKILL');
+    }
+  });
+
+  test('SIGTERM sends a last export with the final counts (export interval far away)', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    const startCount = live.exports().length;
+    const config = live.writeConfig('slow.json', { metrics: { exportIntervalSeconds: 3600 } });
+    const plugin = startCli(['run', '--config', config], { ns: bed.cap });
+    try {
+      await plugin.waitFor(/attached in generic mode/);
+      bed.ping(tunnels[0]!, 5);
+      assert.equal(await stop(plugin), 0, plugin.output());
+      const fresh = live.exports().slice(startCount);
+      assert.equal(fresh.length, 1, 'exactly the shutdown export');
+      assert.equal(latestValue(fresh, 'decap.tunnel.packets', { 'tunnel.vni': 100 }), 5);
+    } finally {
+      await stop(plugin, 'SIGKILL');
+    }
+  });
+
+  test('kill -9: the kernel detaches the program (bpf_link) and the tap sees encapsulated frames again', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    const plugin = startCli(['run', '--interface', bed.capIf], { ns: bed.cap, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '1000' } });
+    try {
+      await plugin.waitFor(/attached in generic mode/);
+      const tapFile = join(live.dir, 'kill9.pcap');
+      let tap = await startCapture(bed.cap, bed.capIf, tapFile, ['-Q', 'in']);
+      bed.ping(tunnels[1]!, 5);
+      await tap.stop();
+      assert.equal(tapFrames(tapFile).filter(isTunnel).length, 0, `attached: no tunnel frames reach the tap; status: ${runCli(['status'], { ns: bed.cap }).stdout}\n${plugin.output()}`);
+      // Collector down all along: traffic was decapsulated regardless.
+      plugin.child.kill('SIGKILL');
+      await plugin.exited;
+      assert.doesNotMatch(xdpOn(bed.cap, bed.capIf), /xdp/, 'nothing left attached');
+      tap = await startCapture(bed.cap, bed.capIf, tapFile, ['-Q', 'in']);
+      bed.ping(tunnels[1]!, 5);
+      await tap.stop();
+      assert.equal(tapFrames(tapFile).filter(isTunnel).length, 5, 'the tap sees the tunnel again');
+    } finally {
+      await stop(plugin, 'SIGKILL');
+    }
+  });
+
+  test('refuses an interface that has another XDP program, names it; replace: true takes over', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    inNs(bed.cap, 'ip', ['link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'obj', join(REPO_ROOT, 'build', 'pass.bpf.o'), 'sec', 'xdp.frags']);
+    try {
+      const plugin = startCli(['run', '--config', live.writeConfig('refuse.json', {})], { ns: bed.cap });
+      try {
+        await plugin.waitFor(/interface cap0: another XDP program is attached: id \d+ "xdp_pass" \(generic mode\); not taking over/);
+        assert.match(xdpOn(bed.cap, bed.capIf), /name xdp_pass/, 'the other program is untouched');
+        const detach = runCli(['detach', '--interface', bed.capIf], { ns: bed.cap });
+        assert.equal(detach.status, 2);
+        assert.match(detach.stderr, /has XDP program id \d+ "xdp_pass", not xdp-decap's/);
+      } finally {
+        await stop(plugin);
+      }
+      const replacing = startCli(['run', '--config', live.writeConfig('replace.json', { interfaces: [{ name: bed.capIf, replace: true }] })], { ns: bed.cap });
+      try {
+        await replacing.waitFor(/replacing id \d+ "xdp_pass" \(generic mode\) as configured[\s\S]*attached in generic mode/);
+        assert.match(xdpOn(bed.cap, bed.capIf), /name xdp_decap/);
+      } finally {
+        assert.equal(await stop(replacing), 0);
+      }
+      assert.doesNotMatch(xdpOn(bed.cap, bed.capIf), /xdp/);
+    } finally {
+      spawnSync('ip', ['netns', 'exec', bed.cap, 'ip', 'link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'off']);
+    }
+  });
+
+  test('detach removes an xdp-decap program left attached by a pinned link', (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    mkdirSync('/sys/fs/bpf/xdp-decap', { recursive: true });
+    const pin = `/sys/fs/bpf/xdp-decap/link-${bed.capIf}-${process.pid}`;
+    try {
+      // nsenter, not `ip netns exec`: the latter remounts /sys, hiding the bpffs where pins live.
+      const nsenter = ['nsenter', `--net=/var/run/netns/${bed.cap}`];
+      const r = spawnSync(nsenter[0]!, [...nsenter.slice(1), process.execPath, join(REPO_ROOT, 'test', 'lib', 'pin-decap-link.ts'), bed.capIf, pin], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(xdpOn(bed.cap, bed.capIf), /name xdp_decap/, 'left attached after its process exited');
+      const detach = runCli(['detach', '--interface', bed.capIf], { nsenter: bed.cap });
+      assert.equal(detach.status, 0, detach.stderr);
+      assert.match(detach.stdout, /interface cap0: detached xdp-decap program \d+ \(link \d+\), removed pins/);
+      assert.doesNotMatch(xdpOn(bed.cap, bed.capIf), /xdp/);
+      assert.ok(!existsSync(pin));
+      const again = runCli(['detach', '--interface', bed.capIf], { ns: bed.cap });
+      assert.match(again.stdout, /no XDP program attached; nothing to do/);
+    } finally {
+      rmSync(pin, { force: true });
+    }
+  });
+
+  test('an interface that disappears and comes back is re-attached; a missing one is waited for; others keep working', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    const config = live.writeConfig('flap.json', { interfaces: [{ name: bed.capIf }, { name: 'later0' }] });
+    const plugin = startCli(['run', '--config', config], { ns: bed.cap });
+    try {
+      await plugin.waitFor(/interface later0: does not exist; will attach when it appears/);
+      await plugin.waitFor(/interface cap0: attached in generic mode/);
+      inNs(bed.cap, 'ip', ['link', 'add', 'later0', 'type', 'veth', 'peer', 'name', 'later1']);
+      await plugin.waitFor(/interface later0: attached in generic mode/);
+      bed.deleteLink();
+      await plugin.waitFor(/interface cap0: gone/);
+      assert.equal(plugin.child.exitCode, null, 'still running');
+      bed.recreateLink();
+      const tn = bed.addVxlan(100);
+      await plugin.waitFor(/interface cap0: attached in generic mode[\s\S]*interface cap0: attached in generic mode/);
+      bed.ping(tn, 3);
+      await live.waitForExports((e) => (latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': 100 }) ?? 0) >= 3);
+      assert.equal(await stop(plugin), 0);
+    } finally {
+      await stop(plugin, 'SIGKILL');
+      spawnSync('ip', ['netns', 'exec', bed.cap, 'ip', 'link', 'del', 'later0']);
+    }
+  });
+});
