@@ -78,7 +78,7 @@ function parseText(text: string, path: string): unknown {
       throw new ConfigError(path, [`not valid JSON: ${err instanceof Error ? err.message : String(err)}`]);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(path, doc.errors.map((e) => {
       const pos = e.linePos?.[0];

@@ -338,8 +338,8 @@ export function formatDemoSummary(s: DemoSummary): string {
     '',
     s.ok ? 'Result: every VNI counted exactly what was sent.' : 'Result: MISMATCH between what was sent and what was counted (see above).',
     '',
-    'Next steps (README sections): "Run it on a capture host", "Enable it in your collector",',
-    '"Dashboards", "Reconcile with NetFlow".',
+    'Next steps (README sections): "Run it on a capture host", "Enable it in your collector", "Metrics",',
+    '"Replay a capture offline".',
   ];
   return lines.join('\n');
 }

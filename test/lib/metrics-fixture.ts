@@ -1,0 +1,61 @@
+// Builds synthetic metric inputs and an in-memory meter provider to collect them (no root, no exporter).
+import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import type { MetricsInput } from '../../src/metrics/decap-metrics.ts';
+import { sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
+
+/** A pull reader: `collect()` on demand, as the periodic reader would. */
+export class TestReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+export function testProvider(maxVniSeries: number): { provider: MeterProvider; reader: TestReader } {
+  const limit = sdkCardinalityLimit(maxVniSeries);
+  const reader = new TestReader({ cardinalitySelector: () => limit });
+  return { provider: new MeterProvider({ readers: [reader] }), reader };
+}
+
+export interface FlatPoint {
+  metric: string;
+  unit: string;
+  description: string;
+  type: string;
+  attributes: Record<string, unknown>;
+  value: number;
+}
+
+export async function collectPoints(reader: MetricReader): Promise<FlatPoint[]> {
+  const { resourceMetrics, errors } = await reader.collect();
+  if (errors.length) throw new AggregateError(errors);
+  return flatten(resourceMetrics);
+}
+
+export function flatten(rm: ResourceMetrics): FlatPoint[] {
+  return rm.scopeMetrics.flatMap((sm) =>
+    sm.metrics.flatMap((m) =>
+      (m.dataPoints as Array<{ attributes: Record<string, unknown>; value: unknown }>).map((dp) => ({
+        metric: m.descriptor.name, unit: m.descriptor.unit, description: m.descriptor.description, type: String(m.dataPointType),
+        attributes: dp.attributes, value: Number(dp.value),
+      })),
+    ),
+  );
+}
+
+/** `count` VNIs on ifindex 2, VXLAN; VNI n has n*10 bytes unless `bytes` says otherwise. */
+export function syntheticInput(count: number, bytes: (vni: number) => number = (v) => v * 10): MetricsInput {
+  const vnis = Array.from({ length: count }, (_, i) => {
+    const vni = i + 1;
+    return { ifindex: 2, tunnelType: 'vxlan' as const, vni, packets: vni, bytes: bytes(vni), overheadBytes: 50 * vni, flows: 1 };
+  });
+  return {
+    counters: {
+      vnis,
+      outcomes: [
+        { ifindex: 2, outcome: 'decapsulated', packets: 5, bytes: 500 },
+        { ifindex: 2, outcome: 'not_tunnel', packets: 7, bytes: 700 },
+      ],
+      lost: { vni_stats: 0, outcome_stats: 0, flows: 3 },
+    },
+    activeFlows: vnis.map((v) => ({ ifindex: 2, tunnelType: 'vxlan' as const, vni: v.vni, flows: 1 })),
+  };
+}

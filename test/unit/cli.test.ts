@@ -1,0 +1,36 @@
+// The command line without root: help, unknown commands and flags, usage errors, exit codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runCli } from '../lib/cli.ts';
+
+test('help lists the commands; no command is a usage error', () => {
+  const help = runCli(['--help']);
+  assert.equal(help.status, 0);
+  for (const c of ['demo', 'run', 'status', 'detach', 'replay', 'schema']) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
+  assert.equal(runCli([]).status, 2);
+  for (const c of ['demo', 'run', 'status', 'detach', 'replay']) {
+    const r = runCli([c, '--help']);
+    assert.equal(r.status, 0, c);
+    assert.match(r.stdout, /^Usage: xdp-decap /);
+    assert.match(r.stdout, /Example|Options/);
+  }
+});
+
+test('usage errors: one line, exit 2', () => {
+  const cases: Array<[string[], RegExp]> = [
+    [['frobnicate'], /unknown command 'frobnicate'; commands: demo, run/],
+    [['replay', '--bogus'], /Unknown option '--bogus'.*see xdp-decap replay --help/],
+    [['replay', 'a.pcap', 'b.pcap', '--out', 'x'], /exactly one input capture, got 2/],
+    [['detach'], /detach needs --interface NAME/],
+    [['demo', '--vnis', '0'], /--vnis 0: expected a whole number from 1 to 20/],
+    [['demo', '--duration', 'soon'], /--duration soon: expected whole seconds/],
+    [['demo', '--otlp', 'ftp://x'], /--otlp ftp:\/\/x: expected an http\(s\) URL/],
+    [['run', '--interface', 'eth0', '--log-level', 'loud'], /--log-level loud: expected one of debug, info, warn, error/],
+  ];
+  for (const [args, message] of cases) {
+    const r = runCli(args);
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+});

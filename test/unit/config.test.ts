@@ -1,0 +1,163 @@
+// Config: defaults, YAML/JSON files, one clear error per kind of bad value, OTEL_* precedence, the JSON Schema.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, DEFAULT_CONFIG, configJsonSchema, diffRequiresReload, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { resolveMetricsSettings } from '../../src/config/otel-env.ts';
+import { lpmKey, parsePrefix } from '../../src/config/prefixes.ts';
+import { runCli } from '../lib/cli.ts';
+import { REPO_ROOT } from '../lib/env.ts';
+
+function errorOf(input: unknown): string {
+  try {
+    parseConfig(input, 'cfg.yaml');
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `ConfigError expected, got ${String(err)}`);
+    return err.message;
+  }
+  assert.fail(`no error for ${JSON.stringify(input)}`);
+}
+
+test('every field has a default', () => {
+  assert.deepEqual(DEFAULT_CONFIG, {
+    interfaces: [], vxlanPorts: [4789], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [],
+    maps: { vniCapacity: 65536, flowCapacity: 262144 }, trackFlows: true, flowIdleTimeoutSeconds: 60,
+    metrics: { headers: {}, resourceAttributes: {}, maxVniSeries: 2000 },
+  });
+  assert.deepEqual(parseConfig({ interfaces: [{ name: 'eth1' }] }, 'x').interfaces, [{ name: 'eth1', mode: 'generic', replace: false }]);
+});
+
+const BAD: Array<[string, unknown, RegExp]> = [
+  ['unknown top-level key, with a hint', { interface: [] }, /cfg\.yaml: interface: unknown key; did you mean 'interfaces'\?/],
+  ['unknown nested key, with a hint', { metrics: { endpiont: 'http://x' } }, /metrics\.endpiont: unknown key; did you mean 'endpoint'\?/],
+  ['unknown interface key', { interfaces: [{ name: 'eth0', mod: 'native' }] }, /interfaces\[0\]\.mod: unknown key; did you mean 'mode'\?/],
+  ['port out of range', { vxlanPorts: [70000] }, /vxlanPorts\[0\]: .*65535/],
+  ['port not a number', { genevePorts: ['6081'] }, /genevePorts\[0\]: .*expected number/],
+  ['empty port list', { vxlanPorts: [] }, /vxlanPorts: at least one VXLAN port/],
+  ['duplicate port', { vxlanPorts: [4789, 4789] }, /vxlanPorts: a port is listed twice/],
+  ['port in both lists', { vxlanPorts: [4789], genevePorts: [4789] }, /genevePorts: port 4789 is in both vxlanPorts and genevePorts/],
+  ['not a prefix', { decapPrefixes: ['10.0.0.0/33'] }, /decapPrefixes\[0\]: "10\.0\.0\.0\/33" is not an IPv4 or IPv6 prefix/],
+  ['host bits set', { excludePrefixes: ['192.0.2.1/24'] }, /excludePrefixes\[0\]: 192\.0\.2\.1\/24 has host bits set; did you mean 192\.0\.2\.0\/24\?/],
+  ['interface name too long', { interfaces: [{ name: 'a-very-long-interface0' }] }, /interfaces\[0\]\.name: Linux interface names have at most 15 characters/],
+  ['interface name with a slash', { interfaces: [{ name: 'eth/0' }] }, /interfaces\[0\]\.name: Linux interface names have no '\/'/],
+  ['interface listed twice', { interfaces: [{ name: 'eth0' }, { name: 'eth0' }] }, /interfaces\[1\]\.name: interface eth0 is listed twice/],
+  ['bad mode', { interfaces: [{ name: 'eth0', mode: 'fast' }] }, /interfaces\[0\]\.mode: .*"generic"\|"native"\|"auto"/],
+  ['capacity too small', { maps: { flowCapacity: 10 } }, /maps\.flowCapacity: .*>=1024/],
+  ['capacity not an integer', { maps: { vniCapacity: 1.5 } }, /maps\.vniCapacity: .*expected int/],
+  ['bad endpoint', { metrics: { endpoint: 'collector:4318' } }, /metrics\.endpoint: expected an http\(s\) URL/],
+  ['bad encoding', { metrics: { encoding: 'grpc' } }, /metrics\.encoding: .*"protobuf"\|"json"/],
+  ['idle timeout not positive', { flowIdleTimeoutSeconds: 0 }, /flowIdleTimeoutSeconds: .*>0/],
+  ['export interval too short', { metrics: { exportIntervalSeconds: 0.1 } }, /metrics\.exportIntervalSeconds: .*>=1/],
+];
+
+for (const [name, input, message] of BAD) {
+  test(`config error: ${name}`, () => assert.match(errorOf(input), message));
+}
+
+test('YAML and JSON files load; syntax errors and missing files name the file (and line)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-config-'));
+  try {
+    writeFileSync(join(dir, 'a.yaml'), 'interfaces:\n  - name: ens1f0\n    mode: native\nvxlanPorts: [4789, 8472]\n');
+    writeFileSync(join(dir, 'a.json'), JSON.stringify({ excludePrefixes: ['2001:db8::/32'] }));
+    writeFileSync(join(dir, 'bad.yaml'), 'interfaces:\n  - name: [unclosed\n');
+    writeFileSync(join(dir, 'bad.json'), '{"vxlanPorts": [4789,]}');
+    assert.deepEqual((await loadConfigFile(join(dir, 'a.yaml'))).vxlanPorts, [4789, 8472]);
+    assert.equal((await loadConfigFile(join(dir, 'a.yaml'))).interfaces[0]?.mode, 'native');
+    assert.deepEqual((await loadConfigFile(join(dir, 'a.json'))).excludePrefixes, ['2001:db8::/32']);
+    await assert.rejects(loadConfigFile(join(dir, 'bad.yaml')), /bad\.yaml: YAML syntax error at line \d+, column \d+/);
+    await assert.rejects(loadConfigFile(join(dir, 'bad.json')), /bad\.json: not valid JSON/);
+    await assert.rejects(loadConfigFile(join(dir, 'missing.yaml')), /missing\.yaml: cannot read the config file: no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('examples/config.yaml is valid and matches the defaults it documents', async () => {
+  const cfg = await loadConfigFile(join(REPO_ROOT, 'examples', 'config.yaml'));
+  assert.deepEqual(cfg.interfaces.map((i) => i.name), ['ens1f0', 'ens1f1']);
+  assert.deepEqual({ ...cfg, interfaces: [] }, DEFAULT_CONFIG);
+});
+
+test('prefixes encode as the kernel LPM keys (u32 prefixlen, then network-order address)', () => {
+  assert.deepEqual([...lpmKey(parsePrefix('10.1.0.0/16'))], [16, 0, 0, 0, 10, 1, 0, 0]);
+  const v6 = lpmKey(parsePrefix('2001:db8::1'));
+  assert.equal(v6.length, 20);
+  assert.equal(v6.readUInt32LE(0), 128);
+  assert.equal(v6.subarray(4).toString('hex'), '20010db8000000000000000000000001');
+});
+
+test('OTEL_* environment: used when the file is silent, the file wins when it speaks', () => {
+  const env = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+    OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s%20ecret,x-team=net',
+    OTEL_METRIC_EXPORT_INTERVAL: '15000',
+    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,service.name=from-attrs',
+    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+  };
+  const fromEnv = resolveMetricsSettings(DEFAULT_CONFIG, env);
+  assert.deepEqual(fromEnv, {
+    endpoint: 'http://collector:4318/v1/metrics', headers: { 'api-key': 's ecret', 'x-team': 'net' }, exportIntervalMillis: 15000,
+    encoding: 'json', resourceAttributes: { 'deployment.environment': 'prod', 'service.name': 'from-attrs' }, serviceName: 'from-attrs', maxVniSeries: 2000,
+  });
+  assert.equal(resolveMetricsSettings(DEFAULT_CONFIG, { ...env, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://m.example/custom' }).endpoint, 'https://m.example/custom');
+  assert.equal(resolveMetricsSettings(DEFAULT_CONFIG, { ...env, OTEL_SERVICE_NAME: 'decap-a' }).serviceName, 'decap-a');
+  const file = parseConfig({ metrics: { endpoint: 'http://file:4318/v1/metrics', exportIntervalSeconds: 5, encoding: 'protobuf', headers: { 'x-team': 'file' }, serviceName: 'svc' } }, 'f');
+  const fromFile = resolveMetricsSettings(file, env);
+  assert.equal(fromFile.endpoint, 'http://file:4318/v1/metrics');
+  assert.equal(fromFile.exportIntervalMillis, 5000);
+  assert.equal(fromFile.encoding, 'protobuf');
+  assert.equal(fromFile.headers['x-team'], 'file');
+  assert.equal(fromFile.serviceName, 'svc');
+  assert.deepEqual(resolveMetricsSettings(DEFAULT_CONFIG, {}), {
+    endpoint: 'http://localhost:4318/v1/metrics', headers: {}, exportIntervalMillis: 60000, encoding: 'protobuf', resourceAttributes: {}, serviceName: 'xdp-decap', maxVniSeries: 2000,
+  });
+  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_METRIC_EXPORT_INTERVAL: 'soon' }), /OTEL_METRIC_EXPORT_INTERVAL: "soon": expected milliseconds/);
+  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' }), /OTEL_EXPORTER_OTLP_ENDPOINT: "collector" is not a URL/);
+  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), /OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported/);
+  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }), /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/);
+});
+
+test('live reload: map sizes and metrics settings need a restart, the rest does not', () => {
+  const base = parseConfig({ interfaces: [{ name: 'a' }] }, 'x');
+  assert.deepEqual(diffRequiresReload(base, parseConfig({ interfaces: [{ name: 'b' }], vxlanPorts: [1], excludePrefixes: ['10.0.0.0/8'], trackFlows: false }, 'y')), []);
+  assert.deepEqual(diffRequiresReload(base, parseConfig({ maps: { vniCapacity: 5, flowCapacity: 2048 }, metrics: { exportIntervalSeconds: 5 } }, 'y')), ['maps.vniCapacity', 'maps.flowCapacity', 'metrics.exportIntervalSeconds']);
+});
+
+test('the shipped JSON Schema is generated from the zod schema and up to date', () => {
+  const schema = configJsonSchema() as { properties: Record<string, { description?: string }>; additionalProperties: boolean };
+  assert.deepEqual(Object.keys(schema.properties), Object.keys(DEFAULT_CONFIG));
+  assert.equal(schema.additionalProperties, false);
+  for (const [key, prop] of Object.entries(schema.properties)) assert.ok(prop.description, `${key} has a description for editors`);
+  const shipped = JSON.parse(readFileSync(join(REPO_ROOT, 'schema', 'config.schema.json'), 'utf8'));
+  assert.deepEqual(shipped, JSON.parse(JSON.stringify(schema)), 'schema/config.schema.json is stale: run `node src/cli.ts schema > schema/config.schema.json`');
+  const cli = runCli(['schema']);
+  assert.equal(cli.status, 0);
+  assert.deepEqual(JSON.parse(cli.stdout), shipped);
+});
+
+test('`run` with a bad config: exit 2, every problem named, nothing attached (no root needed to see it)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-run-config-'));
+  try {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'interfaces: [{name: eth0, mode: fast}]\nvxlanPorts: [0]\nmetrcs: {}\n');
+    const r = runCli(['run', '--config', file]);
+    assert.equal(r.status, 2);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 3, r.stderr);
+    assert.match(r.stderr, /bad\.yaml: interfaces\[0\]\.mode/);
+    assert.match(r.stderr, /bad\.yaml: vxlanPorts\[0\]/);
+    assert.match(r.stderr, /bad\.yaml: metrcs: unknown key; did you mean 'metrics'\?/);
+    const none = runCli(['run']);
+    assert.equal(none.status, 2);
+    assert.match(none.stderr, /nothing to attach: give --interface NAME/);
+    const flags = runCli(['run', '--interface', 'has space']);
+    assert.equal(flags.status, 2);
+    assert.match(flags.stderr, /--interface\/--mode: interfaces\[0\]\.name/);
+    assert.equal(parseYaml('a: 1').a, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

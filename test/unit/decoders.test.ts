@@ -1,0 +1,86 @@
+// Pure decoders: raw map bytes (as libbpf returns them, per-CPU slots included) to typed records.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeFlows, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, flowActivity, formatAddress } from '../../src/decode/decoders.ts';
+import { encodeDecapConfig, encodePortKey, encodePortValue } from '../../src/decode/encoders.ts';
+import { LAYOUT } from '../../src/decode/layout.ts';
+import { outermostFlow, summarizeTap } from '../../src/demo/tap-flows.ts';
+import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
+
+const CPUS = 3;
+
+test('vni_stats: per-CPU values summed, key fields decoded', () => {
+  const keys = Buffer.alloc(LAYOUT.vni_key.size * 2);
+  keys.writeUInt32LE(7, 0); keys.writeUInt32LE(100, 4); keys.writeUInt32LE(1, 8);
+  keys.writeUInt32LE(7, 12); keys.writeUInt32LE(0xffffff, 16); keys.writeUInt32LE(2, 20);
+  const stride = LAYOUT.vni_value.size;
+  const values = Buffer.alloc(stride * CPUS * 2);
+  for (let e = 0; e < 2; e++) for (let cpu = 0; cpu < CPUS; cpu++) {
+    const base = e * stride * CPUS + cpu * stride;
+    values.writeBigUInt64LE(BigInt(cpu + 1), base);            // packets 1+2+3
+    values.writeBigUInt64LE(BigInt(100 * (cpu + 1)), base + 8); // bytes
+    values.writeBigUInt64LE(50n, base + 16);
+    values.writeBigUInt64LE(cpu === 0 ? 1n : 0n, base + 24);
+  }
+  assert.deepEqual(decodeVniStats({ count: 2, keys, values }, { stride, cpus: CPUS }), [
+    { ifindex: 7, tunnelType: 'vxlan', vni: 100, packets: 6, bytes: 600, overheadBytes: 150, flows: 1 },
+    { ifindex: 7, tunnelType: 'geneve', vni: 0xffffff, packets: 6, bytes: 600, overheadBytes: 150, flows: 1 },
+  ]);
+  keys.writeUInt32LE(9, 8);
+  assert.throws(() => decodeVniStats({ count: 1, keys, values }, { stride, cpus: CPUS }), /unknown tunnel type 9/);
+});
+
+test('outcome_stats and lost_updates', () => {
+  const keys = Buffer.alloc(8);
+  keys.writeUInt32LE(3, 0); keys.writeUInt32LE(6, 4);
+  const values = Buffer.alloc(16 * 2);
+  values.writeBigUInt64LE(4n, 0); values.writeBigUInt64LE(400n, 8); values.writeBigUInt64LE(1n, 16); values.writeBigUInt64LE(60n, 24);
+  assert.deepEqual(decodeOutcomeStats({ count: 1, keys, values }, { stride: 16, cpus: 2 }), [{ ifindex: 3, outcome: 'excluded', packets: 5, bytes: 460 }]);
+  keys.writeUInt32LE(99, 4);
+  assert.throws(() => decodeOutcomeStats({ count: 1, keys, values }, { stride: 16, cpus: 2 }), /unknown outcome 99/);
+  const lk = Buffer.alloc(12); lk.writeUInt32LE(0, 0); lk.writeUInt32LE(1, 4); lk.writeUInt32LE(2, 8);
+  const lv = Buffer.alloc(8 * 2 * 3); lv.writeBigUInt64LE(2n, 0); lv.writeBigUInt64LE(3n, 8); lv.writeBigUInt64LE(7n, 40);
+  assert.deepEqual(decodeLostUpdates({ count: 3, keys: lk, values: lv }, { stride: 8, cpus: 2 }), { vni_stats: 5, outcome_stats: 0, flows: 7 });
+});
+
+test('flows: IPv4 and IPv6 keys, shared values; activity splits at the idle cutoff', () => {
+  const K = LAYOUT.flow_key;
+  const keys = Buffer.alloc(K.size * 2);
+  const v = Buffer.alloc(LAYOUT.flow_value.size * 2);
+  keys.writeUInt32LE(2, 0); keys.writeUInt32LE(100, 4); keys[8] = 1; keys[9] = 4; keys[10] = 6; keys.writeUInt16LE(40000, 12); keys.writeUInt16LE(443, 14);
+  Buffer.from([10, 0, 0, 1]).copy(keys, K.saddr); Buffer.from([10, 0, 0, 2]).copy(keys, K.daddr);
+  const o = K.size;
+  keys.writeUInt32LE(2, o); keys.writeUInt32LE(7, o + 4); keys[o + 8] = 2; keys[o + 9] = 6; keys[o + 10] = 17;
+  Buffer.from('20010db8000000000000000000000001', 'hex').copy(keys, o + K.saddr); Buffer.from('fe800000000000000000000000000abc', 'hex').copy(keys, o + K.daddr);
+  v.writeBigUInt64LE(3n, 0); v.writeBigUInt64LE(300n, 8); v.writeBigUInt64LE(10n, 16); v.writeBigUInt64LE(1_000n, 24);
+  v.writeBigUInt64LE(1n, 32); v.writeBigUInt64LE(90n, 40); v.writeBigUInt64LE(20n, 48); v.writeBigUInt64LE(9_000n, 56);
+  const flows = decodeFlows({ count: 2, keys, values: v });
+  assert.deepEqual(flows[0], { ifindex: 2, tunnelType: 'vxlan', vni: 100, family: 4, protocol: 6, srcAddr: '10.0.0.1', dstAddr: '10.0.0.2', srcPort: 40000, dstPort: 443, packets: 3, bytes: 300, firstSeenNs: 10n, lastSeenNs: 1000n });
+  assert.equal(flows[1]!.srcAddr, '2001:db8::1');
+  assert.equal(flows[1]!.dstAddr, 'fe80::abc');
+  assert.equal(flows[1]!.tunnelType, 'geneve');
+  assert.deepEqual(flowActivity(flows, 10_000n, 5_000n), { active: [{ ifindex: 2, tunnelType: 'geneve', vni: 7, flows: 1 }], idle: [0] });
+});
+
+test('address formatting follows RFC 5952', () => {
+  const f = (hex: string) => formatAddress(Buffer.from(hex, 'hex'), 6);
+  assert.equal(f('00000000000000000000000000000000'), '::');
+  assert.equal(f('00000000000000000000000000000001'), '::1');
+  assert.equal(f('20010db8000000010000000000000001'), '2001:db8:0:1::1');
+  assert.equal(f('20010db8000100000000000100000001'), '2001:db8:1::1:0:1');
+  assert.equal(f('20010db8000000000001000000000001'), '2001:db8::1:0:0:1');
+  assert.equal(formatAddress(Buffer.from([192, 0, 2, 255]), 4), '192.0.2.255');
+});
+
+test('settings encoders lay out decap_config and the port set as the C structs', () => {
+  assert.deepEqual([...encodeDecapConfig({ dstFilterV4: true, dstFilterV6: false, trackFlows: true })], [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...encodePortKey(4789)], [0xb5, 0x12, 0, 0]);
+  assert.deepEqual([...encodePortValue('geneve')], [2, 0, 0, 0]);
+});
+
+test('the demo tap summary groups frames by their outermost 5-tuple', () => {
+  const inner = innerFrame({ src: '192.168.1.1', dst: '192.168.1.2', protocol: 'udp', sport: 1000, dport: 53 });
+  const t = vxlanFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 1, inner, sport: 4242 });
+  assert.deepEqual(outermostFlow(t.frame), { protocol: 'UDP', src: '10.0.0.1:4242', dst: '10.0.0.2:4789' });
+  assert.deepEqual(summarizeTap([t.frame, t.frame, inner]).map((f) => [f.src, f.packets]), [['10.0.0.1:4242', 2], ['192.168.1.1:1000', 1]]);
+});
