@@ -1,6 +1,6 @@
 // `xdp-decap demo`: the README's main job; options table, preflight, run, print the summary.
 import { parseArgs } from 'node:util';
-import { demoPreflight, formatDemoSummary, runDemo } from '../demo/demo.ts';
+import { DemoInterrupted, demoPreflight, formatDemoSummary, runDemo } from '../demo/demo.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 export const DEMO_HELP = `Usage: xdp-decap demo [--duration SECONDS] [--vnis N] [--otlp URL] [--json]
@@ -63,7 +63,14 @@ export async function demoCommand(argv: string[]): Promise<number> {
         process.stdout.write(`${text}\n`);
         liveLines = text.split('\n').length;
       };
-  const summary = await runDemo({ durationSeconds: duration, vnis, otlpUrl: values.otlp, out, live });
+  let summary;
+  try {
+    summary = await runDemo({ durationSeconds: duration, vnis, otlpUrl: values.otlp, out, live });
+  } catch (err) {
+    if (!(err instanceof DemoInterrupted)) throw err;
+    console.error(`xdp-decap demo: ${err.message}`);
+    return 130;
+  }
   console.log(values.json ? JSON.stringify(summary) : formatDemoSummary(summary));
   return summary.ok ? EXIT.ok : EXIT.findings;
 }

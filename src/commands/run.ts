@@ -62,8 +62,23 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError('nothing to attach: give --interface NAME or list interfaces in the config file (interfaces: [{name: ...}])');
   }
   const logger = createStderrLogger(level);
+  // Signal handlers first: a SIGTERM that lands while the program loads or attaches still ends cleanly.
+  let stopSignal: ((signal: string) => void) | undefined;
+  const stopRequested = new Promise<string>((resolve) => (stopSignal = resolve));
+  process.once('SIGINT', () => stopSignal?.('SIGINT'));
+  process.once('SIGTERM', () => stopSignal?.('SIGTERM'));
+  // SIGHUP's default action is to terminate: ignore it until the plugin can reload.
+  let onHangup = () => logger.info('SIGHUP: still starting; reload ignored');
+  process.on('SIGHUP', () => onHangup());
   const plugin = createPlugin(config, { logger });
-  await plugin.start();
+  // The plugin's own timers do not hold the process open (an agent hosting it decides that); the command does.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  try {
+    await plugin.start();
+  } catch (err) {
+    clearInterval(keepAlive);
+    throw err;
+  }
 
   const configPath = values.config;
   const fromFlags = Boolean(values.interface?.length);
@@ -77,6 +92,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       logger.error(`${why}: config not applied, keeping the running one: ${msg}`);
     }
   };
+  onHangup = () => void reload('SIGHUP');
   let watcher: FSWatcher | undefined;
   let debounce: NodeJS.Timeout | undefined;
   if (configPath) {
@@ -90,24 +106,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     }
   }
 
-  // The plugin's own timers do not hold the process open (an agent hosting it decides that); the command does.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  return new Promise<number>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info(`${signal}: detaching and sending a last export`);
-      clearInterval(keepAlive);
-      watcher?.close();
-      clearTimeout(debounce);
-      plugin.shutdown().then(
-        () => resolve(EXIT.ok),
-        (err: unknown) => {
-          logger.error(`shutdown: ${String(err)}`);
-          resolve(1);
-        },
-      );
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGHUP', () => void reload('SIGHUP'));
-  });
+  const signal = await stopRequested;
+  logger.info(`${signal}: detaching and sending a last export`);
+  watcher?.close();
+  clearTimeout(debounce);
+  clearInterval(keepAlive);
+  try {
+    await plugin.shutdown();
+    return EXIT.ok;
+  } catch (err) {
+    logger.error(`shutdown: ${String(err)}`);
+    return 1;
+  }
 }

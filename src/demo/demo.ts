@@ -55,6 +55,17 @@ const GENEVE_FRAMES = 40;
 const PLAIN_PINGS = 20;
 const SINK_PORT = 4318;
 
+/** The demo was stopped by a signal; its testbed has been removed. */
+export class DemoInterrupted extends Error {
+  readonly signal: string;
+
+  constructor(signal: string) {
+    super(`${signal}: demo stopped; its testbed was removed`);
+    this.name = 'DemoInterrupted';
+    this.signal = signal;
+  }
+}
+
 /** One line per missing requirement, with its fix; empty when the demo can run. */
 export function demoPreflight(): string[] {
   const problems: string[] = [];
@@ -135,7 +146,7 @@ async function tapWhile(bed: Testbed, pcap: string, during: () => Promise<void>)
 /** Runs the traffic generator inside the mirror source until it exits. */
 async function sendInnerTraffic(bed: Testbed, tunnels: VxlanTunnel[], seconds: number): Promise<void> {
   const plan = JSON.stringify({ targets: tunnels.map((t) => t.innerDst), durationMs: seconds * 1000, udpPerSecond: 20 });
-  const pings = tunnels.map((t) => spawn('ip', ['netns', 'exec', bed.src, 'ping', '-q', '-c', String(seconds * 5), '-i', '0.2', t.innerDst], { stdio: 'ignore' }));
+  const pings = tunnels.map((t) => spawn('ip', ['netns', 'exec', bed.src, 'ping', '-q', '-c', String(seconds * 5), '-i', '0.2', '-W', '0.2', t.innerDst], { stdio: 'ignore' }));
   const gen = spawn('ip', ['netns', 'exec', bed.src, process.execPath, script('traffic'), plan], { stdio: 'ignore' });
   await Promise.all([...pings, gen].map((p) => new Promise((r) => p.once('exit', r))));
 }
@@ -155,7 +166,7 @@ function injectGeneve(bed: Testbed, dir: string, capMac: string, srcMac: string)
   } finally {
     writer.close();
   }
-  const r = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '-i', bed.srcIf, file], { encoding: 'utf8' });
+  const r = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', '-i', bed.srcIf, file], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tcpreplay failed: ${r.stderr}`);
   return { frames: GENEVE_FRAMES, bytes };
 }
@@ -165,10 +176,16 @@ interface StatusJson {
   skipped: Array<{ interface: string | null; reason: SkipReason; packets: number }>;
 }
 
-function readStatus(bed: Testbed): StatusJson {
-  const r = spawnSync('ip', ['netns', 'exec', bed.cap, process.execPath, script('../cli'), 'status', '--interface', bed.capIf, '--json'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`xdp-decap status failed: ${r.stderr}`);
-  return JSON.parse(r.stdout) as StatusJson;
+/** `xdp-decap status --json` in the capture host: the kernel's counters, read the way a user reads them. */
+function readStatus(bed: Testbed): Promise<StatusJson> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, script('../cli'), 'status', '--interface', bed.capIf, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as StatusJson) : reject(new Error(`xdp-decap status failed: ${err}`))));
+  });
 }
 
 function liveTable(status: StatusJson): string {
@@ -185,7 +202,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   let sink: ChildProcess | undefined;
   let plugin: ChildProcess | undefined;
   const interrupted = new Promise<never>((_, reject) => {
-    const onSignal = (sig: string) => reject(new Error(`${sig}: stopping the demo and removing its testbed`));
+    const onSignal = (sig: string) => reject(new DemoInterrupted(sig));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
@@ -231,16 +248,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const after = await step(`AFTER: the same tap with xdp-decap attached, ${options.durationSeconds} s of traffic (+ Geneve frames and plain pings)`, () =>
       tapWhile(b, join(dir, 'after.pcap'), async () => {
         const liveTimer = setInterval(() => {
-          try {
-            options.live?.(liveTable(readStatus(b)));
-          } catch {
-            // the next tick redraws
-          }
+          readStatus(b).then((st) => options.live?.(liveTable(st)), () => undefined /* the next tick redraws */);
         }, 1000);
         try {
           const traffic = sendInnerTraffic(b, tunnels, options.durationSeconds);
           geneve = injectGeneve(b, dir, capMac, srcMac);
-          spawnSync('ip', ['netns', 'exec', b.src, 'ping', '-q', '-c', String(PLAIN_PINGS), '-i', '0.05', b.capIp]);
+          spawnSync('ip', ['netns', 'exec', b.src, 'ping', '-q', '-c', String(PLAIN_PINGS), '-i', '0.05', '-W', '0.5', b.capIp]);
           await traffic;
         } finally {
           clearInterval(liveTimer);
@@ -250,7 +263,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const sentAfter = tunnels.map((t) => b.txCounters(t.device));
 
     // The kernel's count, then wait until the OTLP export has caught up with it (export interval 1 s).
-    const kernel = readStatus(b);
+    const kernel = await readStatus(b);
     options.live?.(liveTable(kernel));
     const counted = (type: string, vni: number, field: 'packets' | 'bytes' | 'overheadBytes' | 'flows') =>
       kernel.vnis.filter((v) => v.type === type && v.vni === vni).reduce((a, v) => a + v[field], 0);

@@ -39,7 +39,10 @@ export const DEFAULT_CAPACITIES: MapCapacities = { vniCapacity: 65536, flowCapac
 /** Finds build/NAME.bpf.o above this file (src/ when run from source, dist/src/ when compiled). */
 export function bpfObjectPath(name = 'decap'): string {
   const override = process.env['XDP_DECAP_BPF_OBJECT'];
-  if (override && name === 'decap') return override;
+  if (override && name === 'decap') {
+    if (!existsSync(override)) throw new Error(`XDP_DECAP_BPF_OBJECT=${override}: no such file; unset it or point it at build/decap.bpf.o (npm run build)`);
+    return override;
+  }
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     const candidate = join(dir, 'build', `${name}.bpf.o`);

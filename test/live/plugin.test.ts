@@ -80,7 +80,7 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       const gf = geneveFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, dstMac: bed.macOf(bed.cap, bed.capIf), vni: 7000, inner, options: Buffer.alloc(8, 1) });
       for (let i = 0; i < 9; i++) w.write({ tsSec: i, tsFrac: 0, caplen: gf.frame.length, origLen: gf.frame.length, data: gf.frame });
       w.close();
-      const replay = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '-i', bed.srcIf, geneveFile], { encoding: 'utf8' });
+      const replay = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', '-i', bed.srcIf, geneveFile], { encoding: 'utf8' });
       assert.equal(replay.status, 0, replay.stderr);
       await tap.stop();
       const sent = tunnels.map((tn, i) => {
