@@ -235,6 +235,7 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
   test('detach removes an xdp-decap program left attached by a pinned link', (t) => {
     if (!requireRoot(t, 'the live plugin')) return;
     const { bed } = live;
+    const madeDir = !existsSync('/sys/fs/bpf/xdp-decap');
     mkdirSync('/sys/fs/bpf/xdp-decap', { recursive: true });
     const pin = `/sys/fs/bpf/xdp-decap/link-${bed.capIf}-${process.pid}`;
     try {
@@ -252,6 +253,7 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       assert.match(again.stdout, /no XDP program attached; nothing to do/);
     } finally {
       rmSync(pin, { force: true });
+      if (madeDir) rmSync('/sys/fs/bpf/xdp-decap', { recursive: true, force: true });
     }
   });
 
