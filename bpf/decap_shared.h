@@ -33,10 +33,17 @@ enum decap_outcome {
 	OUTCOME_MAX = 9,
 };
 
+/*
+ * outcome_stats is a per-CPU array indexed by ifindex * OUTCOME_MAX + outcome for the first
+ * OUTCOME_IFINDEX_SLOTS interface indexes (an array lookup is inlined by the verifier: nearly free);
+ * higher ifindexes are counted in the outcome_hi hash.
+ */
+#define OUTCOME_IFINDEX_SLOTS 512
+
 /* Indexes of the map-health counters (map lost_updates). */
 enum decap_lost {
 	LOST_VNI_STATS = 0,  /* vni_stats full: a new (interface, type, VNI) was not counted */
-	LOST_OUTCOME_STATS = 1,    /* outcome_stats full: a new (interface, outcome) was not counted */
+	LOST_OUTCOME_STATS = 1,    /* outcome_hi full: a new (interface >= 512, outcome) was not counted */
 	LOST_FLOWS = 2,      /* flows refused an insert (the LRU evicts, so this should stay 0) */
 	LOST_MAX = 3,
 };
@@ -46,18 +53,9 @@ struct decap_config {
 	__u32 dst_filter_v4; /* 1: decapsulate only IPv4 outer destinations found in dst_v4 */
 	__u32 dst_filter_v6; /* 1: decapsulate only IPv6 outer destinations found in dst_v6 */
 	__u32 track_flows;   /* 1: keep the per-flow table and the flows counter */
+	__u32 exclude_v4;    /* 1: excl_v4 has entries (an empty trie is not even looked up) */
+	__u32 exclude_v6;    /* 1: excl_v6 has entries */
 	__u32 reserved;
-};
-
-/* Key of the tunnel-port set: the UDP destination port in host byte order. */
-struct port_key {
-	__u16 port;
-	__u16 pad;
-};
-
-/* Value of the tunnel-port set: which tunnel that port carries. */
-struct port_value {
-	__u32 tunnel_type; /* TUNNEL_VXLAN or TUNNEL_GENEVE */
 };
 
 /* LPM trie keys for outer IPv4 / IPv6 prefixes (prefixlen first, as the kernel requires). */

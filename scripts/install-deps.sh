@@ -12,6 +12,7 @@ APT_PACKAGES=(
   iputils-ping          # traffic in the testbeds
   tcpdump tshark        # real taps and a reference decoder for the tests
   tcpreplay             # injects crafted Geneve frames (this kernel may have no Geneve device)
+  bpftool procps        # tests check that nothing of theirs is left attached or running
   make ca-certificates
 )
 

@@ -1,5 +1,5 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
-import { LAYOUT, LOST_COUNTERS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
+import { LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
@@ -71,6 +71,26 @@ export function decodeOutcomeStats(raw: RawEntries, layout: PerCpuLayout): Outco
       packets: sumPerCpu(raw.values, v, V.packets, layout.stride, layout.cpus),
       bytes: sumPerCpu(raw.values, v, V.bytes, layout.stride, layout.cpus),
     });
+  }
+  return out;
+}
+
+/**
+ * outcome_stats, the per-CPU array indexed by ifindex * OUTCOMES.length + outcome; entries never hit
+ * (all zero) are left out.
+ */
+export function decodeOutcomeArray(raw: RawEntries, layout: PerCpuLayout): OutcomeCounters[] {
+  const V = LAYOUT.outcome_value;
+  const valueBytes = layout.stride * layout.cpus;
+  const out: OutcomeCounters[] = [];
+  for (let i = 0; i < raw.count; i++) {
+    const index = raw.keys.readUInt32LE(i * 4);
+    const ifindex = Math.floor(index / OUTCOMES.length);
+    const outcome = OUTCOMES[index % OUTCOMES.length]!;
+    if (ifindex >= OUTCOME_IFINDEX_SLOTS) throw new RangeError(`outcome_stats index ${index} beyond ${OUTCOME_IFINDEX_SLOTS} interfaces: layout mismatch`);
+    const packets = sumPerCpu(raw.values, i * valueBytes, V.packets, layout.stride, layout.cpus);
+    if (packets === 0) continue;
+    out.push({ ifindex, outcome, packets, bytes: sumPerCpu(raw.values, i * valueBytes, V.bytes, layout.stride, layout.cpus) });
   }
   return out;
 }

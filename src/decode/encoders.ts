@@ -5,6 +5,8 @@ export interface DataplaneFlags {
   dstFilterV4: boolean;
   dstFilterV6: boolean;
   trackFlows: boolean;
+  excludeV4: boolean;
+  excludeV6: boolean;
 }
 
 /** `struct decap_config`. */
@@ -14,20 +16,15 @@ export function encodeDecapConfig(flags: DataplaneFlags): Buffer {
   buf.writeUInt32LE(flags.dstFilterV4 ? 1 : 0, L.dst_filter_v4);
   buf.writeUInt32LE(flags.dstFilterV6 ? 1 : 0, L.dst_filter_v6);
   buf.writeUInt32LE(flags.trackFlows ? 1 : 0, L.track_flows);
+  buf.writeUInt32LE(flags.excludeV4 ? 1 : 0, L.exclude_v4);
+  buf.writeUInt32LE(flags.excludeV6 ? 1 : 0, L.exclude_v6);
   return buf;
 }
 
-/** `struct port_key`: the UDP port in host byte order. */
-export function encodePortKey(port: number): Buffer {
-  const buf = Buffer.alloc(LAYOUT.port_key.size);
-  buf.writeUInt16LE(port, LAYOUT.port_key.port);
-  return buf;
-}
-
-/** `struct port_value`. */
-export function encodePortValue(type: TunnelType): Buffer {
-  const buf = Buffer.alloc(LAYOUT.port_value.size);
-  buf.writeUInt32LE(TUNNEL_TYPE_IDS[type], LAYOUT.port_value.tunnel_type);
+/** Value of the tunnel_ports array: the tunnel type number, or 0 for "not a tunnel port". */
+export function encodePortValue(type: TunnelType | undefined): Buffer {
+  const buf = Buffer.alloc(4);
+  buf.writeUInt32LE(type ? TUNNEL_TYPE_IDS[type] : 0);
   return buf;
 }
 

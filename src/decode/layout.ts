@@ -21,15 +21,16 @@ export type Outcome = (typeof OUTCOMES)[number];
 export type SkipReason = Exclude<Outcome, 'decapsulated'>;
 export const SKIP_REASONS = OUTCOMES.filter((o): o is SkipReason => o !== 'decapsulated');
 
+/** `OUTCOME_IFINDEX_SLOTS`: ifindexes below it are counted in the outcome_stats array, the rest in outcome_hi. */
+export const OUTCOME_IFINDEX_SLOTS = 512;
+
 /** `enum decap_lost`: indexes of the lost_updates array. */
 export const LOST_COUNTERS = ['vni_stats', 'outcome_stats', 'flows'] as const;
 export type LostCounter = (typeof LOST_COUNTERS)[number];
 
 /** Field offsets and struct sizes, in bytes, as clang lays them out for the BPF target (little-endian). */
 export const LAYOUT = {
-  decap_config: { size: 16, dst_filter_v4: 0, dst_filter_v6: 4, track_flows: 8, reserved: 12 },
-  port_key: { size: 4, port: 0 },
-  port_value: { size: 4, tunnel_type: 0 },
+  decap_config: { size: 24, dst_filter_v4: 0, dst_filter_v6: 4, track_flows: 8, exclude_v4: 12, exclude_v6: 16, reserved: 20 },
   lpm_v4_key: { size: 8, prefixlen: 0, addr: 4 },
   lpm_v6_key: { size: 20, prefixlen: 0, addr: 4 },
   vni_key: { size: 12, ifindex: 0, vni: 4, tunnel_type: 8 },
@@ -52,6 +53,7 @@ export const MAP_NAMES = {
   excludeV6: 'excl_v6',
   vniStats: 'vni_stats',
   outcomeStats: 'outcome_stats',
+  outcomeHi: 'outcome_hi',
   flows: 'flows',
   lostUpdates: 'lost_updates',
 } as const;

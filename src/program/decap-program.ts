@@ -4,9 +4,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
 import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { decodeFlows, flowActivity, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
-import { encodeDecapConfig, encodeIndex, encodePortKey, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
-import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
+import { decodeFlows, flowActivity, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
+import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
+import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
@@ -77,6 +77,8 @@ export class DecapProgram {
   readonly program: BpfProgram;
   readonly capacities: MapCapacities;
   private flags: DataplaneFlags | undefined;
+  /** Ports currently set in the tunnel_ports array (all others hold 0). */
+  private ports = new Map<number, TunnelType>();
 
   private constructor(object: BpfObject, capacities: MapCapacities) {
     this.object = object;
@@ -106,9 +108,10 @@ export class DecapProgram {
 
   /** Rewrites the settings maps in place; safe while attached (see syncMap and the flag ordering below). */
   applySettings(settings: DataplaneSettings): void {
-    const ports = new Map<string, Buffer>();
-    for (const port of settings.vxlanPorts) ports.set(encodePortKey(port).toString('hex'), encodePortValue('vxlan'));
-    for (const port of settings.genevePorts) ports.set(encodePortKey(port).toString('hex'), encodePortValue('geneve'));
+    const ports = new Map<number, TunnelType>([
+      ...settings.vxlanPorts.map((p): [number, TunnelType] => [p, 'vxlan']),
+      ...settings.genevePorts.map((p): [number, TunnelType] => [p, 'geneve']),
+    ]);
     const decap = prefixSets(settings.decapPrefixes);
     const exclude = prefixSets(settings.excludePrefixes);
     // A non-empty prefix set filters both families: with only IPv4 prefixes, IPv6 tunnels are filtered out.
@@ -117,6 +120,8 @@ export class DecapProgram {
       dstFilterV4: filtering,
       dstFilterV6: filtering,
       trackFlows: settings.trackFlows,
+      excludeV4: exclude.v4.size > 0,
+      excludeV6: exclude.v6.size > 0,
     };
     const cfgMap = this.object.map(MAP_NAMES.config);
     // A destination filter that stays on through the change must not see a half-written trie with the
@@ -127,13 +132,20 @@ export class DecapProgram {
         dstFilterV4: this.flags.dstFilterV4 && next.dstFilterV4,
         dstFilterV6: this.flags.dstFilterV6 && next.dstFilterV6,
         trackFlows: next.trackFlows,
+        // Look excludes up while either the old or the new set has entries.
+        excludeV4: this.flags.excludeV4 || next.excludeV4,
+        excludeV6: this.flags.excludeV6 || next.excludeV6,
       }));
     }
     syncMap(this.object.map(MAP_NAMES.excludeV4), exclude.v4);
     syncMap(this.object.map(MAP_NAMES.excludeV6), exclude.v6);
     syncMap(this.object.map(MAP_NAMES.dstV4), decap.v4);
     syncMap(this.object.map(MAP_NAMES.dstV6), decap.v6);
-    syncMap(this.object.map(MAP_NAMES.tunnelPorts), ports);
+    // tunnel_ports is an array over all 65536 ports: set the new ones first, then clear the old ones.
+    const portMap = this.object.map(MAP_NAMES.tunnelPorts);
+    for (const [port, type] of ports) if (this.ports.get(port) !== type) portMap.update(encodeIndex(port), encodePortValue(type));
+    for (const port of this.ports.keys()) if (!ports.has(port)) portMap.update(encodeIndex(port), encodePortValue(undefined));
+    this.ports = ports;
     cfgMap.update(encodeIndex(0), encodeDecapConfig(next));
     this.flags = next;
   }
@@ -146,7 +158,7 @@ export class DecapProgram {
     };
     return {
       vnis: read(MAP_NAMES.vniStats, decodeVniStats),
-      outcomes: read(MAP_NAMES.outcomeStats, decodeOutcomeStats),
+      outcomes: [...read(MAP_NAMES.outcomeStats, decodeOutcomeArray), ...read(MAP_NAMES.outcomeHi, decodeOutcomeStats)],
       lost: read(MAP_NAMES.lostUpdates, decodeLostUpdates),
     };
   }

@@ -1,6 +1,6 @@
 // What is attached where, read from the kernel (no running plugin needed): XDP per interface, xdp-decap counters.
 import { readdirSync } from 'node:fs';
-import { decodeLostUpdates, decodeOutcomeStats, decodeVniStats } from '../decode/decoders.ts';
+import { decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats } from '../decode/decoders.ts';
 import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
 import type { CounterSnapshot } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
@@ -66,10 +66,11 @@ export function readProgramCounters(progId: number): CounterSnapshot {
     };
     const vnis = get(MAP_NAMES.vniStats);
     const outcomes = get(MAP_NAMES.outcomeStats);
+    const outcomesHi = get(MAP_NAMES.outcomeHi);
     const lost = get(MAP_NAMES.lostUpdates);
     return {
       vnis: decodeVniStats(vnis.readAll(), vnis.perCpuLayout),
-      outcomes: decodeOutcomeStats(outcomes.readAll(), outcomes.perCpuLayout),
+      outcomes: [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
       lost: decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
     };
   } finally {

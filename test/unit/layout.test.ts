@@ -5,13 +5,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAYOUT, LOST_COUNTERS, OUTCOMES, TUNNEL_TYPE_IDS } from '../../src/decode/layout.ts';
+import { LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS } from '../../src/decode/layout.ts';
 import { findCompiler, REPO_ROOT } from '../lib/env.ts';
 
 const ENUMS: Record<string, string> = {
   ...Object.fromEntries(OUTCOMES.map((o) => [o, `OUTCOME_${o.toUpperCase()}`])),
   ...Object.fromEntries(LOST_COUNTERS.map((l) => [`lost:${l}`, `LOST_${l.toUpperCase()}`])),
   'tunnel:vxlan': 'TUNNEL_VXLAN',
+  'slots': 'OUTCOME_IFINDEX_SLOTS',
+  'outcome_max': 'OUTCOME_MAX',
   'tunnel:geneve': 'TUNNEL_GENEVE',
 };
 
@@ -51,6 +53,8 @@ test('layout.ts matches decap_shared.h as a C compiler lays it out', (t) => {
     OUTCOMES.forEach((o, i) => assert.equal(actual[`enum.${o}`], i, `OUTCOMES[${i}] is ${o} but C has it at ${actual[`enum.${o}`]}`));
     LOST_COUNTERS.forEach((l, i) => assert.equal(actual[`enum.lost:${l}`], i, `LOST_COUNTERS[${i}]`));
     for (const [name, id] of Object.entries(TUNNEL_TYPE_IDS)) assert.equal(actual[`enum.tunnel:${name}`], id, `tunnel ${name}`);
+    assert.equal(actual['enum.slots'], OUTCOME_IFINDEX_SLOTS, 'OUTCOME_IFINDEX_SLOTS');
+    assert.equal(actual['enum.outcome_max'], OUTCOMES.length, 'OUTCOME_MAX');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
