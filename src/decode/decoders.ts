@@ -20,11 +20,16 @@ export function tunnelTypeName(id: number): TunnelType {
   return name;
 }
 
+/** A little-endian u64 as a number (exact below 2^53, which counters stay under), without a BigInt. */
+export function readU64(buf: Buffer, offset: number): number {
+  return buf.readUInt32LE(offset) + buf.readUInt32LE(offset + 4) * 2 ** 32;
+}
+
 /** Sums one u64 field over the CPU slots of a per-CPU value starting at `base`. */
 export function sumPerCpu(values: Buffer, base: number, fieldOffset: number, stride: number, cpus: number): number {
-  let total = 0n;
-  for (let cpu = 0; cpu < cpus; cpu++) total += values.readBigUInt64LE(base + cpu * stride + fieldOffset);
-  return Number(total);
+  let total = 0;
+  for (let cpu = 0; cpu < cpus; cpu++) total += readU64(values, base + cpu * stride + fieldOffset);
+  return total;
 }
 
 /** Per-CPU layout of a map's values: slot stride (value size rounded to 8) and CPU count. */
@@ -153,6 +158,41 @@ export function decodeFlows(raw: RawEntries): FlowRecord[] {
     };
   }
   return out;
+}
+
+/**
+ * Counts one chunk of raw flow entries into `counts` (per interface, tunnel type and VNI) when seen since
+ * `cutoffNs`, and returns the indexes of the idle ones. Reads only the fields it needs: no object per flow.
+ */
+export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: Map<number, number>): number[] {
+  const K = LAYOUT.flow_key;
+  const idle: number[] = [];
+  // Timestamps exceed 2^53 ns after 104 days of uptime: compare the two 32-bit halves, no BigInt per flow.
+  const cutHi = Number(cutoffNs >> 32n);
+  const cutLo = Number(cutoffNs & 0xffffffffn);
+  for (let i = 0; i < raw.count; i++) {
+    const at = i * LAYOUT.flow_value.size + LAYOUT.flow_value.last_seen_ns;
+    const hi = raw.values.readUInt32LE(at + 4);
+    if (hi < cutHi || (hi === cutHi && raw.values.readUInt32LE(at) < cutLo)) {
+      idle.push(i);
+      continue;
+    }
+    const k = i * K.size;
+    // One number per (ifindex, type, VNI): VNI in the low 24 bits, type in the next 2, ifindex above.
+    const id = raw.keys.readUInt32LE(k + K.vni) + (raw.keys[k + K.tunnel_type] ?? 0) * 2 ** 24 + raw.keys.readUInt32LE(k + K.ifindex) * 2 ** 26;
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  return idle;
+}
+
+/** The per-VNI counts `countActiveFlows` gathered. */
+export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[] {
+  return [...counts].map(([id, flows]) => ({
+    ifindex: Math.floor(id / 2 ** 26),
+    tunnelType: tunnelTypeName(Math.floor(id / 2 ** 24) % 4),
+    vni: id % 2 ** 24,
+    flows,
+  }));
 }
 
 /**

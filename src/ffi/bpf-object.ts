@@ -99,6 +99,55 @@ export class BpfMap {
   }
 
   /**
+   * Streams every entry to `visit` in chunks (keys and values packed, `count` of them), without holding the
+   * whole map in memory: BPF_MAP_LOOKUP_BATCH where the kernel has it, else get_next_key + lookup.
+   */
+  forEachChunk(visit: (chunk: MapEntries) => void, chunk = 8192): void {
+    if (!this.batchUnsupported) {
+      try {
+        this.batchedChunks(chunk, visit);
+        return;
+      } catch (err) {
+        if (!(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP' && err.code !== 'EOPNOTSUPP')) throw err;
+        this.batchUnsupported = true;
+      }
+    }
+    visit(this.readAllIterated());
+  }
+
+  /** Deletes `count` packed keys in one BPF_MAP_DELETE_BATCH (per key where the kernel lacks it). */
+  deleteMany(keys: Buffer, count: number): void {
+    if (count === 0) return;
+    const n = [count];
+    const ret = libbpf().bpf_map_delete_batch(this.fd, keys, n, { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n });
+    if (ret === 0 || ret === -2) return;
+    if (ret !== -22 && ret !== -95) check(ret, 'batch-delete from map', this.name);
+    for (let i = 0; i < count; i++) this.delete(keys.subarray(i * this.keySize, (i + 1) * this.keySize));
+  }
+
+  private batchedChunks(chunk: number, visit: (chunk: MapEntries) => void): void {
+    const tokenSize = Math.max(this.keySize, 8);
+    let inBatch: Buffer | null = null;
+    const opts = { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n };
+    const keys = Buffer.alloc(this.keySize * chunk);
+    const values = Buffer.alloc(this.userValueSize * chunk);
+    for (;;) {
+      const outBatch = Buffer.alloc(tokenSize);
+      const count = [chunk];
+      const ret = libbpf().bpf_map_lookup_batch(this.fd, inBatch, outBatch, keys, values, count, opts);
+      const got = count[0] ?? 0;
+      if (ret < 0 && ret !== -2) {
+        // ENOSPC: one hash bucket holds more than `chunk` entries; start over with a bigger chunk.
+        if (ret === -28 && chunk < 1 << 20 && inBatch === null) return this.batchedChunks(chunk * 4, visit);
+        check(ret, 'batch-read map', this.name);
+      }
+      if (got > 0) visit({ count: got, keys: keys.subarray(0, got * this.keySize), values: values.subarray(0, got * this.userValueSize) });
+      if (ret === -2) return;
+      inBatch = outBatch;
+    }
+  }
+
+  /**
    * Every entry, read with BPF_MAP_LOOKUP_BATCH in chunks where the kernel has it for this map type,
    * else with get_next_key + lookup. Entries that vanish mid-read (LRU eviction) are skipped.
    */

@@ -64,7 +64,15 @@ export function libpcap(): LibpcapFunctions {
   throw new NativeLibraryError('libpcap', candidates, 'apt-get install libpcap0.8 (or set XDP_DECAP_LIBPCAP to the path of libpcap.so.0.8)', lastError);
 }
 
-/** Copies `length` bytes of native memory at `ptr` into a new Buffer. */
-export function copyNative(ptr: bigint, length: number): Buffer {
-  return Buffer.from(new Uint8Array(koffi.view(ptr, length)));
+let memcpy: ((dst: Buffer, src: bigint, n: number) => bigint) | undefined;
+
+/**
+ * Copies `length` bytes of native memory at `ptr` into `into` (or a new Buffer) with libc's memcpy.
+ * (koffi.view would avoid the call, but each view leaves native memory behind: ~400 bytes a frame,
+ * which a million-frame replay cannot afford; bench/replay-memory.ts measures it.)
+ */
+export function copyNative(ptr: bigint, length: number, into: Buffer = Buffer.allocUnsafe(length)): Buffer {
+  memcpy ??= koffi.load('libc.so.6').func('void *memcpy(void *dst, const void *src, size_t n)') as typeof memcpy;
+  memcpy!(into, ptr, length);
+  return into.subarray(0, length);
 }

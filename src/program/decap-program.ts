@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
 import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { decodeFlows, flowActivity, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
@@ -174,10 +174,14 @@ export class DecapProgram {
    */
   expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { active: ActiveFlowCount[]; expired: number } {
     const map = this.object.map(MAP_NAMES.flows);
-    const raw = map.readAll();
-    const { active, idle } = flowActivity(decodeFlows(raw), nowNs, idleNs);
-    for (const i of idle) map.delete(raw.keys.subarray(i * map.keySize, (i + 1) * map.keySize));
-    return { active, expired: idle.length };
+    const counts = new Map<number, number>();
+    const idleKeys: Buffer[] = [];
+    // Streamed chunk by chunk: a million flows never sit in memory as objects.
+    map.forEachChunk((chunk) => {
+      for (const i of countActiveFlows(chunk, nowNs - idleNs, counts)) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));
+    });
+    map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
+    return { active: activeFlowCounts(counts), expired: idleKeys.length };
   }
 
   close(): void {

@@ -51,6 +51,7 @@ export class PcapReader {
   private handle: PcapHandle | null;
   private readonly header: [bigint | null] = [null];
   private readonly data: [bigint | null] = [null];
+  private readonly pkthdr = Buffer.alloc(PCAP_PKTHDR.size);
 
   private constructor(path: string, handle: PcapHandle, precision: TimestampPrecision) {
     this.path = path;
@@ -82,7 +83,7 @@ export class PcapReader {
     const lib = libpcap();
     const ret = lib.pcap_next_ex(this.handle, this.header, this.data);
     if (ret === 1) {
-      const hdr = copyNative(this.header[0] as bigint, PCAP_PKTHDR.size);
+      const hdr = copyNative(this.header[0] as bigint, PCAP_PKTHDR.size, this.pkthdr);
       const caplen = hdr.readUInt32LE(PCAP_PKTHDR.caplen);
       return {
         tsSec: Number(hdr.readBigInt64LE(PCAP_PKTHDR.tsSec)),

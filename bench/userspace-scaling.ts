@@ -1,0 +1,91 @@
+// Userspace scaling: with the kernel maps filled to 1k/10k/100k VNIs and 10k/100k/1M flows, the time and memory
+// of one collection (map read + metric build + OTLP protobuf encode), and the plugin process's resident memory.
+// Each size runs in a fresh child process so its RSS is its own.
+import { spawnSync } from 'node:child_process';
+import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
+import { registerDecapMetrics } from '../src/metrics/decap-metrics.ts';
+import { DecapProgram, DEFAULT_DATAPLANE } from '../src/program/decap-program.ts';
+import { LAYOUT, MAP_NAMES } from '../src/decode/layout.ts';
+import { openMapById, programIdOfFd, programInfo } from '../src/ffi/xdp.ts';
+import { TestReader } from '../test/lib/metrics-fixture.ts';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { sdkCardinalityLimit } from '../src/metrics/meter-pipeline.ts';
+import { median, report, SMOKE, type BenchRow } from './lib.ts';
+
+const SIZES: Array<[number, number]> = SMOKE ? [[100, 1000]] : [[1000, 10_000], [10_000, 100_000], [100_000, 1_000_000]];
+const EXPORT_INTERVAL_MS = 60_000;
+
+/** Filler process: writes `vnis` VNI counters and `flows` flows into the maps of program `progId`. */
+function fill(progId: number, vnis: number, flows: number): void {
+  const maps = new Map(programInfo(progId).mapIds.map((id) => openMapById(id)).map((m) => [m.name, m]));
+  const vniMap = maps.get(MAP_NAMES.vniStats)!;
+  const value = Buffer.alloc(vniMap.userValueSize);
+  for (let cpu = 0; cpu < vniMap.userValueSize / vniMap.valueStride; cpu++) {
+    value.writeBigUInt64LE(10n, cpu * vniMap.valueStride);
+    value.writeBigUInt64LE(15000n, cpu * vniMap.valueStride + 8);
+  }
+  const key = Buffer.alloc(LAYOUT.vni_key.size);
+  for (let v = 1; v <= vnis; v++) {
+    key.writeUInt32LE(2, 0); key.writeUInt32LE(v, 4); key.writeUInt32LE(1, 8);
+    value.writeBigUInt64LE(BigInt(v), 8);
+    vniMap.update(key, value);
+  }
+  const flowMap = maps.get(MAP_NAMES.flows)!;
+  const fk = Buffer.alloc(LAYOUT.flow_key.size);
+  const fv = Buffer.alloc(LAYOUT.flow_value.size);
+  const now = process.hrtime.bigint();
+  fv.writeBigUInt64LE(3n, 0); fv.writeBigUInt64LE(3000n, 8); fv.writeBigUInt64LE(now, 16); fv.writeBigUInt64LE(now, 24);
+  for (let f = 0; f < flows; f++) {
+    fk.writeUInt32LE(2, 0); fk.writeUInt32LE(1 + (f % vnis), 4); fk[8] = 1; fk[9] = 4; fk[10] = 17;
+    fk.writeUInt16LE(f & 0xffff, 12); fk.writeUInt16LE(53, 14); fk.writeUInt32BE(0x0a000000 + (f >>> 16), 16); fk.writeUInt32BE(0x0a800001, 32);
+    flowMap.update(fk, fv);
+  }
+}
+
+/** Child: load the program as the plugin does, have another process fill its maps, time collections. */
+async function measure(vnis: number, flows: number): Promise<void> {
+  const program = DecapProgram.load(DEFAULT_DATAPLANE, { vniCapacity: vnis + 1024, flowCapacity: flows + 1024 });
+  // Filled from another process, so this one's memory is only what the plugin itself needs.
+  const filler = spawnSync(process.execPath, [import.meta.filename, '--fill', String(programIdOfFd(program.program.fd)), String(vnis), String(flows)], { encoding: 'utf8' });
+  if (filler.status !== 0) throw new Error(`filler failed: ${filler.stderr}`);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const reader = new TestReader({ cardinalitySelector: () => sdkCardinalityLimit(2000) });
+  const provider = new MeterProvider({ readers: [reader] });
+  registerDecapMetrics({
+    meterProvider: provider,
+    maxVniSeries: 2000,
+    interfaceName: () => 'ens1f0',
+    read: () => ({ counters: program.readCounters(), activeFlows: program.expireIdleFlows(3600n * 1_000_000_000n).active }),
+  });
+  const times: number[] = [];
+  let encoded = 0;
+  for (let i = 0; i < (SMOKE ? 1 : 5); i++) {
+    const t0 = performance.now();
+    const { resourceMetrics } = await reader.collect();
+    encoded = ProtobufMetricsSerializer.serializeRequest(resourceMetrics)?.length ?? 0;
+    times.push(performance.now() - t0);
+  }
+  const peakDuring = process.memoryUsage().rss;
+  gc?.();
+  const mem = process.memoryUsage();
+  console.log(JSON.stringify({ vnis, flows, collectMs: median(times), encodedBytes: encoded, rssMB: mem.rss / 2 ** 20, rssBeforeGcMB: peakDuring / 2 ** 20, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+  program.close();
+}
+
+if (process.argv[2] === '--fill') {
+  fill(Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]));
+} else if (process.argv[2] === '--child') {
+  await measure(Number(process.argv[3]), Number(process.argv[4]));
+} else {
+  const rows: BenchRow[] = [];
+  for (const [vnis, flows] of SIZES) {
+    const r = spawnSync(process.execPath, ['--expose-gc', import.meta.filename, '--child', String(vnis), String(flows), ...(SMOKE ? ['--smoke'] : [])], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    if (r.status !== 0) throw new Error(`child for ${vnis} VNIs / ${flows} flows failed: ${r.stderr}`);
+    const m = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { collectMs: number; encodedBytes: number; rssMB: number; rssBeforeGcMB: number; maxRssMB: number };
+    const big = vnis === 100_000 && flows === 1_000_000;
+    const fraction = m.collectMs / EXPORT_INTERVAL_MS;
+    rows.push({ name: `${vnis} VNIs + ${flows} flows: collection / 60 s interval`, measured: fraction, unit: 'ratio', target: big ? '<= 0.01' : undefined, met: big ? fraction <= 0.01 : undefined, context: `${m.collectMs.toFixed(0)} ms per collection, OTLP body ${(m.encodedBytes / 1024).toFixed(0)} KiB` });
+    rows.push({ name: `${vnis} VNIs + ${flows} flows: plugin RSS / 250 MB`, measured: m.rssBeforeGcMB / 250, unit: 'ratio', target: big ? '<= 1' : undefined, met: big ? m.rssBeforeGcMB <= 250 : undefined, context: `RSS right after ${SMOKE ? 1 : 5} collections ${m.rssBeforeGcMB.toFixed(0)} MB (${m.rssMB.toFixed(0)} MB after GC); process peak ${m.maxRssMB.toFixed(0)} MB` });
+  }
+  report('userspace-scaling', rows);
+}
