@@ -72,7 +72,7 @@ let memcpy: ((dst: Buffer, src: bigint, n: number) => bigint) | undefined;
  * which a million-frame replay cannot afford; bench/replay-memory.ts measures it.)
  */
 export function copyNative(ptr: bigint, length: number, into: Buffer = Buffer.allocUnsafe(length)): Buffer {
-  memcpy ??= koffi.load('libc.so.6').func('void *memcpy(void *dst, const void *src, size_t n)') as typeof memcpy;
+  memcpy ??= koffi.load('libc.so.6').func('void *memcpy(void *dst, const void *src, size_t n)') as unknown as typeof memcpy;
   memcpy!(into, ptr, length);
   return into.subarray(0, length);
 }

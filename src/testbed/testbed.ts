@@ -1,5 +1,8 @@
 // Throwaway network namespaces for the demo and the tests: a mirror source and a capture host joined by a veth pair, real VXLAN tunnels.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { removeNamespace } from './namespaces.ts';
 
@@ -38,6 +41,7 @@ export class Testbed {
   readonly capIp = '10.200.0.2';
   readonly tunnels: VxlanTunnel[] = [];
   private janitor: ChildProcess | undefined;
+  private scratch: string | undefined;
 
   private constructor(tag: string) {
     const id = `${process.pid}-${++counter}`;
@@ -104,6 +108,12 @@ export class Testbed {
     return tunnel;
   }
 
+  /** A scratch directory that lives as long as the process (benchmarks write their pcaps there). */
+  dirForBench(): string {
+    this.scratch ??= mkdtempSync(join(tmpdir(), 'xdp-decap-testbed-'));
+    return this.scratch;
+  }
+
   /** MAC address of `ifname` in namespace `ns`. */
   macOf(ns: string, ifname: string): string {
     return inNs(ns, 'cat', [`/sys/class/net/${ifname}/address`]).trim();
@@ -125,6 +135,7 @@ export class Testbed {
     for (const ns of [this.src, this.cap]) removeNamespace(ns);
     this.janitor?.kill();
     this.janitor = undefined;
+    if (this.scratch) rmSync(this.scratch, { recursive: true, force: true });
   }
 
   /** A detached guardian that removes the namespaces if this process dies without destroy() (SIGKILL). */
