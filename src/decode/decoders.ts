@@ -194,24 +194,3 @@ export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[]
     flows,
   }));
 }
-
-/**
- * Splits the flow table at `nowNs - idleNs`: counts the flows seen since then per (interface, type, VNI),
- * and returns the indexes of the idle ones (their keys are what the caller deletes).
- */
-export function flowActivity(flows: readonly FlowRecord[], nowNs: bigint, idleNs: bigint): { active: ActiveFlowCount[]; idle: number[] } {
-  const counts = new Map<string, ActiveFlowCount>();
-  const idle: number[] = [];
-  const cutoff = nowNs - idleNs;
-  flows.forEach((f, i) => {
-    if (f.lastSeenNs < cutoff) {
-      idle.push(i);
-      return;
-    }
-    const key = `${f.ifindex}/${f.tunnelType}/${f.vni}`;
-    const entry = counts.get(key);
-    if (entry) entry.flows++;
-    else counts.set(key, { ifindex: f.ifindex, tunnelType: f.tunnelType, vni: f.vni, flows: 1 });
-  });
-  return { active: [...counts.values()], idle };
-}

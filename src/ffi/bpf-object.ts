@@ -147,53 +147,18 @@ export class BpfMap {
     }
   }
 
-  /**
-   * Every entry, read with BPF_MAP_LOOKUP_BATCH in chunks where the kernel has it for this map type,
-   * else with get_next_key + lookup. Entries that vanish mid-read (LRU eviction) are skipped.
-   */
+  /** Every entry at once (for maps that stay small; stream big ones with forEachChunk). */
   readAll(chunk = 4096): MapEntries {
-    if (!this.batchUnsupported) {
-      try {
-        return this.readAllBatched(chunk);
-      } catch (err) {
-        if (!(err instanceof BpfError) || (err.code !== 'EINVAL' && err.code !== 'ENOTSUP' && err.code !== 'EOPNOTSUPP')) {
-          throw err;
-        }
-        this.batchUnsupported = true;
-      }
-    }
-    return this.readAllIterated();
-  }
-
-  private readAllBatched(chunk: number): MapEntries {
     const keyParts: Buffer[] = [];
     const valueParts: Buffer[] = [];
-    let total = 0;
-    // Hash maps use a bucket cursor as the batch token; its size is at least the key size.
-    const tokenSize = Math.max(this.keySize, 8);
-    let inBatch: Buffer | null = null;
-    const opts = { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n };
-    for (;;) {
-      const outBatch = Buffer.alloc(tokenSize);
-      const keys = Buffer.alloc(this.keySize * chunk);
-      const values = Buffer.alloc(this.userValueSize * chunk);
-      const count = [chunk];
-      const ret = libbpf().bpf_map_lookup_batch(this.fd, inBatch, outBatch, keys, values, count, opts);
-      const got = count[0] ?? 0;
-      if (ret < 0 && ret !== -2) {
-        // ENOSPC: a bucket holds more than `chunk` entries; retry with a bigger chunk.
-        if (ret === -28 && chunk < 1 << 20) return this.readAllBatched(chunk * 4);
-        check(ret, 'batch-read map', this.name);
-      }
-      if (got > 0) {
-        keyParts.push(keys.subarray(0, got * this.keySize));
-        valueParts.push(values.subarray(0, got * this.userValueSize));
-        total += got;
-      }
-      if (ret === -2) break; // ENOENT: the last batch
-      inBatch = outBatch;
-    }
-    return { count: total, keys: Buffer.concat(keyParts), values: Buffer.concat(valueParts) };
+    let count = 0;
+    this.forEachChunk((c) => {
+      // forEachChunk reuses its buffers between chunks: copy.
+      keyParts.push(Buffer.from(c.keys));
+      valueParts.push(Buffer.from(c.values));
+      count += c.count;
+    }, chunk);
+    return { count, keys: Buffer.concat(keyParts), values: Buffer.concat(valueParts) };
   }
 
   private readAllIterated(): MapEntries {

@@ -1,6 +1,6 @@
 // libbpf (Debian's libbpf1) through koffi: the lazy loader and the one table of C signatures we call.
-import koffi, { type LibraryHandle } from 'koffi';
-import { NativeLibraryError } from './errors.ts';
+import koffi from 'koffi';
+import { loadNativeLibrary } from './native-library.ts';
 
 /** Library names tried in order; XDP_DECAP_LIBBPF overrides them with one path. */
 const LIBBPF_CANDIDATES = ['libbpf.so.1', '/usr/lib/x86_64-linux-gnu/libbpf.so.1', '/usr/lib/aarch64-linux-gnu/libbpf.so.1', 'libbpf.so'];
@@ -192,33 +192,17 @@ let loaded: LibbpfFunctions | undefined;
 /** Loads libbpf once; the error lists every path tried and how to install it. */
 export function libbpf(): LibbpfFunctions {
   if (loaded) return loaded;
-  const override = process.env['XDP_DECAP_LIBBPF'];
-  const candidates = override ? [override] : LIBBPF_CANDIDATES;
-  let lastError: unknown;
-  for (const candidate of candidates) {
-    let lib: LibraryHandle;
-    try {
-      lib = koffi.load(candidate);
-    } catch (err) {
-      lastError = err;
-      continue;
-    }
-    const libc = koffi.load('libc.so.6');
-    const table: Record<string, unknown> = {};
-    for (const [name, signature] of Object.entries(SIGNATURES)) {
-      table[name] = (LIBC_FUNCTIONS.has(name) ? libc : lib).func(signature);
-    }
-    loaded = table as unknown as LibbpfFunctions;
-    // libbpf prints warnings to stderr by default; errors reach callers as BpfError instead.
-    loaded.libbpf_set_print(null);
-    return loaded;
-  }
-  throw new NativeLibraryError(
-    'libbpf',
-    candidates,
-    'apt-get install libbpf1 (or set XDP_DECAP_LIBBPF to the path of libbpf.so.1)',
-    lastError,
-  );
+  loaded = loadNativeLibrary<LibbpfFunctions>({
+    name: 'libbpf',
+    candidates: LIBBPF_CANDIDATES,
+    envOverride: 'XDP_DECAP_LIBBPF',
+    fix: 'apt-get install libbpf1 (or set XDP_DECAP_LIBBPF to the path of libbpf.so.1)',
+    signatures: SIGNATURES,
+    libcFunctions: LIBC_FUNCTIONS,
+  });
+  // libbpf prints warnings to stderr by default; errors reach callers as BpfError instead.
+  loaded.libbpf_set_print(null);
+  return loaded;
 }
 
 /** Sizes of the option structs, for their `sz` field. */

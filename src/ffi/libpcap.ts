@@ -1,6 +1,6 @@
 // libpcap (Debian's libpcap0.8) through koffi: the lazy loader and the signatures replay uses to read and write captures.
-import koffi, { type LibraryHandle } from 'koffi';
-import { NativeLibraryError } from './errors.ts';
+import koffi from 'koffi';
+import { loadNativeLibrary } from './native-library.ts';
 
 const LIBPCAP_CANDIDATES = ['libpcap.so.0.8', '/usr/lib/x86_64-linux-gnu/libpcap.so.0.8', '/usr/lib/aarch64-linux-gnu/libpcap.so.0.8', 'libpcap.so.1', 'libpcap.so'];
 
@@ -44,24 +44,14 @@ let loaded: LibpcapFunctions | undefined;
 
 /** Loads libpcap once; the error lists every path tried and how to install it. */
 export function libpcap(): LibpcapFunctions {
-  if (loaded) return loaded;
-  const override = process.env['XDP_DECAP_LIBPCAP'];
-  const candidates = override ? [override] : LIBPCAP_CANDIDATES;
-  let lastError: unknown;
-  for (const candidate of candidates) {
-    let lib: LibraryHandle;
-    try {
-      lib = koffi.load(candidate);
-    } catch (err) {
-      lastError = err;
-      continue;
-    }
-    const table: Record<string, unknown> = {};
-    for (const [name, signature] of Object.entries(SIGNATURES)) table[name] = lib.func(signature);
-    loaded = table as unknown as LibpcapFunctions;
-    return loaded;
-  }
-  throw new NativeLibraryError('libpcap', candidates, 'apt-get install libpcap0.8 (or set XDP_DECAP_LIBPCAP to the path of libpcap.so.0.8)', lastError);
+  loaded ??= loadNativeLibrary<LibpcapFunctions>({
+    name: 'libpcap',
+    candidates: LIBPCAP_CANDIDATES,
+    envOverride: 'XDP_DECAP_LIBPCAP',
+    fix: 'apt-get install libpcap0.8 (or set XDP_DECAP_LIBPCAP to the path of libpcap.so.0.8)',
+    signatures: SIGNATURES,
+  });
+  return loaded;
 }
 
 let memcpy: ((dst: Buffer, src: bigint, n: number) => bigint) | undefined;

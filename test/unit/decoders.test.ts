@@ -1,7 +1,7 @@
 // Pure decoders: raw map bytes (as libbpf returns them, per-CPU slots included) to typed records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, flowActivity, formatAddress } from '../../src/decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';
 import { LAYOUT } from '../../src/decode/layout.ts';
 import { outermostFlow, summarizeTap } from '../../src/demo/tap-flows.ts';
@@ -63,7 +63,14 @@ test('flows: IPv4 and IPv6 keys, shared values; activity splits at the idle cuto
   assert.equal(flows[1]!.srcAddr, '2001:db8::1');
   assert.equal(flows[1]!.dstAddr, 'fe80::abc');
   assert.equal(flows[1]!.tunnelType, 'geneve');
-  assert.deepEqual(flowActivity(flows, 10_000n, 5_000n), { active: [{ ifindex: 2, tunnelType: 'geneve', vni: 7, flows: 1 }], idle: [0] });
+  const counts = new Map<number, number>();
+  assert.deepEqual(countActiveFlows({ count: 2, keys, values: v }, 5_000n, counts), [0], 'the flow last seen at 1000 ns is idle');
+  assert.deepEqual(activeFlowCounts(counts), [{ ifindex: 2, tunnelType: 'geneve', vni: 7, flows: 1 }]);
+  // Past 2^53 ns (104 days of uptime) the comparison must stay exact.
+  const late = Buffer.from(v);
+  late.writeBigUInt64LE(2n ** 60n + 1n, 24);
+  late.writeBigUInt64LE(2n ** 60n + 5n, 56);
+  assert.deepEqual(countActiveFlows({ count: 2, keys, values: late }, 2n ** 60n + 3n, new Map()), [0]);
 });
 
 test('address formatting follows RFC 5952', () => {
