@@ -59,3 +59,14 @@ test('docs/metrics.md and the README table are generated from plugin.json and up
     for (const m of manifest.metrics) assert.ok(text.includes(`\`${m.name}\``), `${file} lists ${m.name}`);
   }
 });
+
+test('the systemd unit runs the built CLI with the capabilities plugin.json requires, restarts on failure, reloads by SIGHUP', () => {
+  const unit = readFileSync(join(REPO_ROOT, 'examples', 'systemd', 'xdp-decap.service'), 'utf8');
+  assert.match(unit, /^ExecStart=.*\/dist\/src\/cli\.js run --config \S+$/m);
+  assert.match(unit, /^Restart=on-failure$/m);
+  assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+  for (const cap of manifest.requirements.capabilities) {
+    assert.match(unit, new RegExp(`^AmbientCapabilities=.*\\b${cap}\\b`, 'm'), `${cap} granted`);
+    assert.match(unit, new RegExp(`^CapabilityBoundingSet=.*\\b${cap}\\b`, 'm'), `${cap} bounded`);
+  }
+});
