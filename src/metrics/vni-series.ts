@@ -6,8 +6,11 @@ export interface VniSeriesKey {
   vni: number;
 }
 
-export function seriesKey(k: VniSeriesKey): string {
-  return `${k.ifindex}/${k.tunnelType}/${k.vni}`;
+const TYPE_CODES: Record<string, number> = { vxlan: 1, geneve: 2 };
+
+/** One number per (interface, type, VNI): VNI in the low 24 bits, type in the next 2, ifindex above. */
+export function seriesKey(k: VniSeriesKey): number {
+  return k.vni + (TYPE_CODES[k.tunnelType] ?? 3) * 2 ** 24 + k.ifindex * 2 ** 26;
 }
 
 /**
@@ -17,16 +20,17 @@ export function seriesKey(k: VniSeriesKey): string {
  */
 export class VniSeriesSelector {
   readonly limit: number;
-  private readonly admitted = new Set<string>();
+  private readonly admitted = new Set<number>();
 
   constructor(limit: number) {
     this.limit = limit;
   }
 
   /** Admits new VNIs from this collection while there is room; returns the admitted set. */
-  update(rows: ReadonlyArray<VniSeriesKey & { bytes: number }>): ReadonlySet<string> {
+  update(rows: ReadonlyArray<VniSeriesKey & { bytes: number }>): ReadonlySet<number> {
     if (this.admitted.size < this.limit) {
-      const fresh = rows.filter((r) => !this.admitted.has(seriesKey(r))).sort((a, b) => b.bytes - a.bytes);
+      const fresh = rows.filter((r) => !this.admitted.has(seriesKey(r)));
+      if (fresh.length > this.limit - this.admitted.size) fresh.sort((a, b) => b.bytes - a.bytes);
       for (const r of fresh) {
         if (this.admitted.size >= this.limit) break;
         this.admitted.add(seriesKey(r));
