@@ -73,10 +73,15 @@ export class InterfaceAttacher {
       }
     }
     for (const request of requests) {
-      if (!this.slots.has(request.name)) {
+      const existing = this.slots.get(request.name);
+      if (!existing) {
         const slot: Slot = { request, status: { state: 'missing' } };
         this.slots.set(request.name, slot);
         this.reconcile(slot, true);
+      } else if (existing.status.state === 'refused') {
+        // A reload is the operator saying "look again" (e.g. after removing the other program).
+        existing.status = { state: 'missing' };
+        this.reconcile(existing, true);
       }
     }
   }

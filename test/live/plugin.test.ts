@@ -216,9 +216,15 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
         const detach = runCli(['detach', '--interface', bed.capIf], { ns: bed.cap });
         assert.equal(detach.status, 2);
         assert.match(detach.stderr, /has XDP program id \d+ "xdp_pass", not xdp-decap's/);
+        // The operator removes the other program and reloads: xdp-decap looks again and attaches.
+        inNs(bed.cap, 'ip', ['link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'off']);
+        plugin.child.kill('SIGHUP');
+        await plugin.waitFor(/config reloaded[\s\S]*interface cap0: attached in generic mode|interface cap0: attached in generic mode[\s\S]*config reloaded/);
+        assert.match(xdpOn(bed.cap, bed.capIf), /name xdp_decap/);
       } finally {
         await stop(plugin);
       }
+      inNs(bed.cap, 'ip', ['link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'obj', join(REPO_ROOT, 'build', 'pass.bpf.o'), 'sec', 'xdp.frags']);
       const replacing = startCli(['run', '--config', live.writeConfig('replace.json', { interfaces: [{ name: bed.capIf, replace: true }] })], { ns: bed.cap });
       try {
         await replacing.waitFor(/replacing id \d+ "xdp_pass" \(generic mode\) as configured[\s\S]*attached in generic mode/);
