@@ -117,8 +117,8 @@ function readAddress(buf: Buffer, offset: number): number {
  * - The header lives in the pcap_t (`&p->pcap_header`) and the data in its read buffer (`p->buffer`), so both
  *   addresses are the same for every frame of a file (the buffer moves only when libpcap grows it). One
  *   koffi.view per address, made when the address changes, then plain Buffer reads and one copy: ~0.3 µs a
- *   frame. A fresh koffi.view per frame leaks ~450 bytes of native memory each (48 MB per 100k frames),
- *   and a libc memcpy per frame costs two more FFI calls (~1.7 µs a frame in all).
+ *   frame. A fresh koffi.view per frame leaks ~480 bytes of native memory each (48 MB per 100k frames),
+ *   and a libc memcpy per frame costs two more FFI calls (~1.8 µs a frame in all).
  * A window is never read beyond the `caplen` bytes libpcap just returned, so its length may exceed the
  * allocation behind it; windows are dropped before pcap_close (release()).
  */

@@ -1,10 +1,21 @@
 // The plugin's OpenTelemetry instruments: created once, observed in one batch callback that reads the maps once.
-import { metrics, ValueType, type Attributes, type BatchObservableResult, type MeterProvider, type Observable } from '@opentelemetry/api';
+import {
+  metrics,
+  ValueType,
+  type Attributes,
+  type BatchObservableResult,
+  type MeterProvider,
+  type Observable,
+  type ObservableCounter,
+  type ObservableGauge,
+} from '@opentelemetry/api';
 import type { ActiveFlowCount, CounterSnapshot, VniCounters } from '../decode/records.ts';
-import { ATTR, METRIC, metricDefinition, PLUGIN_VERSION } from './names.ts';
-import { VniSeriesSelector, type VniSeriesKey } from './vni-series.ts';
+import { ATTR, METRIC, metricDefinition, PLUGIN_VERSION, type MetricName } from './names.ts';
+import { groupVniSeries, VniSeriesSelector, type GroupedVniSeries } from './vni-series.ts';
 
-/** Everything one collection needs, already summed over CPUs. */
+export type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
+
+/** Everything one collection needs, already summed over CPUs: observed as given, never summed again. */
 export interface MetricsInput {
   counters: CounterSnapshot;
   activeFlows: ActiveFlowCount[];
@@ -15,90 +26,103 @@ export interface DecapMetricsOptions {
   meterProvider?: MeterProvider;
   /** Called exactly once per collection. */
   read: () => MetricsInput;
+  /** At most this many (interface, tunnel type, VNI) series per instrument; the rest go to overflow series. */
   maxVniSeries: number;
   interfaceName: (ifindex: number) => string;
 }
 
 export interface DecapMetrics {
   unregister(): void;
-  /** VNIs currently summed into overflow series (from the last collection). */
+  /** VNI rows summed into overflow series in the last collection (0 before the first). */
   overflowVnis(): number;
+  /** VNIs with series of their own (sticky: never decreases, at most maxVniSeries). */
+  individualVnis(): number;
 }
 
 type VniField = 'packets' | 'bytes' | 'overheadBytes' | 'flows';
 
-const VNI_COUNTERS: ReadonlyArray<[string, VniField]> = [
+/** The per-VNI counters, in the order their values are grouped. */
+const VNI_COUNTER_FIELDS: ReadonlyArray<readonly [MetricName, VniField]> = [
   [METRIC.tunnelPackets, 'packets'],
   [METRIC.tunnelBytes, 'bytes'],
   [METRIC.tunnelOverhead, 'overheadBytes'],
   [METRIC.tunnelFlows, 'flows'],
 ];
 
-/**
- * Groups rows into admitted series and per-(interface, type) overflow series; returns attributes and the
- * summed `fields`. Overflow rows allocate nothing: with 100k VNIs almost all of them are overflow.
- */
-function toSeries<T extends VniSeriesKey>(
-  rows: readonly T[],
-  selector: VniSeriesSelector,
-  interfaceName: (ifindex: number) => string,
-  fields: ReadonlyArray<(row: T) => number>,
-): { series: Array<{ attributes: Attributes; values: number[] }>; overflowCount: number } {
-  const series: Array<{ attributes: Attributes; values: number[] }> = [];
-  const overflow = new Map<string, { attributes: Attributes; values: number[] }>();
-  let overflowCount = 0;
-  for (const row of rows) {
-    if (selector.has(row)) {
-      const attributes = { [ATTR.tunnelType]: row.tunnelType, [ATTR.tunnelVni]: row.vni, [ATTR.interfaceName]: interfaceName(row.ifindex) };
-      series.push({ attributes, values: fields.map((f) => f(row)) });
-      continue;
-    }
-    overflowCount++;
-    const key = `${row.ifindex}/${row.tunnelType}`;
-    let agg = overflow.get(key);
-    if (!agg) {
-      agg = { attributes: { [ATTR.tunnelType]: row.tunnelType, [ATTR.interfaceName]: interfaceName(row.ifindex), [ATTR.overflow]: true }, values: fields.map(() => 0) };
-      overflow.set(key, agg);
-    }
-    for (let i = 0; i < fields.length; i++) agg.values[i]! += fields[i]!(row);
-  }
-  return { series: [...series, ...overflow.values()], overflowCount };
+/** `tunnel.vni` on an admitted series; `otel.metric.overflow: true` and no VNI on an overflow series. */
+function vniAttributes(series: GroupedVniSeries, interfaceName: string): Attributes {
+  return series.vni === undefined
+    ? { [ATTR.tunnelType]: series.tunnelType, [ATTR.interfaceName]: interfaceName, [ATTR.overflow]: true }
+    : { [ATTR.tunnelType]: series.tunnelType, [ATTR.tunnelVni]: series.vni, [ATTR.interfaceName]: interfaceName };
+}
+
+/** Identity of a gauge series (its attributes), to report 0 once for series that went away. */
+function gaugeSeriesId(series: GroupedVniSeries, interfaceName: string): string {
+  return `${interfaceName}\0${series.tunnelType}\0${series.vni ?? 'overflow'}`;
 }
 
 export function registerDecapMetrics(options: DecapMetricsOptions): DecapMetrics {
+  const { read, interfaceName } = options;
   const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter('xdp-decap', PLUGIN_VERSION);
-  const counter = (name: string) => {
-    const d = metricDefinition(name);
-    return meter.createObservableCounter(name, { description: d.description, unit: d.unit, valueType: ValueType.INT });
+  const counter = (name: MetricName): ObservableCounter => {
+    const { description, unit } = metricDefinition(name);
+    return meter.createObservableCounter(name, { description, unit, valueType: ValueType.INT });
   };
-  const vniCounters = VNI_COUNTERS.map(([name, field]) => ({ instrument: counter(name), field, read: (r: VniCounters) => r[field] }));
-  const activeDef = metricDefinition(METRIC.tunnelFlowsActive);
-  const active = meter.createObservableGauge(METRIC.tunnelFlowsActive, { description: activeDef.description, unit: activeDef.unit, valueType: ValueType.INT });
-  const skipped = counter(METRIC.skippedPackets);
-  const lost = counter(METRIC.mapUpdatesLost);
+  const gauge = (name: MetricName): ObservableGauge => {
+    const { description, unit } = metricDefinition(name);
+    return meter.createObservableGauge(name, { description, unit, valueType: ValueType.INT });
+  };
+  const vniCounters = VNI_COUNTER_FIELDS.map(([name]) => counter(name));
+  const vniCounterReaders = VNI_COUNTER_FIELDS.map(([, field]) => (row: VniCounters) => row[field]);
+  const activeFlows = gauge(METRIC.tunnelFlowsActive);
+  const skippedPackets = counter(METRIC.skippedPackets);
+  const lostUpdates = counter(METRIC.mapUpdatesLost);
   const selector = new VniSeriesSelector(options.maxVniSeries);
+  const isAdmitted = (key: number) => selector.hasKey(key);
   let overflowVnis = 0;
+  // A cumulative reader repeats a gauge's last value for series no longer observed: observe 0 for them once.
+  let lastGaugeSeries = new Map<string, Attributes>();
 
-  const callback = (result: BatchObservableResult) => {
-    const { counters, activeFlows } = options.read();
-    selector.update(counters.vnis);
-    const vni = toSeries(counters.vnis, selector, options.interfaceName, vniCounters.map((c) => c.read));
-    for (const s of vni.series) vniCounters.forEach((c, i) => result.observe(c.instrument, s.values[i] ?? 0, s.attributes));
-    overflowVnis = vni.overflowCount;
-    for (const s of toSeries(activeFlows, selector, options.interfaceName, [(r) => r.flows]).series) {
-      result.observe(active, s.values[0] ?? 0, s.attributes);
+  const observeAll = (result: BatchObservableResult) => {
+    const input = read();
+    const names = new Map<number, string>();
+    const nameOf = (ifindex: number) => {
+      let name = names.get(ifindex);
+      if (name === undefined) names.set(ifindex, (name = interfaceName(ifindex)));
+      return name;
+    };
+
+    selector.update(input.counters.vnis);
+    const tunnel = groupVniSeries(input.counters.vnis, isAdmitted, vniCounterReaders);
+    overflowVnis = tunnel.overflowRows;
+    for (const series of tunnel.series) {
+      const attributes = vniAttributes(series, nameOf(series.ifindex));
+      for (let i = 0; i < vniCounters.length; i++) result.observe(vniCounters[i]!, series.values[i]!, attributes);
     }
-    // Per (interface, reason); the decapsulated outcome is what the tunnel counters already say.
-    for (const o of counters.outcomes) {
-      if (o.outcome === 'decapsulated') continue;
-      result.observe(skipped, o.packets, { [ATTR.reason]: o.outcome, [ATTR.interfaceName]: options.interfaceName(o.ifindex) });
+
+    const gaugeSeries = new Map<string, Attributes>();
+    for (const series of groupVniSeries(input.activeFlows, isAdmitted, [(row) => row.flows]).series) {
+      const name = nameOf(series.ifindex);
+      const attributes = vniAttributes(series, name);
+      gaugeSeries.set(gaugeSeriesId(series, name), attributes);
+      result.observe(activeFlows, series.values[0]!, attributes);
     }
-    for (const [map, n] of Object.entries(counters.lost)) result.observe(lost, n, { [ATTR.map]: map });
+    for (const [id, attributes] of lastGaugeSeries) if (!gaugeSeries.has(id)) result.observe(activeFlows, 0, attributes);
+    lastGaugeSeries = gaugeSeries;
+
+    // The decapsulated outcome is not a skip: the tunnel counters already count it.
+    for (const outcome of input.counters.outcomes) {
+      if (outcome.outcome === 'decapsulated') continue;
+      result.observe(skippedPackets, outcome.packets, { [ATTR.reason]: outcome.outcome, [ATTR.interfaceName]: nameOf(outcome.ifindex) });
+    }
+    for (const [map, lost] of Object.entries(input.counters.lost)) result.observe(lostUpdates, lost, { [ATTR.map]: map });
   };
-  const observables: Observable[] = [...vniCounters.map((c) => c.instrument), active, skipped, lost];
-  meter.addBatchObservableCallback(callback, observables);
+
+  const observables: Observable[] = [...vniCounters, activeFlows, skippedPackets, lostUpdates];
+  meter.addBatchObservableCallback(observeAll, observables);
   return {
-    unregister: () => meter.removeBatchObservableCallback(callback, observables),
+    unregister: () => meter.removeBatchObservableCallback(observeAll, observables),
     overflowVnis: () => overflowVnis,
+    individualVnis: () => selector.size,
   };
 }

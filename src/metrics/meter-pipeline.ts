@@ -1,65 +1,121 @@
 // The OTLP/HTTP export pipeline: resource, meter provider, periodic reader, exporter (JSON or protobuf).
 import { hostname } from 'node:os';
-import { diag, DiagLogLevel, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
-import { OTLPMetricExporter as OtlpJsonExporter, AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as OtlpProtoExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { diag, DiagLogLevel, type DiagLogFunction, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import { AggregationTemporalityPreference, OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OtlpProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import type { ResolvedMetricsSettings } from '../config/otel-env.ts';
 import { PLUGIN_VERSION } from './names.ts';
+
+/** What the pipeline needs; src/config/otel-env.ts resolves it from the config file and OTEL_* variables. */
+export interface MeterPipelineSettings {
+  /** Full OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics. */
+  endpoint: string;
+  headers: Record<string, string>;
+  exportIntervalMillis: number;
+  encoding: 'json' | 'protobuf';
+  resourceAttributes: Record<string, string | number | boolean>;
+  serviceName: string;
+  /** Defaults to the package version. */
+  serviceVersion?: string;
+  maxVniSeries: number;
+}
 
 export interface MeterPipeline {
   meterProvider: ApiMeterProvider;
+  /** Collects and exports now; never rejects (a failed export is logged). */
   forceFlush(): Promise<void>;
+  /** Exports one last time and stops; never rejects. */
   shutdown(): Promise<void>;
 }
 
-/** Series per instrument the SDK keeps before it folds the rest into its own overflow: above ours, always. */
+/**
+ * Series per instrument the SDK keeps before it folds the rest into its own overflow series. The SDK
+ * remembers every attribute set an observable instrument ever reported, so the limit leaves room for our
+ * maxVniSeries series reported twice over (an interface that changes name re-reports its VNIs) plus the
+ * overflow and skip-reason series of up to a thousand interfaces.
+ */
 export function sdkCardinalityLimit(maxVniSeries: number): number {
-  return maxVniSeries + 4096;
+  return 2 * maxVniSeries + 4096;
+}
+
+/** Below the interval so one slow export cannot overlap the next; at most 10 s. */
+export function exportTimeoutMillis(exportIntervalMillis: number): number {
+  return Math.max(1, Math.min(10_000, Math.floor(exportIntervalMillis * 0.8)));
+}
+
+/** The resource every export carries: service.name wins over resourceAttributes, which win over the defaults. */
+export function pipelineResourceAttributes(settings: MeterPipelineSettings): Record<string, string | number | boolean> {
+  return {
+    'service.version': settings.serviceVersion ?? PLUGIN_VERSION,
+    'host.name': hostname(),
+    ...settings.resourceAttributes,
+    'service.name': settings.serviceName,
+  };
+}
+
+/** One line of text from a diag message and its arguments (the SDK hands over JSON-stringified errors). */
+function diagLine(message: string, args: unknown[]): string {
+  const describe = (value: unknown): string => {
+    if (value instanceof Error) return value.message;
+    if (typeof value === 'string' && value.startsWith('{')) {
+      try {
+        const parsed = JSON.parse(value) as { message?: unknown };
+        if (typeof parsed.message === 'string') return parsed.message;
+      } catch {
+        // not JSON after all: print it as it is
+      }
+    }
+    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  };
+  return [message, ...args].map(describe).join(' ').replace(/\s*\n\s*/g, ' ');
 }
 
 /**
- * Builds the pipeline. Export failures (collector down) are logged through `warn`, once per failure, and
- * never thrown: the data plane does not depend on the collector.
+ * Builds the pipeline. Nothing here throws because of the collector: export failures (collector down,
+ * refusing, slow) reach the SDK's diag logger, which this installs at WARN to print one line per failure
+ * through `warn`; the data plane does not depend on the collector.
  */
-export function createMeterPipeline(settings: ResolvedMetricsSettings, warn: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): MeterPipeline {
+export function createMeterPipeline(
+  settings: MeterPipelineSettings,
+  warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): MeterPipeline {
+  const print =
+    (prefix: string): DiagLogFunction =>
+    (message, ...args) =>
+      warn(`${prefix}: ${diagLine(message, args)}`);
+  const ignore: DiagLogFunction = () => undefined;
   diag.setLogger(
-    {
-      error: (msg, ...args) => warn(`metrics export: ${msg}${args.length ? ` ${args.map((a) => (a instanceof Error ? a.message : String(a))).join(' ')}` : ''}`),
-      warn: (msg) => warn(`metrics: ${msg}`),
-      info: () => undefined,
-      debug: () => undefined,
-      verbose: () => undefined,
-    },
+    { error: print('metrics export'), warn: print('metrics'), info: ignore, debug: ignore, verbose: ignore },
     { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
   );
-  const timeoutMillis = Math.min(10000, Math.max(1000, Math.floor(settings.exportIntervalMillis * 0.8)));
+
+  const timeoutMillis = exportTimeoutMillis(settings.exportIntervalMillis);
   const exporterOptions = {
     url: settings.endpoint,
     headers: settings.headers,
     timeoutMillis,
     temporalityPreference: AggregationTemporalityPreference.CUMULATIVE,
   };
-  const exporter = settings.encoding === 'json' ? new OtlpJsonExporter(exporterOptions) : new OtlpProtoExporter(exporterOptions);
+  const exporter = settings.encoding === 'json' ? new OtlpJsonMetricExporter(exporterOptions) : new OtlpProtobufMetricExporter(exporterOptions);
+  // PeriodicExportingMetricReader takes its cardinalitySelector as `cardinalityLimits` (one limit per instrument type).
   const reader = new PeriodicExportingMetricReader({
     exporter,
     exportIntervalMillis: settings.exportIntervalMillis,
     exportTimeoutMillis: timeoutMillis,
     cardinalityLimits: { default: sdkCardinalityLimit(settings.maxVniSeries) },
   });
-  const provider = new MeterProvider({
-    resource: resourceFromAttributes({
-      'service.version': PLUGIN_VERSION,
-      'host.name': hostname(),
-      ...settings.resourceAttributes,
-      'service.name': settings.serviceName,
-    }),
-    readers: [reader],
-  });
+  const provider = new MeterProvider({ resource: resourceFromAttributes(pipelineResourceAttributes(settings)), readers: [reader] });
+  const neverReject = async (what: string, run: () => Promise<void>): Promise<void> => {
+    try {
+      await run();
+    } catch (err) {
+      warn(`metrics ${what}: ${diagLine('', [err]).trim()}`);
+    }
+  };
   return {
     meterProvider: provider,
-    forceFlush: () => provider.forceFlush(),
-    shutdown: () => provider.shutdown(),
+    forceFlush: () => neverReject('flush', () => provider.forceFlush()),
+    shutdown: () => neverReject('shutdown', () => provider.shutdown()),
   };
 }

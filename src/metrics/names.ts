@@ -1,11 +1,14 @@
 // Metric and attribute names, units and descriptions, read from plugin.json: the one place they are declared.
 import manifest from '../../plugin.json' with { type: 'json' };
 
+/** One entry of plugin.json's `metrics` (the Collector's metadata.yaml, in JSON). */
 export interface MetricDefinition {
   name: string;
   description: string;
+  /** UCUM. */
   unit: string;
-  instrument: 'observableCounter' | 'observableGauge';
+  /** Always observable: `counter` is an ObservableCounter, `gauge` an ObservableGauge. */
+  instrument: 'counter' | 'gauge';
   kind: 'sum' | 'gauge';
   monotonic: boolean;
   temporality: 'cumulative';
@@ -13,9 +16,18 @@ export interface MetricDefinition {
   attributes: string[];
 }
 
-export const METRIC_DEFINITIONS = manifest.metrics as MetricDefinition[];
+/** One entry of plugin.json's `attributes`. */
+export interface AttributeDefinition {
+  name: string;
+  type: 'string' | 'int' | 'boolean';
+  description: string;
+  enum?: string[];
+}
 
-/** Names used in code, as constants; test/unit/plugin-manifest.test.ts checks each is declared in plugin.json. */
+export const METRIC_DEFINITIONS: readonly MetricDefinition[] = manifest.metrics as MetricDefinition[];
+export const ATTRIBUTE_DEFINITIONS: readonly AttributeDefinition[] = manifest.attributes as AttributeDefinition[];
+
+/** Names used in code, as constants; test/unit/plugin-manifest.test.ts checks they are exactly plugin.json's. */
 export const METRIC = {
   tunnelPackets: 'decap.tunnel.packets',
   tunnelBytes: 'decap.tunnel.bytes',
@@ -25,6 +37,7 @@ export const METRIC = {
   skippedPackets: 'decap.skipped.packets',
   mapUpdatesLost: 'decap.map.updates.lost',
 } as const;
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 export const ATTR = {
   tunnelType: 'tunnel.type',
@@ -34,12 +47,14 @@ export const ATTR = {
   map: 'decap.map',
   overflow: 'otel.metric.overflow',
 } as const;
+export type AttributeName = (typeof ATTR)[keyof typeof ATTR];
 
-/** The plugin.json entry for `name`; a code name missing there is a bug caught at start-up. */
-export function metricDefinition(name: string): MetricDefinition {
-  const def = METRIC_DEFINITIONS.find((m) => m.name === name);
-  if (!def) throw new Error(`metric ${name} is not declared in plugin.json`);
-  return def;
+/** The plugin.json entry for `name`; a code name missing there is a bug, thrown when the instruments are created. */
+export function metricDefinition(name: MetricName): MetricDefinition {
+  const definition = METRIC_DEFINITIONS.find((m) => m.name === name);
+  if (!definition) throw new Error(`metric ${name} is not declared in plugin.json`);
+  return definition;
 }
 
+/** plugin.json's version; a test keeps it equal to package.json's. */
 export const PLUGIN_VERSION: string = manifest.version;

@@ -1,21 +1,38 @@
-// Metric mapping: one map read per collection, right names/units/attributes, and no VNI lost to cardinality limits.
+// Metric mapping: one map read per collection, right names/units/attributes, no VNI lost to cardinality limits, and an export pipeline that never throws.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { diag } from '@opentelemetry/api';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import manifest from '../../plugin.json' with { type: 'json' };
+import type { VniCounters } from '../../src/decode/records.ts';
 import { registerDecapMetrics, type MetricsInput } from '../../src/metrics/decap-metrics.ts';
-import { VniSeriesSelector } from '../../src/metrics/vni-series.ts';
-import { collectPoints, syntheticInput, testProvider } from '../lib/metrics-fixture.ts';
+import { createMeterPipeline, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
+import { groupVniSeries, selectVniSeries, seriesKey, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
+import { collectPoints, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
 
 const names = (ifindex: number) => (ifindex === 2 ? 'ens1f0' : `if${ifindex}`);
+const TUNNEL_COUNTERS = ['decap.tunnel.packets', 'decap.tunnel.bytes', 'decap.tunnel.overhead', 'decap.tunnel.flows'] as const;
+const FIELD_OF = { 'decap.tunnel.packets': 'packets', 'decap.tunnel.bytes': 'bytes', 'decap.tunnel.overhead': 'overheadBytes', 'decap.tunnel.flows': 'flows' } as const;
 
-test('one read per collection; values, units and attributes as declared', async () => {
+const isOurOverflow = (p: FlatPoint) => p.attributes['otel.metric.overflow'] === true && 'tunnel.type' in p.attributes;
+/** The SDK's own overflow series carries `otel.metric.overflow: true` and nothing else. */
+const isSdkOverflow = (p: FlatPoint) => p.attributes['otel.metric.overflow'] === true && Object.keys(p.attributes).length === 1;
+const sum = (values: number[]) => values.reduce((s, v) => s + v, 0);
+
+test('one read per collection; values, units, descriptions and attributes as plugin.json declares', async () => {
   const { provider, reader } = testProvider(100);
   let reads = 0;
   const input = syntheticInput(3);
   registerDecapMetrics({ meterProvider: provider, read: () => (reads++, input), maxVniSeries: 100, interfaceName: names });
+  assert.equal(reads, 0, 'nothing is read before a collection');
   const points = await collectPoints(reader);
   assert.equal(reads, 1);
   await collectPoints(reader);
   assert.equal(reads, 2);
+
   const find = (metric: string, vni?: number) => points.filter((p) => p.metric === metric && (vni === undefined || p.attributes['tunnel.vni'] === vni));
   assert.deepEqual(find('decap.tunnel.packets', 2).map((p) => [p.value, p.unit, p.attributes]), [[2, '{packet}', { 'tunnel.type': 'vxlan', 'tunnel.vni': 2, 'network.interface.name': 'ens1f0' }]]);
   assert.equal(find('decap.tunnel.bytes', 3)[0]?.value, 30);
@@ -23,52 +40,245 @@ test('one read per collection; values, units and attributes as declared', async 
   assert.equal(find('decap.tunnel.overhead', 3)[0]?.value, 150);
   assert.equal(find('decap.tunnel.flows', 1)[0]?.value, 1);
   assert.equal(find('decap.tunnel.flows.active', 1)[0]?.value, 1);
-  assert.deepEqual(find('decap.skipped.packets').map((p) => [p.attributes['decap.reason'], p.value]), [['not_tunnel', 7]], 'decapsulated is not a skip reason');
+  assert.deepEqual(find('decap.skipped.packets').map((p) => [p.attributes, p.value]), [[{ 'decap.reason': 'not_tunnel', 'network.interface.name': 'ens1f0' }, 7]], 'decapsulated is not a skip reason');
   assert.deepEqual(find('decap.map.updates.lost').map((p) => [p.attributes['decap.map'], p.value]).sort(), [['flows', 3], ['outcome_stats', 0], ['vni_stats', 0]]);
   assert.equal(typeof find('decap.tunnel.packets', 1)[0]?.attributes['tunnel.vni'], 'number', 'tunnel.vni is an integer attribute');
+  for (const p of points) {
+    const declared = manifest.metrics.find((m) => m.name === p.metric);
+    assert.ok(declared, `${p.metric} is declared`);
+    assert.equal(p.unit, declared.unit, `${p.metric} unit`);
+    assert.equal(p.description, declared.description, `${p.metric} description`);
+  }
+  assert.ok(points.every((p) => !('otel.metric.overflow' in p.attributes)), 'no overflow below the limit');
 });
 
-test('50,000 VNIs with maxVniSeries 2000: 2000 series + overflow, nothing lost, overflow stays monotonic', async () => {
+test('per-CPU sums arrive summed: observed as given, never summed again across CPUs or collections', async () => {
+  const { provider, reader } = testProvider(10);
+  const big = 2 ** 40 + 12345; // beyond 32 bits, still an exact double
+  const row: VniCounters = { ifindex: 2, tunnelType: 'geneve', vni: 0xabcdef, packets: 4, bytes: big, overheadBytes: 200, flows: 2 };
+  const input: MetricsInput = { counters: { vnis: [row], outcomes: [], lost: { vni_stats: 0, outcome_stats: 0, flows: 0 } }, activeFlows: [] };
+  registerDecapMetrics({ meterProvider: provider, read: () => input, maxVniSeries: 10, interfaceName: names });
+  for (let collection = 0; collection < 3; collection++) {
+    const points = await collectPoints(reader);
+    const value = (metric: string) => points.filter((p) => p.metric === metric).map((p) => p.value);
+    assert.deepEqual(value('decap.tunnel.bytes'), [big], `collection ${collection}: the cumulative value as read, not a running sum`);
+    assert.deepEqual(value('decap.tunnel.packets'), [4]);
+    assert.deepEqual(value('decap.tunnel.flows'), [2]);
+  }
+});
+
+test('50,000 VNIs with maxVniSeries 2000: 2000 series + overflow per instrument, nothing lost, SDK folds nothing, membership sticky', async () => {
   const max = 2000;
   const { provider, reader } = testProvider(max);
-  let input: MetricsInput = syntheticInput(50000);
-  const metrics = registerDecapMetrics({ meterProvider: provider, read: () => input, maxVniSeries: max, interfaceName: names });
+  let input: MetricsInput = syntheticInput(50_000);
+  const decapMetrics = registerDecapMetrics({ meterProvider: provider, read: () => input, maxVniSeries: max, interfaceName: names });
   const started = performance.now();
   const points = await collectPoints(reader);
   const elapsed = performance.now() - started;
-  const bytes = points.filter((p) => p.metric === 'decap.tunnel.bytes');
-  const individual = bytes.filter((p) => p.attributes['otel.metric.overflow'] === undefined);
-  const overflow = bytes.filter((p) => p.attributes['otel.metric.overflow'] === true);
-  assert.equal(individual.length, max);
-  assert.equal(overflow.length, 1);
-  assert.equal(overflow[0]!.attributes['tunnel.vni'], undefined);
-  assert.equal(metrics.overflowVnis(), 48000);
-  const totalIn = input.counters.vnis.reduce((s, v) => s + v.bytes, 0);
-  assert.equal(bytes.reduce((s, p) => s + p.value, 0), totalIn, 'every byte is in some series');
-  // The largest VNIs by bytes were admitted first.
-  assert.equal(Math.min(...individual.map((p) => Number(p.attributes['tunnel.vni']))), 48001);
-  const packets = points.filter((p) => p.metric === 'decap.tunnel.packets');
-  assert.equal(packets.length, max + 1, 'the same membership for every instrument');
-  const active = points.filter((p) => p.metric === 'decap.tunnel.flows.active');
-  assert.equal(active.reduce((s, p) => s + p.value, 0), 50000);
 
-  // Bytes change order: the small VNIs now carry the most. Membership is sticky, so overflow only grows.
-  const before = overflow[0]!.value;
-  input = syntheticInput(50001, (v) => v * 10 + (v <= 100 ? 10_000_000 : 0));
-  const again = (await collectPoints(reader)).filter((p) => p.metric === 'decap.tunnel.bytes');
-  const overflow2 = again.find((p) => p.attributes['otel.metric.overflow'] === true)!;
-  assert.ok(overflow2.value >= before, 'overflow series never decreases');
-  assert.equal(again.filter((p) => p.attributes['otel.metric.overflow'] === undefined).length, max);
-  assert.equal(again.reduce((s, p) => s + p.value, 0), input.counters.vnis.reduce((s, v) => s + v.bytes, 0));
-  console.log(`# one collection of 50,000 VNIs: ${elapsed.toFixed(1)} ms`);
+  assert.ok(!points.some(isSdkOverflow), 'the SDK did not fold any series into its own overflow');
+  for (const metric of [...TUNNEL_COUNTERS, 'decap.tunnel.flows.active']) {
+    const series = points.filter((p) => p.metric === metric);
+    assert.equal(series.filter((p) => p.attributes['tunnel.vni'] !== undefined).length, max, `${metric}: ${max} individual series`);
+    const overflow = series.filter(isOurOverflow);
+    assert.equal(overflow.length, 1, `${metric}: one overflow series (one interface, one tunnel type)`);
+    assert.deepEqual(overflow[0]!.attributes, { 'tunnel.type': 'vxlan', 'network.interface.name': 'ens1f0', 'otel.metric.overflow': true });
+    assert.equal(series.length, max + 1);
+  }
+  for (const metric of TUNNEL_COUNTERS) {
+    const series = points.filter((p) => p.metric === metric);
+    const totalIn = sum(input.counters.vnis.map((v) => v[FIELD_OF[metric]]));
+    assert.equal(sum(series.map((p) => p.value)), totalIn, `${metric}: total of all series == total input`);
+    const individualIn = sum(input.counters.vnis.filter((v) => v.vni > 48_000).map((v) => v[FIELD_OF[metric]]));
+    assert.equal(series.find(isOurOverflow)!.value, totalIn - individualIn, `${metric}: overflow == the sum of the rest`);
+  }
+  assert.equal(sum(points.filter((p) => p.metric === 'decap.tunnel.flows.active').map((p) => p.value)), 50_000);
+  assert.equal(decapMetrics.overflowVnis(), 48_000);
+  assert.equal(decapMetrics.individualVnis(), max);
+  const firstMembers = new Set(points.filter((p) => p.metric === 'decap.tunnel.bytes' && p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']));
+  assert.equal(Math.min(...[...firstMembers].map(Number)), 48_001, 'the largest VNIs by bytes were admitted first');
+
+  // The order by bytes flips (the small VNIs now carry the most) and one VNI appears: membership does not move.
+  input = syntheticInput(50_001, (v) => v * 10 + (v <= 3000 ? 10_000_000 : 0));
+  const again = await collectPoints(reader);
+  assert.ok(!again.some(isSdkOverflow));
+  const againMembers = new Set(again.filter((p) => p.metric === 'decap.tunnel.bytes' && p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']));
+  assert.deepEqual(againMembers, firstMembers, 'the same VNIs have series of their own');
+  for (const metric of TUNNEL_COUNTERS) {
+    const before = points.filter((p) => p.metric === metric).find(isOurOverflow)!.value;
+    const after = again.filter((p) => p.metric === metric).find(isOurOverflow)!.value;
+    assert.ok(after >= before, `${metric}: the overflow series never decreases (${before} -> ${after})`);
+    assert.equal(sum(again.filter((p) => p.metric === metric).map((p) => p.value)), sum(input.counters.vnis.map((v) => v[FIELD_OF[metric]])));
+  }
+  assert.equal(decapMetrics.overflowVnis(), 48_001);
+  console.log(`# one collection of 50,000 VNIs (maxVniSeries 2000): ${elapsed.toFixed(1)} ms`);
 });
 
-test('selector: admits the largest first until full, then never changes', () => {
-  const s = new VniSeriesSelector(2);
-  s.update([{ ifindex: 1, tunnelType: 'vxlan', vni: 1, bytes: 5 }, { ifindex: 1, tunnelType: 'vxlan', vni: 2, bytes: 50 }, { ifindex: 1, tunnelType: 'vxlan', vni: 3, bytes: 20 }]);
-  assert.ok(s.has({ ifindex: 1, tunnelType: 'vxlan', vni: 2 }) && s.has({ ifindex: 1, tunnelType: 'vxlan', vni: 3 }));
-  assert.ok(!s.has({ ifindex: 1, tunnelType: 'vxlan', vni: 1 }));
-  s.update([{ ifindex: 1, tunnelType: 'vxlan', vni: 1, bytes: 1e9 }]);
-  assert.ok(!s.has({ ifindex: 1, tunnelType: 'vxlan', vni: 1 }), 'sticky');
-  assert.ok(!s.has({ ifindex: 2, tunnelType: 'vxlan', vni: 2 }), 'keyed by interface too');
+test('without the raised SDK limit the SDK would fold series itself (why createMeterPipeline raises it)', async () => {
+  const reader = new TestReader(); // SDK default: 2000 series per instrument
+  registerDecapMetrics({ meterProvider: new MeterProvider({ readers: [reader] }), read: () => syntheticInput(5000), maxVniSeries: 2000, interfaceName: names });
+  assert.ok((await collectPoints(reader)).some(isSdkOverflow));
+  assert.ok(sdkCardinalityLimit(2000) > 2000 + 2 * 64, 'room for our overflow series on many interfaces');
+});
+
+test('overflow is per (interface, tunnel type); the active-flows gauge shares the membership and reports 0 once flows go idle', async () => {
+  const { provider, reader } = testProvider(3);
+  const vnis: VniCounters[] = [];
+  for (const ifindex of [2, 7]) {
+    for (const tunnelType of ['vxlan', 'geneve'] as const) {
+      for (let vni = 1; vni <= 5; vni++) vnis.push({ ifindex, tunnelType, vni, packets: 1, bytes: ifindex * 1000 + vni, overheadBytes: 50, flows: 1 });
+    }
+  }
+  let input: MetricsInput = {
+    counters: { vnis, outcomes: [], lost: { vni_stats: 0, outcome_stats: 0, flows: 0 } },
+    activeFlows: vnis.map((v) => ({ ifindex: v.ifindex, tunnelType: v.tunnelType, vni: v.vni, flows: 2 })),
+  };
+  registerDecapMetrics({ meterProvider: provider, read: () => input, maxVniSeries: 3, interfaceName: names });
+  const points = await collectPoints(reader);
+  const packets = points.filter((p) => p.metric === 'decap.tunnel.packets');
+  assert.equal(packets.filter((p) => p.attributes['tunnel.vni'] !== undefined).length, 3);
+  const overflowGroups = packets.filter(isOurOverflow).map((p) => `${p.attributes['network.interface.name']}/${p.attributes['tunnel.type']}=${p.value}`).sort();
+  // The 3 largest by bytes are on ifindex 7 (vxlan 5, geneve 5, then a tie at 4: the first in input order, vxlan).
+  assert.deepEqual(overflowGroups, ['ens1f0/geneve=5', 'ens1f0/vxlan=5', 'if7/geneve=4', 'if7/vxlan=3']);
+  assert.equal(sum(packets.map((p) => p.value)), 20);
+  const active = points.filter((p) => p.metric === 'decap.tunnel.flows.active');
+  assert.deepEqual(active.filter((p) => p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']).sort(), packets.filter((p) => p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']).sort());
+  assert.equal(sum(active.map((p) => p.value)), 40);
+
+  // Every flow goes idle: each gauge series (overflow ones included) reports 0 rather than its last value.
+  input = { ...input, activeFlows: [] };
+  const idle = (await collectPoints(reader)).filter((p) => p.metric === 'decap.tunnel.flows.active');
+  assert.equal(idle.length, active.length);
+  assert.ok(idle.every((p) => p.value === 0), 'idle series report 0');
+});
+
+test('unregister stops the reads', async () => {
+  const { provider, reader } = testProvider(10);
+  let reads = 0;
+  const registration = registerDecapMetrics({ meterProvider: provider, read: () => (reads++, syntheticInput(2)), maxVniSeries: 10, interfaceName: names });
+  await collectPoints(reader);
+  registration.unregister();
+  await collectPoints(reader);
+  assert.equal(reads, 1);
+});
+
+test('selectVniSeries: pure, the largest first while there is room, then never changes', () => {
+  const row = (vni: number, bytes: number, ifindex = 1) => ({ ifindex, tunnelType: 'vxlan', vni, bytes });
+  const empty: ReadonlySet<number> = new Set();
+  const first = selectVniSeries(empty, [row(1, 5), row(2, 50), row(3, 20)], 2);
+  assert.equal(empty.size, 0, 'the input set is not modified');
+  assert.deepEqual([...first].sort(), [seriesKey(row(2, 0)), seriesKey(row(3, 0))].sort());
+  assert.equal(selectVniSeries(first, [row(1, 1e12), row(9, 1e12)], 2), first, 'full: the same set back, sticky');
+  const roomy = selectVniSeries(empty, [row(1, 5), row(1, 5), row(2, 1)], 10);
+  assert.equal(roomy.size, 2, 'duplicates count once');
+  assert.notEqual(seriesKey(row(2, 0, 1)), seriesKey(row(2, 0, 2)), 'keyed by interface too');
+  assert.notEqual(seriesKey({ ifindex: 1, tunnelType: 'vxlan', vni: 2 }), seriesKey({ ifindex: 1, tunnelType: 'geneve', vni: 2 }), 'and by tunnel type');
+  assert.equal(seriesKey({ ifindex: 2 ** 27 - 1, tunnelType: 'geneve', vni: 0xffffff }), 0xffffff + 2 * 2 ** 24 + (2 ** 27 - 1) * 2 ** 26, 'exact for large ifindexes');
+
+  const selector = new VniSeriesSelector(2);
+  selector.update([row(1, 5), row(2, 50), row(3, 20)]);
+  assert.ok(selector.has(row(2, 0)) && selector.has(row(3, 0)) && !selector.has(row(1, 0)));
+  selector.update([row(1, 1e9)]);
+  assert.ok(!selector.has(row(1, 0)), 'sticky');
+  assert.throws(() => new VniSeriesSelector(0), RangeError);
+
+  const grouped = groupVniSeries([row(2, 7), row(1, 3), row(4, 4, 2)], (key) => key === seriesKey(row(2, 0)), [(r) => r.bytes]);
+  assert.deepEqual(grouped.series.map((s) => [s.ifindex, s.vni, s.values]), [[1, 2, [7]], [1, undefined, [3]], [2, undefined, [4]]]);
+  assert.equal(grouped.overflowRows, 2);
+});
+
+/** A local OTLP/HTTP endpoint that records what it receives and answers `status`. */
+async function fakeCollector(status: number): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
+  const requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.statusCode = status;
+      // An empty body is a valid (empty) ExportMetricsServiceResponse in both encodings.
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/v1/metrics`, requests, close: () => (server.closeAllConnections(), server.close()) };
+}
+
+const pipelineSettings = (endpoint: string, encoding: 'json' | 'protobuf') => ({
+  endpoint,
+  headers: { 'x-tenant': 'lab' },
+  exportIntervalMillis: 1000,
+  encoding,
+  resourceAttributes: { 'deployment.environment.name': 'test', 'service.name': 'ignored' },
+  serviceName: 'xdp-decap-test',
+  maxVniSeries: 10,
+});
+
+test('pipeline: OTLP/HTTP JSON with the resource, cumulative int sums and the headers', async (t) => {
+  t.after(() => diag.disable());
+  const collector = await fakeCollector(200);
+  t.after(() => collector.close());
+  const warnings: string[] = [];
+  const pipeline = createMeterPipeline(pipelineSettings(collector.url, 'json'), (line) => warnings.push(line));
+  registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(3), maxVniSeries: 10, interfaceName: names });
+  await pipeline.forceFlush();
+  await pipeline.shutdown();
+  assert.deepEqual(warnings, []);
+  const request = collector.requests[0]!;
+  assert.match(String(request.headers['content-type']), /application\/json/);
+  assert.equal(request.headers['x-tenant'], 'lab');
+  type KeyValue = { key: string; value: Record<string, unknown> };
+  const body = JSON.parse(request.body.toString('utf8')) as {
+    resourceMetrics: Array<{ resource: { attributes: KeyValue[] }; scopeMetrics: Array<{ metrics: Array<{ name: string; unit: string; sum?: { aggregationTemporality: number; isMonotonic: boolean } }> }> }>;
+  };
+  const resource = Object.fromEntries(body.resourceMetrics[0]!.resource.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
+  assert.equal(resource['service.name'], 'xdp-decap-test', 'serviceName wins over resourceAttributes');
+  assert.equal(resource['service.version'], manifest.version);
+  assert.equal(resource['host.name'], hostname());
+  assert.equal(resource['deployment.environment.name'], 'test');
+  const exported = body.resourceMetrics[0]!.scopeMetrics.flatMap((s) => s.metrics);
+  assert.deepEqual(exported.map((m) => m.name).sort(), manifest.metrics.map((m) => m.name).sort());
+  const bytes = exported.find((m) => m.name === 'decap.tunnel.bytes')!;
+  assert.equal(bytes.unit, 'By');
+  assert.deepEqual(bytes.sum && [bytes.sum.aggregationTemporality, bytes.sum.isMonotonic], [2, true], 'cumulative (2), monotonic');
+});
+
+test('pipeline: OTLP/HTTP protobuf', async (t) => {
+  t.after(() => diag.disable());
+  const collector = await fakeCollector(200);
+  t.after(() => collector.close());
+  const warnings: string[] = [];
+  const pipeline = createMeterPipeline(pipelineSettings(collector.url, 'protobuf'), (line) => warnings.push(line));
+  registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(3), maxVniSeries: 10, interfaceName: names });
+  await pipeline.shutdown();
+  assert.deepEqual(warnings, []);
+  const request = collector.requests[0]!;
+  assert.equal(request.headers['content-type'], 'application/x-protobuf');
+  for (const text of ['decap.tunnel.bytes', 'xdp-decap-test', 'ens1f0']) assert.ok(request.body.includes(text), `the protobuf body carries ${text}`);
+});
+
+test('pipeline: a collector that is down or refusing never throws; each failed export is one warning line', async (t) => {
+  t.after(() => diag.disable());
+  const refusing = await fakeCollector(400);
+  t.after(() => refusing.close());
+  // Port 1 on loopback: connection refused.
+  for (const endpoint of ['http://127.0.0.1:1/v1/metrics', refusing.url]) {
+    const warnings: string[] = [];
+    const pipeline = createMeterPipeline(pipelineSettings(endpoint, 'protobuf'), (line) => warnings.push(line));
+    registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(3), maxVniSeries: 10, interfaceName: names });
+    await pipeline.forceFlush();
+    assert.equal(warnings.length, 1, `${endpoint}: one line per failed export: ${warnings.join(' | ')}`);
+    assert.match(warnings[0]!, /^metrics export: .*metrics export failed/);
+    assert.ok(!warnings[0]!.includes('\n') && !warnings[0]!.includes('"stack"'), 'a message, not a JSON stack');
+    await pipeline.shutdown();
+    assert.equal(warnings.length, 2, 'the last export at shutdown failed too, and said so');
+  }
+});
+
+test('pipeline: the export timeout stays below the interval', () => {
+  for (const interval of [1, 1000, 5000, 60_000, 600_000]) {
+    const timeout = exportTimeoutMillis(interval);
+    assert.ok(timeout > 0 && timeout <= interval && timeout <= 10_000, `${interval} -> ${timeout}`);
+  }
 });

@@ -1,99 +1,272 @@
-// pcap/pcapng I/O through libpcap: exact round trips, and a clear error for each kind of bad file.
+// pcap/pcapng I/O through libpcap (no root): exact round trips, link types, pcapng, and one clear CaptureError per kind of bad file.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CaptureError, PcapReader, PcapWriter, type PcapRecord, type TimestampPrecision } from '../../src/replay/pcap.ts';
-import { requireTool } from '../lib/env.ts';
+import { gzipSync } from 'node:zlib';
+import { PCAP_PKTHDR } from '../../src/ffi/libpcap.ts';
+import { CaptureError, FRACTIONS_PER_SECOND, PcapReader, PcapWriter, readCapture, type PcapRecord, type TimestampPrecision } from '../../src/replay/pcap.ts';
+import { REPO_ROOT, requireTool } from '../lib/env.ts';
 
-function withDir(fn: (dir: string) => void): void {
-  const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-pcap-'));
-  try {
-    fn(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+const DLT_EN10MB = 1;
+const DLT_RAW = 12;
+const LINKTYPE_RAW = 101;
+const DLT_LINUX_SLL = 113;
+
+function withDir(fn: (dir: string) => void | Promise<void>): () => Promise<void> {
+  return async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-pcap-'));
+    try {
+      await fn(dir);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
 }
 
-function write(file: string, records: PcapRecord[], precision: TimestampPrecision, linkType = 1): void {
-  const w = PcapWriter.open(file, { linkType, precision });
-  for (const r of records) w.write(r);
-  w.close();
+function writeCapture(file: string, records: readonly PcapRecord[], precision: TimestampPrecision, linkType = DLT_EN10MB): void {
+  const writer = PcapWriter.open(file, { linkType, precision });
+  for (const record of records) writer.write(record);
+  writer.close();
+  assert.equal(writer.framesWritten, records.length);
 }
 
-function readAll(file: string): { reader: Omit<PcapReader, 'next' | 'close'>; records: PcapRecord[] } {
-  const r = PcapReader.open(file);
+function readAll(file: string): { reader: PcapReader; records: PcapRecord[] } {
+  const reader = PcapReader.open(file);
   const records: PcapRecord[] = [];
   try {
-    for (let x = r.next(); x; x = r.next()) records.push(x);
+    for (let record = reader.next(); record; record = reader.next()) records.push(record);
   } finally {
-    r.close();
+    reader.close();
   }
-  return { reader: r, records };
+  return { reader, records };
 }
 
-const sample = (n: number, fracMax: number): PcapRecord[] =>
-  Array.from({ length: n }, (_, i) => {
-    const data = Buffer.alloc(60 + (i % 50), i & 0xff);
-    return { tsSec: 1_700_000_000 + i, tsFrac: (i * 7919) % fracMax, caplen: data.length, origLen: data.length + (i % 3), data };
+/** Record by record; compares bytes with Buffer.equals so a mismatch in a 256 KiB frame reports fast. */
+function assertSameRecords(actual: readonly PcapRecord[], expected: readonly PcapRecord[], what: string): void {
+  assert.equal(actual.length, expected.length, `${what}: number of records`);
+  expected.forEach((want, i) => {
+    const got = actual[i]!;
+    const { data: gotData, ...gotFields } = got;
+    const { data: wantData, ...wantFields } = want;
+    assert.deepEqual(gotFields, wantFields, `${what}: record ${i} header`);
+    assert.ok(Buffer.isBuffer(gotData) && gotData.equals(wantData), `${what}: record ${i} bytes (${gotData.length} vs ${wantData.length})`);
   });
-
-for (const [precision, fracMax] of [['micro', 1_000_000], ['nano', 1_000_000_000]] as const) {
-  test(`round trip keeps bytes, lengths and ${precision}second timestamps`, () =>
-    withDir((dir) => {
-      const file = join(dir, 'a.pcap');
-      const records = sample(500, fracMax);
-      write(file, records, precision);
-      const { reader, records: back } = readAll(file);
-      assert.equal(reader.precision, precision);
-      assert.equal(reader.linkType, 1);
-      assert.equal(reader.linkTypeName, 'EN10MB');
-      assert.deepEqual(back, records);
-    }));
 }
 
-test('bad files: missing, not a capture, truncated mid-record, truncated header', () =>
-  withDir((dir) => {
-    const good = join(dir, 'good.pcap');
-    write(good, sample(10, 1e6), 'micro');
-    const notCapture = join(dir, 'x.pcap');
-    writeFileSync(notCapture, 'GET / HTTP/1.1\r\n\r\n');
-    const cut = join(dir, 'cut.pcap');
-    write(cut, sample(10, 1e6), 'micro');
-    truncateSync(cut, statSync(cut).size - 5);
-    const header = join(dir, 'header.pcap');
-    write(header, [], 'micro');
-    truncateSync(header, 10);
-    assert.throws(() => PcapReader.open(join(dir, 'none.pcap')), (e: unknown) => e instanceof CaptureError && /none\.pcap: no such file/.test(e.message));
-    assert.throws(() => PcapReader.open(notCapture), /x\.pcap: not a pcap or pcapng capture \(unknown file format\)/);
-    assert.throws(() => readAll(cut), /cut\.pcap: truncated capture \(truncated dump file/);
-    assert.throws(() => PcapReader.open(header), /header\.pcap: truncated capture/);
-  }));
+/** A deterministic mix of sizes and timestamps, with the edge cases a reader gets wrong. */
+function sampleRecords(count: number, precision: TimestampPrecision): PcapRecord[] {
+  const fractions = FRACTIONS_PER_SECOND[precision];
+  const records = Array.from({ length: count }, (_, i): PcapRecord => {
+    const data = Buffer.alloc((i * 37) % 1600);
+    for (let j = 0; j < data.length; j++) data[j] = (i * 131 + j * 7) & 0xff;
+    return { tsSec: 1_700_000_000 + i, tsFrac: (i * 7919) % fractions, caplen: data.length, origLen: data.length + (i % 3), data };
+  });
+  const edge = (tsSec: number, tsFrac: number, size: number, origLen = size): PcapRecord => {
+    const data = Buffer.alloc(size, size & 0xff);
+    if (size >= 4) data.writeUInt32BE(size, 0);
+    return { tsSec, tsFrac, caplen: size, origLen, data };
+  };
+  const half = Math.floor(count / 2);
+  return [
+    edge(0, 0, 0), // no bytes captured at all
+    edge(2 ** 31, fractions - 1, 64), // past 2038: the seconds field is unsigned
+    edge(2 ** 32 - 1, 1, 60, 65_535), // the last second pcap can hold; cut short by a snaplen
+    ...records.slice(0, half),
+    edge(1_700_000_001, 5, 200_000), // libpcap grows (moves) its buffer: the reader's view must follow
+    ...records.slice(half),
+    edge(1_700_000_002, 6, 262_144), // the largest frame libpcap writes
+    edge(1_700_000_003, 7, 14),
+  ];
+}
 
-test('link type is reported for non-Ethernet captures', () =>
-  withDir((dir) => {
-    const file = join(dir, 'sll.pcap');
-    write(file, sample(1, 1e6), 'micro', 113);
-    const r = PcapReader.open(file);
-    assert.equal(r.linkType, 113);
-    assert.equal(r.linkTypeName, 'LINUX_SLL');
-    r.close();
+for (const precision of ['micro', 'nano'] as const) {
+  test(`round trip keeps bytes, caplen, origLen and ${precision}second timestamps exactly`, withDir((dir) => {
+    const file = join(dir, `${precision}.pcap`);
+    const records = sampleRecords(2000, precision);
+    writeCapture(file, records, precision);
+    const magic = readFileSync(file).readUInt32LE(0);
+    assert.equal(magic, precision === 'micro' ? 0xa1b2c3d4 : 0xa1b23c4d, 'the magic number says the precision');
+    const { reader, records: back } = readAll(file);
+    assert.equal(reader.precision, precision);
+    assert.equal(reader.linkType, DLT_EN10MB);
+    assert.equal(reader.linkTypeName, 'EN10MB');
+    assert.equal(reader.framesRead, records.length);
+    assertSameRecords(back, records, precision);
   }));
+}
 
-test('pcapng (as tshark writes it) is read, with nanosecond timestamps', (t) => {
+test('struct pcap_pkthdr is 24 bytes with the lengths at 16 and 20 (x86_64, aarch64)', () => {
+  assert.deepEqual({ ...PCAP_PKTHDR }, { size: 24, longSize: 8, tsSec: 0, tsFrac: 8, caplen: 16, len: 20 });
+});
+
+test('readCapture streams every record and closes the file, also when the loop breaks', withDir((dir) => {
+  const file = join(dir, 'a.pcap');
+  const records = sampleRecords(100, 'micro');
+  writeCapture(file, records, 'micro');
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+  const before = openFds();
+  assertSameRecords([...readCapture(file)], records, 'readCapture');
+  for (const record of readCapture(file)) {
+    assertSameRecords([record], records.slice(0, 1), 'first record');
+    break;
+  }
+  assert.equal([...PcapReader.open(file)].length, records.length, 'a PcapReader is iterable');
+  assert.equal(openFds(), before, 'no file left open');
+}));
+
+test('bad files each get a one-line CaptureError naming the file, the problem and the fix', withDir((dir) => {
+  const good = join(dir, 'good.pcap');
+  writeCapture(good, sampleRecords(10, 'micro'), 'micro');
+  const goodBytes = readFileSync(good);
+  const cases: Array<{ name: string; file: string; make?: () => void; message: RegExp }> = [
+    { name: 'missing', file: join(dir, 'none.pcap'), message: /none\.pcap: no such file; check the path$/ },
+    { name: 'directory', file: join(dir, 'sub'), make: () => mkdirSync(join(dir, 'sub')), message: /sub: is a directory; give the path of a \.pcap/ },
+    { name: 'empty', file: join(dir, 'empty.pcap'), make: () => writeFileSync(join(dir, 'empty.pcap'), ''), message: /empty\.pcap: empty file, not a pcap or pcapng capture; record one with tcpdump -w/ },
+    { name: 'too short', file: join(dir, 'short.pcap'), make: () => writeFileSync(join(dir, 'short.pcap'), 'ab'), message: /short\.pcap: 2 bytes long, too short/ },
+    {
+      name: 'not a capture',
+      file: join(dir, 'notes.txt'),
+      make: () => writeFileSync(join(dir, 'notes.txt'), 'GET / HTTP/1.1\r\nHost: example\r\n\r\n'),
+      message: /notes\.txt: not a pcap or pcapng capture \(unknown file format\); give a file written by tcpdump -w or tshark -w/,
+    },
+    { name: 'gzip', file: join(dir, 'a.pcap.gz'), make: () => writeFileSync(join(dir, 'a.pcap.gz'), gzipSync(goodBytes)), message: /a\.pcap\.gz: gzip-compressed.*gunzip/ },
+    {
+      name: 'header cut short',
+      file: join(dir, 'header.pcap'),
+      make: () => writeFileSync(join(dir, 'header.pcap'), goodBytes.subarray(0, 10)),
+      message: /header\.pcap: truncated capture: the file ends inside its header \(truncated dump file; .*\); .*copy it again/,
+    },
+  ];
+  for (const c of cases) {
+    c.make?.();
+    assert.throws(() => PcapReader.open(c.file), (err: unknown) => {
+      assert.ok(err instanceof CaptureError, `${c.name}: a CaptureError, got ${String(err)}`);
+      assert.equal(err.path, c.file, c.name);
+      assert.match(err.message, c.message, c.name);
+      assert.ok(!err.message.includes('\n'), `${c.name}: one line`);
+      return true;
+    });
+  }
+}));
+
+test('a capture cut off inside a frame is an error after the whole frames, not a short read or the end', withDir((dir) => {
+  const records = sampleRecords(50, 'micro');
+  const full = join(dir, 'full.pcap');
+  writeCapture(full, records, 'micro');
+  const bytes = readFileSync(full);
+  const lastFrame = records.at(-1)!;
+  // Cut inside the last frame's data, then inside its 16-byte record header.
+  for (const [name, cutTo] of [['data', bytes.length - 5], ['record-header', bytes.length - lastFrame.caplen - 10]] as const) {
+    const cut = join(dir, `cut-${name}.pcap`);
+    writeFileSync(cut, bytes.subarray(0, cutTo));
+    const reader = PcapReader.open(cut);
+    const read: PcapRecord[] = [];
+    const whole = records.length - 1;
+    const expected = new RegExp(
+      `truncated capture: the file ends inside frame ${whole + 1}, after ${whole} whole frames ` +
+        `\\(truncated dump file; tried to read \\d+ (captured|header) bytes, only got \\d+\\); .*editcap -r \\S+ OUT 1-${whole}$`,
+    );
+    assert.throws(
+      () => {
+        for (let record = reader.next(); record; record = reader.next()) read.push(record);
+      },
+      (err: unknown) => err instanceof CaptureError && err.path === cut && expected.test(err.message),
+      name,
+    );
+    assertSameRecords(read, records.slice(0, -1), `${name}: every whole frame first`);
+    reader.close();
+  }
+}));
+
+test("non-Ethernet captures report libpcap's link type and name", withDir((dir) => {
+  const sll = join(dir, 'sll.pcap');
+  writeCapture(sll, sampleRecords(2, 'micro'), 'micro', DLT_LINUX_SLL);
+  const sllReader = PcapReader.open(sll);
+  assert.deepEqual([sllReader.linkType, sllReader.linkTypeName], [DLT_LINUX_SLL, 'LINUX_SLL']);
+  sllReader.close();
+
+  // DLT_RAW (12) is stored in the file as LINKTYPE_RAW (101) and read back as DLT_RAW: it round-trips.
+  const raw = join(dir, 'raw.pcap');
+  writeCapture(raw, sampleRecords(2, 'micro'), 'micro', DLT_RAW);
+  assert.equal(readFileSync(raw).readUInt32LE(20), LINKTYPE_RAW, 'LINKTYPE_RAW in the file header');
+  const rawReader = PcapReader.open(raw);
+  assert.deepEqual([rawReader.linkType, rawReader.linkTypeName], [DLT_RAW, 'RAW']);
+  rawReader.close();
+
+  assert.throws(
+    () => PcapWriter.open(join(dir, 'bad.pcap'), { linkType: LINKTYPE_RAW, precision: 'micro' }),
+    (err: unknown) => err instanceof CaptureError && /bad\.pcap: cannot write link type 101: .*DLT_RAW is 12/.test(err.message),
+  );
+}));
+
+test('the writer refuses records the pcap format cannot hold', withDir((dir) => {
+  const file = join(dir, 'w.pcap');
+  const writer = PcapWriter.open(file, { linkType: DLT_EN10MB, precision: 'micro', snaplen: 1000 });
+  const data = Buffer.alloc(60, 7);
+  assert.throws(() => writer.write({ tsSec: 1, tsFrac: 1_000_000, data }), /w\.pcap: write frame 1: tsFrac 1000000 is not a microsecond count below 1000000/);
+  assert.throws(() => writer.write({ tsSec: 2 ** 32, tsFrac: 0, data }), /tsSec 4294967296 does not fit/);
+  assert.throws(() => writer.write({ tsSec: 1, tsFrac: 0, data: Buffer.alloc(1001) }), /1001 bytes exceed the snaplen 1000/);
+  assert.throws(() => writer.write({ tsSec: 1, tsFrac: 0, data, caplen: 59 }), /caplen 59 is not data\.length 60/);
+  assert.throws(() => writer.write({ tsSec: 1, tsFrac: 0, data, origLen: 59 }), /origLen 59 must be/);
+  writer.write({ tsSec: 1, tsFrac: 999_999, data });
+  writer.close();
+  writer.close();
+  assertSameRecords(readAll(file).records, [{ tsSec: 1, tsFrac: 999_999, caplen: 60, origLen: 60, data }], 'the one valid record');
+  assert.throws(
+    () => PcapWriter.open(join(dir, 'no', 'such', 'dir.pcap'), { linkType: DLT_EN10MB, precision: 'micro' }),
+    /dir\.pcap: cannot create the capture file .*directory exists/,
+  );
+}));
+
+test('a pipe is read without peeking at it, at nanosecond precision', withDir(async (dir) => {
+  const file = join(dir, 'a.pcap');
+  const records = sampleRecords(20, 'micro');
+  writeCapture(file, records, 'micro');
+  const fifo = join(dir, 'fifo');
+  const mkfifo = spawnSync('mkfifo', [fifo], { encoding: 'utf8' });
+  assert.equal(mkfifo.status, 0, mkfifo.stderr);
+  const feeder = spawn('sh', ['-c', 'cat "$1" > "$2"', 'feed', file, fifo], { stdio: 'ignore' });
+  const fed = new Promise<number | null>((done) => feeder.on('exit', done));
+  const { reader, records: back } = readAll(fifo);
+  assert.equal(await fed, 0);
+  assert.equal(reader.precision, 'nano');
+  assertSameRecords(back, records.map((r) => ({ ...r, tsFrac: r.tsFrac * 1000 })), 'through a pipe');
+}));
+
+test('pcapng (as editcap writes it) is read at nanosecond precision; cut short, it is a truncation error', (t) => {
   if (!requireTool(t, 'editcap')) return;
-  withDir((dir) => {
-    const pcap = join(dir, 'a.pcap');
-    const ng = join(dir, 'a.pcapng');
-    const records = sample(20, 1e6);
-    write(pcap, records, 'micro');
-    const r = spawnSync('editcap', ['-F', 'pcapng', pcap, ng], { encoding: 'utf8' });
-    assert.equal(r.status, 0, r.stderr);
-    const { reader, records: back } = readAll(ng);
-    assert.equal(reader.precision, 'nano');
-    assert.deepEqual(back.map((x) => x.data), records.map((x) => x.data));
-    assert.deepEqual(back.map((x) => [x.tsSec, x.tsFrac]), records.map((x) => [x.tsSec, x.tsFrac * 1000]));
+  return withDir((dir) => {
+    for (const precision of ['micro', 'nano'] as const) {
+      const pcap = join(dir, `${precision}.pcap`);
+      const ng = join(dir, `${precision}.pcapng`);
+      const records = sampleRecords(40, precision);
+      writeCapture(pcap, records, precision);
+      const converted = spawnSync('editcap', ['-F', 'pcapng', pcap, ng], { encoding: 'utf8' });
+      assert.equal(converted.status, 0, converted.stderr);
+      assert.equal(readFileSync(ng).readUInt32LE(0), 0x0a0d0d0a, 'a pcapng Section Header Block');
+      const { reader, records: back } = readAll(ng);
+      assert.equal(reader.precision, 'nano');
+      assert.equal(reader.linkType, DLT_EN10MB);
+      const scale = precision === 'micro' ? 1000 : 1;
+      assertSameRecords(back, records.map((r) => ({ ...r, tsFrac: r.tsFrac * scale })), `pcapng from a ${precision} pcap`);
+
+      const cut = join(dir, `${precision}-cut.pcapng`);
+      writeFileSync(cut, readFileSync(ng).subarray(0, statSync(ng).size - 9));
+      assert.throws(() => readAll(cut), /cut\.pcapng: truncated capture: the file ends inside frame \d+.*\(truncated pcapng dump file/);
+    }
+  })();
+});
+
+test('XDP_DECAP_LIBPCAP replaces the library path; a failed load names it and the package to install', () => {
+  const script = "import('./src/ffi/libpcap.ts').then((m) => m.libpcap()).then(() => process.exit(0), (e) => { console.error(e.message); process.exit(3); });";
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, XDP_DECAP_LIBPCAP: '/nonexistent/libpcap.so.0.8' },
   });
+  assert.equal(r.status, 3, r.stderr);
+  assert.match(r.stderr, /cannot load libpcap .*tried: \/nonexistent\/libpcap\.so\.0\.8 .*apt-get install libpcap0\.8/);
 });

@@ -3,17 +3,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ValueType } from '@opentelemetry/api';
+import { DataPointType } from '@opentelemetry/sdk-metrics';
 import manifest from '../../plugin.json' with { type: 'json' };
 import pkg from '../../package.json' with { type: 'json' };
 import { SKIP_REASONS, LOST_COUNTERS, TUNNEL_TYPES } from '../../src/decode/layout.ts';
 import { registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
-import { replaceMetricsBlock } from '../../src/metrics/metrics-doc.ts';
+import { pipelineResourceAttributes, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
+import { renderMetricsDoc, replaceMetricsBlock } from '../../src/metrics/metrics-doc.ts';
 import { ATTR, METRIC } from '../../src/metrics/names.ts';
 import * as api from '../../src/index.ts';
 import { collectPoints, syntheticInput, testProvider } from '../lib/metrics-fixture.ts';
 import { REPO_ROOT } from '../lib/env.ts';
 
-test('every instrument the code registers is in plugin.json with the same unit, description and kind, and vice versa', async () => {
+test('every instrument the code registers is in plugin.json with the same unit, description, kind and value type, and vice versa', async () => {
   const { provider, reader } = testProvider(10);
   const input = syntheticInput(20);
   registerDecapMetrics({ meterProvider: provider, read: () => input, maxVniSeries: 10, interfaceName: () => 'eth0' });
@@ -24,23 +27,56 @@ test('every instrument the code registers is in plugin.json with the same unit, 
     const declared = manifest.metrics.find((d) => d.name === m.descriptor.name)!;
     assert.equal(m.descriptor.unit, declared.unit, `${declared.name} unit`);
     assert.equal(m.descriptor.description, declared.description, `${declared.name} description`);
-    const isSum = 'isMonotonic' in m;
-    assert.equal(isSum ? 'sum' : 'gauge', declared.kind, `${declared.name} kind`);
-    if (isSum) assert.equal((m as { isMonotonic: boolean }).isMonotonic, declared.monotonic);
+    assert.equal(m.descriptor.valueType, declared.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE, `${declared.name} value type`);
+    const kind = m.dataPointType === DataPointType.SUM ? 'sum' : m.dataPointType === DataPointType.GAUGE ? 'gauge' : 'other';
+    assert.equal(kind, declared.kind, `${declared.name} kind`);
+    assert.equal(declared.instrument, declared.kind === 'sum' ? 'counter' : 'gauge', `${declared.name}: a monotonic sum comes from a counter`);
+    if (m.dataPointType === DataPointType.SUM) assert.equal(m.isMonotonic, declared.monotonic, `${declared.name} monotonic`);
+    else assert.equal(declared.monotonic, false);
+    assert.equal(declared.temporality, 'cumulative');
   }
   const declaredAttrs = new Set(manifest.attributes.map((a) => a.name));
+  const enums = new Map(manifest.attributes.flatMap((a) => ('enum' in a && a.enum ? [[a.name, a.enum] as const] : [])));
   for (const p of await collectPoints(reader)) {
     const allowed = manifest.metrics.find((d) => d.name === p.metric)!.attributes;
-    for (const key of Object.keys(p.attributes)) {
+    for (const [key, value] of Object.entries(p.attributes)) {
       assert.ok(declaredAttrs.has(key), `attribute ${key} of ${p.metric} is declared`);
       assert.ok(allowed.includes(key) || key === ATTR.overflow, `attribute ${key} is listed for ${p.metric}`);
+      const values = enums.get(key);
+      if (values) assert.ok(values.includes(String(value)), `${key}=${String(value)} is in its enum`);
+    }
+    if (p.attributes[ATTR.overflow] === true) {
+      assert.ok(manifest.cardinality.appliesTo.includes(p.metric), `${p.metric} has overflow series only if plugin.json says so`);
+      assert.ok(!(ATTR.tunnelVni in p.attributes), 'no tunnel.vni on an overflow series');
     }
   }
 });
 
+test('the cardinality rule in plugin.json matches the code', () => {
+  const perVni = manifest.metrics.filter((m) => m.attributes.includes(ATTR.tunnelVni)).map((m) => m.name);
+  assert.deepEqual([...manifest.cardinality.appliesTo].sort(), perVni.sort(), 'the rule covers exactly the per-VNI metrics');
+  assert.deepEqual([...manifest.cardinality.seriesKey].sort(), [ATTR.interfaceName, ATTR.tunnelType, ATTR.tunnelVni].sort());
+  assert.deepEqual(manifest.cardinality.overflowSeries.attributes, { [ATTR.overflow]: true });
+  const formula = /^(\d+) \* maxVniSeries \+ (\d+) per instrument$/.exec(manifest.cardinality.sdkCardinalityLimit);
+  assert.ok(formula, 'sdkCardinalityLimit reads "<a> * maxVniSeries + <b> per instrument"');
+  for (const n of [1, 2000, 65536]) assert.equal(sdkCardinalityLimit(n), Number(formula[1]) * n + Number(formula[2]), `SDK limit for maxVniSeries ${n}`);
+  assert.ok(manifest.cardinality.rule.includes(`${formula[1]} * maxVniSeries + ${formula[2]}`), 'the prose states the same limit');
+  const schema = JSON.parse(readFileSync(join(REPO_ROOT, manifest.configSchema), 'utf8')) as { properties: { metrics: { properties: { maxVniSeries: { default: number } } } } };
+  assert.equal(schema.properties.metrics.properties.maxVniSeries.default, manifest.cardinality.default, 'the default agrees with the config schema');
+});
+
+test('the resource carries the attributes plugin.json lists', () => {
+  const resource = pipelineResourceAttributes({
+    endpoint: 'http://localhost:4318/v1/metrics', headers: {}, exportIntervalMillis: 60000, encoding: 'protobuf', resourceAttributes: {}, serviceName: 'xdp-decap', maxVniSeries: 2000,
+  });
+  assert.deepEqual(Object.keys(resource).sort(), manifest.resourceAttributes.map((r) => r.name).sort());
+  assert.equal(resource['service.version'], pkg.version);
+  assert.equal(resource['service.name'], manifest.resourceAttributes.find((r) => r.name === 'service.name')?.default);
+});
+
 test('names in code, enums and versions agree with plugin.json', () => {
   assert.deepEqual(Object.values(METRIC).sort(), manifest.metrics.map((m) => m.name).sort());
-  for (const a of Object.values(ATTR)) assert.ok(manifest.attributes.some((x) => x.name === a), `attribute ${a} declared`);
+  assert.deepEqual(Object.values(ATTR).sort(), manifest.attributes.map((a) => a.name).sort(), 'the attributes in code are exactly those declared');
   const enumOf = (name: string) => manifest.attributes.find((a) => a.name === name)?.enum;
   assert.deepEqual(enumOf('decap.reason'), [...SKIP_REASONS]);
   assert.deepEqual(enumOf('decap.map'), [...LOST_COUNTERS]);
@@ -53,10 +89,15 @@ test('names in code, enums and versions agree with plugin.json', () => {
 });
 
 test('docs/metrics.md and the README table are generated from plugin.json and up to date', () => {
-  for (const file of ['docs/metrics.md', 'README.md']) {
-    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
-    assert.equal(replaceMetricsBlock(text), text, `${file} is stale: run node scripts/gen-metrics-doc.ts --write`);
-    for (const m of manifest.metrics) assert.ok(text.includes(`\`${m.name}\``), `${file} lists ${m.name}`);
+  const stale = 'is stale: run node scripts/gen-metrics-doc.ts --write';
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'metrics.md'), 'utf8');
+  assert.equal(doc, renderMetricsDoc(), `docs/metrics.md ${stale}`);
+  assert.match(doc.split('\n')[0]!, /generated from plugin\.json.*do not edit/);
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  assert.equal(replaceMetricsBlock(readme), readme, `README.md ${stale}`);
+  for (const text of [doc, readme]) {
+    for (const m of manifest.metrics) assert.ok(text.includes(`| \`${m.name}\` |`), `${m.name} has a row`);
+    for (const a of manifest.attributes) assert.ok(text.includes(`| \`${a.name}\` |`), `${a.name} has a row`);
   }
 });
 
