@@ -13,6 +13,8 @@ APT_PACKAGES=(
   tcpdump tshark        # real taps and a reference decoder for the tests
   tcpreplay             # injects crafted Geneve frames (this kernel may have no Geneve device)
   bpftool procps        # tests check that nothing of theirs is left attached or running
+  softflowd nfdump      # a real NetFlow/IPFIX exporter as the downstream tap, and nfcapd/nfdump for reconcile
+  prometheus curl       # the Grafana dashboard's queries run against a real Prometheus; curl inside namespaces
   make ca-certificates
 )
 

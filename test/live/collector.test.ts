@@ -1,0 +1,145 @@
+// xdp-decap in a real OpenTelemetry Collector beside a real NetFlow exporter: what softflowd reports without and with decap, and both streams at the collector's Prometheus exporter.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
+import { startCli, type CliProcess } from '../lib/cli.ts';
+import { buildCollector, Collector, COLLECTOR_CONFIG, fetchInNamespace, parseExposition, readFlowRecords, sumSamples, writeFlowLogsOverlay, type FlowLogRecord } from '../lib/collector.ts';
+import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { fillerSender, Softflowd } from '../lib/softflowd.ts';
+
+const SKIP = !IS_ROOT && !IN_CI ? 'needs root (XDP, namespaces) and builds the collector; runs in CI' : false;
+/** Echo requests per tunnel and phase; 56-byte payload: 84 IP bytes, 98-byte inner frames. */
+const PINGS = 25;
+const IP_BYTES = 84;
+const FRAME_BYTES = 98;
+const SINK_PORT = 4319;
+
+/** Polls `get` until it returns a value; on timeout the error carries `lastState()`. */
+async function until<T>(what: string, get: () => T | undefined, lastState: () => string = () => '', timeoutMs = 20000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = get();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${lastState()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+const packetsOf = (records: FlowLogRecord[]) => records.reduce((a, r) => a + r.packets, 0);
+
+describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping after XDP, Prometheus exporter', { skip: SKIP }, () => {
+  let bed: Testbed;
+  let dir: string;
+  let tunnels: VxlanTunnel[];
+  let sink: ChildProcess | undefined;
+  let collector: Collector | undefined;
+  let softflowd: Softflowd | undefined;
+  let run: CliProcess | undefined;
+  let sendFiller: () => void;
+  let logsFile: string;
+
+  before(async () => {
+    if (!IS_ROOT) return;
+    const build = buildCollector();
+    console.log(`# collector: ${build.binary} (${build.seconds.toFixed(1)} s, cached when fast)`);
+    bed = Testbed.create('otel');
+    dir = mkdtempSync(join(tmpdir(), 'xdp-decap-otel-'));
+    tunnels = [bed.addVxlan(100), bed.addVxlan(200)];
+    logsFile = join(dir, 'flow-logs.jsonl');
+    sink = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, join(REPO_ROOT, 'src', 'demo', 'otlp-sink.ts'), String(SINK_PORT), join(dir, 'unused-metrics.jsonl'), logsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      sink!.stdout!.once('data', () => resolve());
+      sink!.once('exit', (code) => reject(new Error(`OTLP sink exited ${code}`)));
+    });
+    const overlay = writeFlowLogsOverlay(dir, `http://127.0.0.1:${SINK_PORT}`);
+    collector = await Collector.start({ binary: build.binary, ns: bed.cap, configs: [COLLECTOR_CONFIG, overlay] });
+    softflowd = await Softflowd.start({ ns: bed.cap, ifname: bed.capIf, collector: '127.0.0.1:2055', dir });
+    sendFiller = fillerSender(bed, dir);
+  });
+
+  after(async () => {
+    if (run && run.child.exitCode === null) {
+      run.child.kill('SIGTERM');
+      await run.exited;
+    }
+    softflowd?.stop();
+    collector?.stop();
+    sink?.kill('SIGKILL');
+    bed?.destroy();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('without xdp-decap, the NetFlow exporter reports only the tunnel: UDP to 4789 between the VTEPs', async (t) => {
+    if (!requireRoot(t, 'the collector test') || !requireTool(t, 'softflowd') || !requireTool(t, 'tcpreplay') || !requireTool(t, 'curl')) return;
+    for (const tunnel of tunnels) bed.ping(tunnel, PINGS);
+    await softflowd!.exportAll(PINGS * tunnels.length, sendFiller);
+    // What the mirror source sent; the capture host's own replies (ICMP port unreachable for 4789) aside.
+    const fromSource = (all: FlowLogRecord[]) => all.filter((r) => r.src === bed.srcIp);
+    const records = await until('the outer flows at the collector', () => {
+      const r = fromSource(readFlowRecords(logsFile));
+      return packetsOf(r) >= PINGS * tunnels.length ? r : undefined;
+    });
+    assert.equal(packetsOf(records), PINGS * tunnels.length, `every packet is in exactly one record: ${JSON.stringify(records)}`);
+    for (const r of records) {
+      assert.deepEqual([r.transport, r.src, r.dst, r.dport], ['udp', bed.srcIp, bed.capIp, 4789], `only tunnel flows: ${JSON.stringify(r)}`);
+    }
+    assert.ok(!readFlowRecords(logsFile).some((r) => r.src.startsWith('192.168.') || r.dst.startsWith('192.168.')), 'no inner address is visible without decap');
+  });
+
+  test('with xdp-decap, it reports the inner client flows, and the Prometheus exporter shows both streams side by side', async (t) => {
+    if (!requireRoot(t, 'the collector test') || !requireTool(t, 'softflowd') || !requireTool(t, 'curl')) return;
+    const config = join(dir, 'xdp-decap.yaml');
+    writeFileSync(config, JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', exportIntervalSeconds: 1 } }));
+    run = startCli(['run', '--config', config], { ns: bed.cap });
+    await run.waitFor(/attached in generic mode/);
+
+    const before = readFlowRecords(logsFile).length;
+    const processedBefore = softflowd!.stats().processed;
+    for (const tunnel of tunnels) bed.ping(tunnel, PINGS);
+    await softflowd!.exportAll(processedBefore + PINGS * tunnels.length, sendFiller);
+    const records = await until('the inner flows at the collector', () => {
+      const r = readFlowRecords(logsFile).slice(before);
+      return packetsOf(r) >= PINGS * tunnels.length ? r : undefined;
+    });
+    for (const tunnel of tunnels) {
+      const inner = records.filter((r) => r.src === tunnel.innerSrc && r.dst === tunnel.innerDst);
+      assert.equal(inner.length, 1, `one record for VNI ${tunnel.vni}'s client flow: ${JSON.stringify(records)}`);
+      assert.equal(inner[0]!.transport, 'icmp');
+      assert.equal(inner[0]!.packets, PINGS);
+      assert.equal(inner[0]!.bytes, PINGS * IP_BYTES, 'NetFlow counts IP (L3) bytes');
+    }
+    assert.ok(!records.some((r) => r.dport === 4789), `no tunnel flow once decapsulated: ${JSON.stringify(records)}`);
+
+    // Both streams at the collector's Prometheus endpoint: the decap counters and the NetFlow sums.
+    // The NetFlow sums must equal what the records say, per transport, over both phases.
+    const all = readFlowRecords(logsFile);
+    const recordSum = (transport: string, field: 'packets' | 'bytes') => all.filter((r) => r.transport === transport).reduce((a, r) => a + r[field], 0);
+    let scraped = '';
+    const samples = await until(
+      'both streams at the Prometheus exporter',
+      () => {
+        scraped = fetchInNamespace(bed.cap, 'http://127.0.0.1:9464/metrics');
+        const s = parseExposition(scraped);
+        const decapDone = tunnels.every((tn) => sumSamples(s, 'decap_tunnel_packets_total', { tunnel_vni: String(tn.vni) }) === PINGS);
+        return decapDone && sumSamples(s, 'netflow_packets_total', { network_transport: 'icmp' }) === recordSum('icmp', 'packets') ? s : undefined;
+      },
+      () => `records ${JSON.stringify(all)}; scrape:\n${scraped.split('\n').filter((l) => /^(decap_tunnel_packets|netflow)/.test(l)).join('\n')}`,
+    );
+    for (const tunnel of tunnels) {
+      const where = { tunnel_vni: String(tunnel.vni), tunnel_type: 'vxlan', network_interface_name: bed.capIf, job: 'xdp-decap' };
+      assert.equal(sumSamples(samples, 'decap_tunnel_bytes_total', where), PINGS * FRAME_BYTES, 'decap counts inner frame (L2) bytes');
+    }
+    for (const transport of ['udp', 'icmp']) {
+      assert.equal(sumSamples(samples, 'netflow_packets_total', { network_transport: transport }), recordSum(transport, 'packets'), `netflow_packets_total{${transport}}`);
+      assert.equal(sumSamples(samples, 'netflow_bytes_total', { network_transport: transport }), recordSum(transport, 'bytes'), `netflow_bytes_total{${transport}}`);
+    }
+    // Reconciled: decap L3 bytes (frame bytes minus 14 per packet) equal the bytes NetFlow reports for the inner flows.
+    const decapL3 = sumSamples(samples, 'decap_tunnel_bytes_total') - 14 * sumSamples(samples, 'decap_tunnel_packets_total');
+    assert.equal(decapL3, records.filter((r) => r.src.startsWith('192.168.')).reduce((a, r) => a + r.bytes, 0));
+    assert.ok(sumSamples(samples, 'decap_skipped_packets_total', { decap_reason: 'not_tunnel' }) > 0, 'the filler frames are counted as skipped, not decapsulated');
+  });
+});
