@@ -1,8 +1,8 @@
 // xdp-decap in a real OpenTelemetry Collector beside a real NetFlow exporter: what softflowd reports without and with decap, and both streams at the collector's Prometheus exporter.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
@@ -41,10 +41,12 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
   let run: CliProcess | undefined;
   let sendFiller: () => void;
   let logsFile: string;
+  let binary: string;
 
   before(async () => {
     if (!IS_ROOT) return;
     const build = buildCollector();
+    binary = build.binary;
     console.log(`# collector: ${build.binary} (${build.seconds.toFixed(1)} s, cached when fast)`);
     bed = Testbed.create('otel');
     dir = mkdtempSync(join(tmpdir(), 'xdp-decap-otel-'));
@@ -71,6 +73,21 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     sink?.kill('SIGKILL');
     bed?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("the README's collector snippet and examples/otelcol/config.yaml are valid configs for this collector", (t) => {
+    if (!requireRoot(t, 'the collector test')) return;
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Enable it in your collector'));
+    const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+    assert.ok(snippet, 'the README section has a yaml snippet');
+    // The snippet says "or whatever your pipeline already exports to": give it the prometheus exporter.
+    const file = join(dir, 'readme-snippet.yaml');
+    writeFileSync(file, `${snippet}exporters:\n  prometheus:\n    endpoint: 127.0.0.1:9999\n`);
+    for (const config of [file, COLLECTOR_CONFIG]) {
+      const r = spawnSync(binary, ['validate', '--config', config], { encoding: 'utf8' });
+      assert.equal(r.status, 0, `${config}: ${r.stderr}`);
+    }
   });
 
   test('without xdp-decap, the NetFlow exporter reports only the tunnel: UDP to 4789 between the VTEPs', async (t) => {
