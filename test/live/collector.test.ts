@@ -9,6 +9,8 @@ import { Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
 import { startCli, type CliProcess } from '../lib/cli.ts';
 import { buildCollector, Collector, COLLECTOR_CONFIG, fetchInNamespace, parseExposition, readFlowRecords, sumSamples, writeFlowLogsOverlay, type FlowLogRecord } from '../lib/collector.ts';
 import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { extractQueries, loadDashboard } from '../lib/dashboard-queries.ts';
+import { Prometheus, writeTestPrometheusConfig } from '../lib/prometheus.ts';
 import { fillerSender, Softflowd } from '../lib/softflowd.ts';
 
 const SKIP = !IS_ROOT && !IN_CI ? 'needs root (XDP, namespaces) and builds the collector; runs in CI' : false;
@@ -42,6 +44,7 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
   let sendFiller: () => void;
   let logsFile: string;
   let binary: string;
+  let prometheus: Prometheus | undefined;
 
   before(async () => {
     if (!IS_ROOT) return;
@@ -68,6 +71,7 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
       run.child.kill('SIGTERM');
       await run.exited;
     }
+    await prometheus?.stop();
     softflowd?.stop();
     collector?.stop();
     sink?.kill('SIGKILL');
@@ -158,5 +162,33 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     const decapL3 = sumSamples(samples, 'decap_tunnel_bytes_total') - 14 * sumSamples(samples, 'decap_tunnel_packets_total');
     assert.equal(decapL3, records.filter((r) => r.src.startsWith('192.168.')).reduce((a, r) => a + r.bytes, 0));
     assert.ok(sumSamples(samples, 'decap_skipped_packets_total', { decap_reason: 'not_tunnel' }) > 0, 'the filler frames are counted as skipped, not decapsulated');
+  });
+
+  test("a real Prometheus scrapes the collector with examples/prometheus/prometheus.yml, and every query of the Grafana dashboard returns data", async (t) => {
+    if (!requireRoot(t, 'the collector test') || !requireTool(t, 'prometheus') || !requireTool(t, 'curl')) return;
+    assert.ok(run && run.child.exitCode === null, 'runs after the previous test, with xdp-decap attached');
+    // The example file with a 1 s scrape interval, nothing else changed.
+    prometheus = Prometheus.start({ dir, config: writeTestPrometheusConfig(dir, { scrapeInterval: '1s' }), port: 9090, prefix: ['ip', 'netns', 'exec', bed.cap] });
+    await prometheus.waitReady();
+    await prometheus.waitForSeries('decap_tunnel_packets_total', 30000);
+    // Fresh traffic while Prometheus watches, so rates and increases over the window are not zero.
+    const processed = softflowd!.stats().processed;
+    for (const tunnel of tunnels) bed.ping(tunnel, PINGS);
+    await softflowd!.exportAll(processed + PINGS * tunnels.length, sendFiller);
+    await prometheus.waitForSeries('increase(netflow_bytes_total[1m]) > 0 and on() increase(decap_tunnel_bytes_total[1m]) > 0', 30000);
+
+    const queries = extractQueries(loadDashboard(), { rateInterval: '1m', interval: '1s', range: '5m' });
+    assert.ok(queries.length >= 15, `the dashboard has its queries: ${queries.length}`);
+    const empty: string[] = [];
+    for (const q of queries) {
+      const series = await prometheus.query(q.expr);
+      const values = series.map((x) => Number(x.value?.[1]));
+      if (values.length === 0 || values.some((v) => Number.isNaN(v))) empty.push(`${q.where}: ${q.expr} -> ${JSON.stringify(series).slice(0, 300)}`);
+    }
+    assert.deepEqual(empty, [], 'every dashboard query returns at least one series and no NaN');
+    // The comparison panel's ratio: NetFlow bytes over decap L3 bytes for what was just sent is 1 (plus untouched traffic, e.g. ICMP errors).
+    const ratio = await prometheus.query('sum(increase(netflow_bytes_total{network_transport="icmp"}[5m])) / (sum(increase(decap_tunnel_bytes_total[5m])) - 14 * sum(increase(decap_tunnel_packets_total[5m])))');
+    const r = Number(ratio[0]?.value?.[1]);
+    assert.ok(r > 0.9 && r < 1.3, `NetFlow / decap L3 bytes over the window: ${r}`);
   });
 });

@@ -1,0 +1,215 @@
+// The Grafana dashboard and Prometheus example: valid, described, only real metric names, every query parses; and the Prometheus test harness works.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import manifest from '../../plugin.json' with { type: 'json' };
+import {
+  DASHBOARD_PATH,
+  dashboardPanels,
+  dashboardVariables,
+  extractQueries,
+  labelValuesToPromQL,
+  loadDashboard,
+  metricNamesIn,
+  prometheusMetricName,
+  substituteVariables,
+  variableQueryText,
+} from '../lib/dashboard-queries.ts';
+import { EXAMPLE_PROMETHEUS_CONFIG, Prometheus, freeLocalPort, prometheusArgv, writeTestPrometheusConfig } from '../lib/prometheus.ts';
+import { which } from '../lib/env.ts';
+
+const NETFLOW_METRICS = ['netflow_bytes_total', 'netflow_packets_total'];
+const dashboard = loadDashboard();
+const queries = extractQueries(dashboard);
+
+function scratch(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-dashboard-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('the dashboard is tidy JSON for Grafana: schema version, a Prometheus data source variable, interface and VNI variables', () => {
+  const text = readFileSync(DASHBOARD_PATH, 'utf8');
+  assert.equal(text, `${JSON.stringify(JSON.parse(text), null, 2)}\n`, 'formatted with 2-space indent and a final newline');
+  assert.ok(dashboard.schemaVersion >= 36 && dashboard.schemaVersion <= 41, `schemaVersion ${dashboard.schemaVersion}`);
+  const vars = new Map(dashboardVariables(dashboard).map((v) => [v.name, v]));
+  const ds = vars.get('datasource');
+  assert.ok(ds && ds.type === 'datasource' && ds.query === 'prometheus', 'a datasource variable of type prometheus');
+  for (const name of ['interface', 'vni']) {
+    const v = vars.get(name);
+    assert.ok(v, `variable $${name}`);
+    assert.equal(v.type, 'query');
+    assert.match(variableQueryText(v), /^label_values\(/, `$${name} comes from label_values`);
+    assert.ok(v.includeAll && v.multi, `$${name} allows All and several values`);
+  }
+  for (const p of dashboardPanels(dashboard)) {
+    assert.deepEqual(p.datasource, { type: 'prometheus', uid: '${datasource}' }, `panel "${p.title}" uses the data source variable`);
+    for (const t of p.targets ?? []) assert.deepEqual(t.datasource, { type: 'prometheus', uid: '${datasource}' }, `panel "${p.title}" target ${t.refId}`);
+  }
+  const ids = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).map((p) => p.id);
+  assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
+});
+
+test('every panel has a title, a description and at least one target with an expression; rates use $__rate_interval', () => {
+  const panels = dashboardPanels(dashboard);
+  assert.ok(panels.length >= 8, `${panels.length} panels`);
+  assert.ok(
+    dashboard.panels.some((p) => p.type === 'row' && (p.panels ?? []).length > 0),
+    'a collapsed row keeps panels inside it (the extraction must find them)',
+  );
+  for (const p of panels) {
+    assert.ok(p.title?.trim(), `panel id ${p.id} has a title`);
+    assert.ok((p.description ?? '').trim().length >= 40, `panel "${p.title}" has a description`);
+    assert.ok((p.targets ?? []).length >= 1, `panel "${p.title}" has a target`);
+    for (const t of p.targets ?? []) {
+      assert.ok(t.expr?.trim(), `panel "${p.title}" target ${t.refId} has an expression`);
+      for (const window of t.expr!.matchAll(/\[([^\]]*)\]/g)) {
+        assert.ok(['$__rate_interval', '$__range'].includes(window[1]!), `panel "${p.title}": range [${window[1]}] should be [$__rate_interval] (or [$__range] for totals over the range)`);
+      }
+    }
+  }
+  const titles = panels.map((p) => p.title ?? '');
+  for (const expected of [/bytes per vni/i, /packets per vni/i, /top .*vnis by bytes/i, /active flows per vni/i, /new flows per vni/i, /untouched, by reason/i, /map updates lost/i, /netflow vs decap: l3 bytes/i]) {
+    assert.ok(titles.some((t) => expected.test(t)), `a panel matching ${expected}: ${titles.join(' | ')}`);
+  }
+});
+
+test('OpenTelemetry names become the Prometheus names the collector exports', () => {
+  const byName = new Map(manifest.metrics.map((m) => [m.name, prometheusMetricName(m)]));
+  assert.deepEqual(Object.fromEntries(byName), {
+    'decap.tunnel.packets': 'decap_tunnel_packets_total',
+    'decap.tunnel.bytes': 'decap_tunnel_bytes_total',
+    'decap.tunnel.overhead': 'decap_tunnel_overhead_bytes_total',
+    'decap.tunnel.flows': 'decap_tunnel_flows_total',
+    'decap.tunnel.flows.active': 'decap_tunnel_flows_active',
+    'decap.skipped.packets': 'decap_skipped_packets_total',
+    'decap.map.updates.lost': 'decap_map_updates_lost_total',
+  });
+  assert.equal(prometheusMetricName({ name: 'x.duration', unit: 's', kind: 'gauge', monotonic: false }), 'x_duration_seconds');
+  assert.equal(prometheusMetricName({ name: 'x.utilization', unit: '1', kind: 'gauge', monotonic: false }), 'x_utilization_ratio');
+});
+
+test('every metric a query reads is declared in plugin.json or is a NetFlow sum, and every plugin.json metric is on a panel', () => {
+  const declared = manifest.metrics.map((m) => prometheusMetricName(m));
+  const allowed = new Set([...declared, ...NETFLOW_METRICS]);
+  const onPanels = new Set<string>();
+  for (const q of queries) {
+    const names = metricNamesIn(q.expr);
+    assert.ok(names.length > 0, `${q.where} reads a metric: ${q.expr}`);
+    for (const name of names) assert.ok(allowed.has(name), `${q.where} reads ${name}, which is neither in plugin.json nor a NetFlow sum: ${q.expr}`);
+    if (q.source === 'panel') names.forEach((n) => onPanels.add(n));
+  }
+  for (const name of [...declared, ...NETFLOW_METRICS]) assert.ok(onPanels.has(name), `${name} appears on a panel`);
+  // The scan itself: names, not functions, labels, keywords or durations.
+  assert.deepEqual(metricNamesIn('sum by (tunnel_vni) (rate(a_total{x=~"b_total"}[1m] offset 5m)) / on (y) group_left b and {__name__="c"}'), ['a_total', 'b', 'c']);
+});
+
+test('the extracted queries have every variable substituted, and unknown variables are named', () => {
+  assert.ok(queries.filter((q) => q.source === 'panel').length >= 10);
+  assert.deepEqual(queries.filter((q) => q.source === 'variable').map((q) => q.variable).sort(), ['interface', 'vni']);
+  for (const q of queries) assert.doesNotMatch(q.expr, /\$|\[\[/, `${q.where} still has a variable: ${q.expr}`);
+  const vni = queries.find((q) => q.variable === 'vni')!;
+  assert.equal(vni.expr, 'count by (tunnel_vni) (decap_tunnel_packets_total{network_interface_name=~".+", tunnel_vni!=""})');
+  assert.equal(labelValuesToPromQL('label_values(up, job)'), 'count by (job) (up{job!=""})');
+  assert.equal(labelValuesToPromQL('label_values(up{}, job)'), 'count by (job) (up{job!=""})');
+  assert.equal(labelValuesToPromQL('label_values(tunnel_vni)'), 'count by (tunnel_vni) ({tunnel_vni!=""})');
+
+  const expr = 'rate(decap_tunnel_bytes_total{network_interface_name=~"$interface", tunnel_vni=~"${vni}"}[$__rate_interval])';
+  assert.equal(substituteVariables(expr, dashboard), 'rate(decap_tunnel_bytes_total{network_interface_name=~".+", tunnel_vni=~".*"}[1m])', '"All" is the allValue');
+  assert.equal(
+    substituteVariables(expr, dashboard, { variables: { interface: 'eth0.100', vni: ['100', '200'] }, rateInterval: '30s' }),
+    'rate(decap_tunnel_bytes_total{network_interface_name=~"eth0\\\\.100", tunnel_vni=~"(100|200)"}[30s])',
+    'given values are regex-escaped inside the PromQL string, several become an alternation',
+  );
+  assert.equal(substituteVariables('x[$__range] # $__range_s', dashboard, { range: '6h' }), 'x[6h] # 21600');
+  assert.throws(() => substituteVariables('rate(x{a=~"$nosuch"}[1m])', dashboard, {}, 'panel "P"'), /panel "P": unknown Grafana variable \$nosuch .*known: .*\$interface/s);
+  assert.throws(() => substituteVariables('x', dashboard, { variables: { nosuch: 'a' } }), /\$nosuch, which the dashboard does not define/);
+  assert.throws(() => extractQueries({ ...dashboard, panels: [{ type: 'timeseries', title: 'Bad', id: 99, targets: [{ refId: 'A', expr: 'x{a="$typo"}' }] }] }), /panel "Bad" \(id 99\) target A: unknown Grafana variable \$typo/);
+});
+
+test('every extracted expression parses (promtool check rules)', (t) => {
+  const promtool = which('promtool');
+  if (!promtool) {
+    t.skip('promtool not installed (Debian ships it in the prometheus package: apt-get install prometheus); PromQL parse check skipped');
+    return;
+  }
+  const dir = scratch(t);
+  const rules = (exprs: string[]) => ({ groups: [{ name: 'xdp_decap_dashboard', rules: exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr })) }] });
+  const check = (exprs: string[]) => {
+    const file = join(dir, `rules-${exprs.length}.yml`);
+    writeFileSync(file, JSON.stringify(rules(exprs), null, 2)); // JSON is YAML
+    return spawnSync(promtool, ['check', 'rules', file], { encoding: 'utf8' });
+  };
+  const r = check(queries.map((q) => q.expr));
+  assert.equal(r.status, 0, `promtool check rules:\n${r.stdout}${r.stderr}\n${queries.map((q, i) => `query_${i}: ${q.where}: ${q.expr}`).join('\n')}`);
+  assert.match(r.stdout, new RegExp(`SUCCESS: ${queries.length} rules found`));
+  const bad = check(['sum(rate(decap_tunnel_bytes_total[1m])']);
+  assert.notEqual(bad.status, 0, 'the check catches a parse error');
+});
+
+test('the example prometheus.yml and its fast test copy are valid, and differ only in scrape_interval', (t) => {
+  const dir = scratch(t);
+  const copy = writeTestPrometheusConfig(dir, { scrapeInterval: '1s' });
+  const original = readFileSync(EXAMPLE_PROMETHEUS_CONFIG, 'utf8').split('\n');
+  const derived = readFileSync(copy, 'utf8').split('\n');
+  assert.match(derived[0]!, /^# Test copy of .*prometheus\.yml: scrape_interval 1s/);
+  assert.equal(derived.length - 1, original.length);
+  const changed = original.flatMap((line, i) => (line === derived[i + 1] ? [] : [`${line} -> ${derived[i + 1]}`]));
+  assert.deepEqual(changed, ['  scrape_interval: 15s ->   scrape_interval: 1s']);
+  assert.ok(original.some((l) => /honor_labels: true/.test(l)) && original.some((l) => /127\.0\.0\.1:9464/.test(l)));
+  const promtool = which('promtool');
+  if (!promtool) {
+    t.skip('promtool not installed; config syntax check skipped');
+    return;
+  }
+  for (const file of [EXAMPLE_PROMETHEUS_CONFIG, copy]) {
+    const r: SpawnSyncReturns<string> = spawnSync(promtool, ['check', 'config', file], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `promtool check config ${file}:\n${r.stdout}${r.stderr}`);
+  }
+});
+
+test('prometheusArgv puts the command prefix first', () => {
+  assert.deepEqual(prometheusArgv({ config: '/c.yml', storageDir: '/d', port: 9091, prefix: ['ip', 'netns', 'exec', 'ns1'] }), [
+    'ip',
+    'netns',
+    'exec',
+    'ns1',
+    '/usr/bin/prometheus',
+    '--config.file=/c.yml',
+    '--storage.tsdb.path=/d',
+    '--web.listen-address=127.0.0.1:9091',
+  ]);
+});
+
+test('the Prometheus harness runs a real server with no targets: ready, queries, errors, every dashboard query, stop', async (t) => {
+  if (!existsSync('/usr/bin/prometheus')) {
+    t.skip('/usr/bin/prometheus not installed (apt-get install prometheus); harness test skipped');
+    return;
+  }
+  const dir = scratch(t);
+  const config = join(dir, 'empty.yml');
+  writeFileSync(config, '# No targets: only the harness is under test.\nglobal:\n  scrape_interval: 1s\nscrape_configs: []\n');
+  const prom = Prometheus.start({ dir, config, port: await freeLocalPort() });
+  try {
+    await prom.waitReady(60000);
+    const one = await prom.query('vector(1)');
+    assert.equal(one.length, 1);
+    assert.deepEqual(one[0]!.metric, {});
+    assert.equal(one[0]!.value![1], '1');
+    assert.equal((await prom.waitForSeries('vector(2)', 5000))[0]!.value![1], '2');
+    await assert.rejects(prom.query('sum(rate(x[1m])'), (err: Error) => /bad_data/.test(err.message) && err.message.includes('sum(rate(x[1m])'));
+    await assert.rejects(prom.waitForSeries('absent_series_xyz', 1500), /no series for absent_series_xyz after 1500 ms .*targets: none/);
+    for (const q of queries) {
+      const result = await prom.query(q.expr);
+      const expected = q.expr.endsWith('or vector(0)') ? ['0'] : [];
+      assert.deepEqual(result.map((s) => s.value?.[1]), expected, `${q.where} runs on an empty Prometheus: ${q.expr}`);
+    }
+  } finally {
+    await prom.stop();
+  }
+  const pid = prom.pid!;
+  assert.throws(() => process.kill(pid, 0), /ESRCH/, 'no process left behind');
+});
