@@ -7,6 +7,7 @@ import { BpfError, NativeLibraryError } from './ffi/errors.ts';
 import { CaptureError } from './replay/pcap.ts';
 import { demoCommand } from './commands/demo.ts';
 import { detachCommand } from './commands/detach.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
 import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   status: { run: statusCommand, summary: 'show what is attached where and the per-VNI and skip counters' },
   detach: { run: detachCommand, summary: 'remove an xdp-decap program left attached on an interface' },
   replay: { run: replayCommand, summary: 'run a capture through the real program offline (BPF_PROG_TEST_RUN)' },
+  reconcile: { run: reconcileCommand, summary: 'compare a NetFlow exporter\'s flows (nfcapd store) with the decap counters, per VNI' },
   schema: { run: schemaCommand, summary: 'print the JSON Schema of the config file' },
 };
 

@@ -1,8 +1,8 @@
 // What is attached where, read from the kernel (no running plugin needed): XDP per interface, xdp-decap counters.
 import { readdirSync } from 'node:fs';
-import { decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats } from '../decode/decoders.ts';
+import { decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats } from '../decode/decoders.ts';
 import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
-import type { CounterSnapshot } from '../decode/records.ts';
+import type { CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
 import { libbpf } from '../ffi/libbpf.ts';
 import { interfaceIndex, openMapById, programInfo, queryXdp, type XdpAttachMode } from '../ffi/xdp.ts';
@@ -76,6 +76,19 @@ export function readProgramCounters(progId: number): CounterSnapshot {
   } finally {
     for (const map of maps.values()) libbpf().close(map.fd);
   }
+}
+
+/** The inner flow table (LRU) of a loaded xdp-decap program, through its map id. */
+export function readProgramFlows(progId: number): FlowRecord[] {
+  for (const id of programInfo(progId).mapIds) {
+    const map = openMapById(id);
+    try {
+      if (map.name === MAP_NAMES.flows) return decodeFlows(map.readAll());
+    } finally {
+      libbpf().close(map.fd);
+    }
+  }
+  throw new Error(`program ${progId} has no map ${MAP_NAMES.flows}: not an xdp-decap program of this version`);
 }
 
 export function readStatus(onlyInterfaces?: readonly string[]): DecapStatus {

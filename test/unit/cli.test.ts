@@ -6,7 +6,7 @@ import { runCli } from '../lib/cli.ts';
 test('help lists the commands; no command is a usage error', () => {
   const help = runCli(['--help']);
   assert.equal(help.status, 0);
-  for (const c of ['demo', 'run', 'status', 'detach', 'replay', 'schema']) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
+  for (const c of ['demo', 'run', 'status', 'detach', 'replay', 'reconcile', 'schema']) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
   assert.equal(runCli([]).status, 2);
   for (const c of ['demo', 'run', 'status', 'detach', 'replay']) {
     const r = runCli([c, '--help']);
