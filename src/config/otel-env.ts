@@ -5,14 +5,10 @@
 // default. Resource attributes merge: OTEL_RESOURCE_ATTRIBUTES first, the file's on top.
 import type { DecapConfig } from './schema.ts';
 import { ConfigError } from './load.ts';
+import type { MeterPipelineSettings } from '../metrics/meter-pipeline.ts';
 
-export interface ResolvedMetricsSettings {
-  endpoint: string;
-  headers: Record<string, string>;
-  exportIntervalMillis: number;
-  encoding: 'json' | 'protobuf';
-  resourceAttributes: Record<string, string | number | boolean>;
-  serviceName: string;
+/** What the meter pipeline needs, plus the cardinality limit the metrics need. */
+export interface ResolvedMetricsSettings extends MeterPipelineSettings {
   maxVniSeries: number;
 }
 

@@ -2,16 +2,20 @@
 import type { FlowRecord } from '../decode/records.ts';
 import type { TunnelType } from '../decode/layout.ts';
 
-/** One flow record as a NetFlow/IPFIX exporter reported it (unidirectional, like xdp-decap's flows). */
-export interface NetflowRecord {
+/** The 5-tuple and counts of one unidirectional flow, on either side. */
+export interface FlowSummary {
   protocol: number;
   srcAddr: string;
   dstAddr: string;
   srcPort: number;
   dstPort: number;
   packets: number;
-  /** IP (L3) bytes: what NetFlow's octet counters count. */
+  /** IP (L3) bytes. */
   bytes: number;
+}
+
+/** One flow record as a NetFlow/IPFIX exporter reported it (unidirectional, like xdp-decap's flows). */
+export interface NetflowRecord extends FlowSummary {
   /** True when the exporter marked the record as sampled: its counts are not scaled here. */
   sampled: boolean;
 }
@@ -41,16 +45,6 @@ export interface VniComparison {
   byteDiffPct: number | null;
   /** |packetDiffPct| or |byteDiffPct| above the tolerance. */
   outsideTolerance: boolean;
-}
-
-export interface FlowSummary {
-  protocol: number;
-  srcAddr: string;
-  dstAddr: string;
-  srcPort: number;
-  dstPort: number;
-  packets: number;
-  bytes: number;
 }
 
 export interface ReconcileReport {
