@@ -133,13 +133,6 @@ export interface ExpositionSample {
   value: number;
 }
 
-/** GET `url` from inside namespace `ns` (the test process cannot reach a namespace's loopback). */
-export function fetchInNamespace(ns: string, url: string): string {
-  const r = spawnSync('ip', ['netns', 'exec', ns, 'curl', '-sS', '--max-time', '10', url], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`curl ${url} in ${ns} failed (${r.status}): ${r.stderr}`);
-  return r.stdout;
-}
-
 /** Samples of a Prometheus exposition (the subset the collector's exporter writes: no escapes in label values beyond \\" and \\\\). */
 export function parseExposition(text: string): ExpositionSample[] {
   const out: ExpositionSample[] = [];

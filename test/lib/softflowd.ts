@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { ethernet } from '../../src/testbed/packets.ts';
 import type { Testbed } from '../../src/testbed/testbed.ts';
+import { pollUntil } from './poll.ts';
 
 export interface SoftflowdStats {
   /** IP packets softflowd has taken from libpcap and put into flows. */
@@ -135,13 +136,16 @@ export class Softflowd {
     return records;
   }
 
+  /** Polls `check` until it holds; gives up at once if softflowd exits, with what it printed. */
   private async until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!check()) {
-      if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`softflowd exited (${this.child.exitCode}) while waiting for ${what}:\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`softflowd: timed out waiting for ${what}; last statistics: ${JSON.stringify(this.tryStats())}\n${this.output}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await pollUntil(
+      what,
+      () => {
+        if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`softflowd exited (${this.child.exitCode}) while waiting for ${what}:\n${this.output}`);
+        return check() ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 100, lastState: () => `statistics ${JSON.stringify(this.tryStats())}\n${this.output}` },
+    );
   }
 
   stop(): void {

@@ -7,10 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
 import { startCli, type CliProcess } from '../lib/cli.ts';
-import { buildCollector, Collector, COLLECTOR_CONFIG, fetchInNamespace, parseExposition, readFlowRecords, sumSamples, writeFlowLogsOverlay, type FlowLogRecord } from '../lib/collector.ts';
+import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, readFlowRecords, sumSamples, writeFlowLogsOverlay, type FlowLogRecord } from '../lib/collector.ts';
 import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { extractQueries, loadDashboard } from '../lib/dashboard-queries.ts';
-import { Prometheus, writeTestPrometheusConfig } from '../lib/prometheus.ts';
+import { pollUntil } from '../lib/poll.ts';
+import { curlFetcher, Prometheus, writeTestPrometheusConfig } from '../lib/prometheus.ts';
 import { fillerSender, Softflowd } from '../lib/softflowd.ts';
 
 const SKIP = !IS_ROOT && !IN_CI ? 'needs root (XDP, namespaces) and builds the collector; runs in CI' : false;
@@ -19,17 +20,6 @@ const PINGS = 25;
 const IP_BYTES = 84;
 const FRAME_BYTES = 98;
 const SINK_PORT = 4319;
-
-/** Polls `get` until it returns a value; on timeout the error carries `lastState()`. */
-async function until<T>(what: string, get: () => T | undefined, lastState: () => string = () => '', timeoutMs = 20000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last seen: ${lastState()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const packetsOf = (records: FlowLogRecord[]) => records.reduce((a, r) => a + r.packets, 0);
 
@@ -100,7 +90,7 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     await softflowd!.exportAll(PINGS * tunnels.length, sendFiller);
     // What the mirror source sent; the capture host's own replies (ICMP port unreachable for 4789) aside.
     const fromSource = (all: FlowLogRecord[]) => all.filter((r) => r.src === bed.srcIp);
-    const records = await until('the outer flows at the collector', () => {
+    const records = await pollUntil('the outer flows at the collector', () => {
       const r = fromSource(readFlowRecords(logsFile));
       return packetsOf(r) >= PINGS * tunnels.length ? r : undefined;
     });
@@ -122,7 +112,7 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     const processedBefore = softflowd!.stats().processed;
     for (const tunnel of tunnels) bed.ping(tunnel, PINGS);
     await softflowd!.exportAll(processedBefore + PINGS * tunnels.length, sendFiller);
-    const records = await until('the inner flows at the collector', () => {
+    const records = await pollUntil('the inner flows at the collector', () => {
       const r = readFlowRecords(logsFile).slice(before);
       return packetsOf(r) >= PINGS * tunnels.length ? r : undefined;
     });
@@ -140,15 +130,16 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     const all = readFlowRecords(logsFile);
     const recordSum = (transport: string, field: 'packets' | 'bytes') => all.filter((r) => r.transport === transport).reduce((a, r) => a + r[field], 0);
     let scraped = '';
-    const samples = await until(
+    const fetchInCapture = curlFetcher(['ip', 'netns', 'exec', bed.cap]);
+    const samples = await pollUntil(
       'both streams at the Prometheus exporter',
-      () => {
-        scraped = fetchInNamespace(bed.cap, 'http://127.0.0.1:9464/metrics');
+      async () => {
+        scraped = await fetchInCapture('http://127.0.0.1:9464/metrics');
         const s = parseExposition(scraped);
         const decapDone = tunnels.every((tn) => sumSamples(s, 'decap_tunnel_packets_total', { tunnel_vni: String(tn.vni) }) === PINGS);
         return decapDone && sumSamples(s, 'netflow_packets_total', { network_transport: 'icmp' }) === recordSum('icmp', 'packets') ? s : undefined;
       },
-      () => `records ${JSON.stringify(all)}; scrape:\n${scraped.split('\n').filter((l) => /^(decap_tunnel_packets|netflow)/.test(l)).join('\n')}`,
+      { lastState: () => `records ${JSON.stringify(all)}; scrape:\n${scraped.split('\n').filter((l) => /^(decap_tunnel_packets|netflow)/.test(l)).join('\n')}` },
     );
     for (const tunnel of tunnels) {
       const where = { tunnel_vni: String(tunnel.vni), tunnel_type: 'vxlan', network_interface_name: bed.capIf, job: 'xdp-decap' };
