@@ -1,13 +1,16 @@
 // reconcile without root: nfdump's JSON and a real nfcapd file read, and the per-VNI join and comparison rules.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetflowInputError, parseNfdumpJson, readNfcapdStore } from '../../src/reconcile/nfdump.ts';
 import { flowKey, reconcile, type DecapFlow, type NetflowRecord } from '../../src/reconcile/reconcile.ts';
 import { formatReconcile } from '../../src/commands/reconcile.ts';
 import { REPO_ROOT, requireTool } from '../lib/env.ts';
+import { runCli } from '../lib/cli.ts';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'reconcile');
 /** What softflowd exported for the fixture's pcap (10 UDP, 5 ICMP echo, 3 TCP over IPv6), as nfdump 1.7.1 decoded it. */
@@ -85,4 +88,59 @@ test('differences are reported: a VNI beyond tolerance, flows only NetFlow saw, 
   assert.match(text, /decapsulated flows NetFlow never reported .*: 1 \(5 packets\)/);
   assert.match(text, /NO \(> 2%\)/);
   assert.match(text, /1 NetFlow records were sampled/);
+});
+
+test('inputs that are not an nfcapd store: one line naming the file and the fix, exit 2 (nfdump itself says "bad magic" and exits 0)', (t) => {
+  if (!requireTool(t, 'nfdump') || !requireTool(t, 'mkfifo')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-notnfcapd-'));
+  try {
+    const fixture = join(FIXTURES, 'nfcapd.202611230600');
+    const at = (name: string) => join(dir, name);
+    writeFileSync(at('random.bin'), randomBytes(5000));
+    writeFileSync(at('flows.txt'), 'proto 17 192.168.1.1:40000 > 192.168.1.2:53 10 packets\n');
+    writeFileSync(at('empty'), '');
+    writeFileSync(at('truncated'), readFileSync(fixture).subarray(0, 100)); // nfcapd's magic, then cut short
+    assert.equal(spawnSync('mkfifo', [at('fifo')]).status, 0);
+    mkdirSync(at('no-files'));
+    writeFileSync(at('no-files/notes.txt'), 'nothing here\n');
+    mkdirSync(at('junk-named-like-nfcapd'));
+    writeFileSync(at('junk-named-like-nfcapd/nfcapd.202611230600'), randomBytes(300));
+    mkdirSync(at('store-with-readme'));
+    copyFileSync(fixture, at('store-with-readme/nfcapd.202611230600'));
+    writeFileSync(at('store-with-readme/README'), 'store of the lab exporter\n');
+
+    // What nfdump does with them on its own: no error status, "No matching flows": an empty store, not a refusal.
+    const raw = spawnSync('nfdump', ['-r', at('random.bin'), '-o', 'json'], { encoding: 'utf8' });
+    assert.equal(raw.status, 0);
+    assert.match(raw.stderr, /bad magic/);
+
+    const cases: Array<[string, RegExp]> = [
+      ['random.bin', /random\.bin: is not an nfcapd file \(it starts with 0x[0-9a-f]{8}; files nfcapd writes start with 0x0ca5\); give an nfcapd file or the directory nfcapd writes to/],
+      ['flows.txt', /flows\.txt: is not an nfcapd file \(it starts with 0x70726f74;/],
+      ['empty', /empty: is empty, not an nfcapd file; give an nfcapd file/],
+      ['truncated', /truncated: nfdump could not read the store \(.*appendix offset error\); give an nfcapd file/],
+      ['fifo', /fifo: not a regular file or a directory; give an nfcapd file/],
+      ['missing', /missing: no such file or directory; give an nfcapd file/],
+      ['no-files', /no-files: no finished nfcapd files there yet; nfcapd names them nfcapd\.YYYYMMDDhhmm/],
+      ['junk-named-like-nfcapd', /junk-named-like-nfcapd\/nfcapd\.202611230600 is not an nfcapd file .*move it out of the store, or give one nfcapd file/],
+      ['store-with-readme', /store-with-readme\/README is not an nfcapd file .*nfdump reads every file under the directory/],
+    ];
+    for (const [name, message] of cases) {
+      assert.throws(() => readNfcapdStore(at(name)), (e: Error) => e instanceof NetflowInputError && message.test(e.message), name);
+      const r = runCli(['reconcile', '--nfdump', at(name)], { timeoutMs: 30000 });
+      assert.equal(r.status, 2, `${name}: exit 2, got ${r.status}: ${r.stderr}`);
+      assert.equal(r.stdout, '', `${name}: no report`);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `${name}: one line: ${r.stderr}`);
+      assert.ok(lines[0]!.startsWith(`xdp-decap reconcile: --nfdump ${at(name)}: `), `${name}: names the path: ${lines[0]}`);
+      assert.match(lines[0]!, message, name);
+    }
+    // The same fixture alone, and a store of finished files next to nfcapd's current file, still read.
+    assert.deepEqual(readNfcapdStore(at('store-with-readme/nfcapd.202611230600')), EXPECTED);
+    rmSync(at('store-with-readme/README'));
+    writeFileSync(at('store-with-readme/nfcapd.current.4242'), '');
+    assert.deepEqual(readNfcapdStore(at('store-with-readme')), EXPECTED);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
