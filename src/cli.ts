@@ -64,7 +64,7 @@ function reportError(command: string, err: unknown): number {
     return EXIT.usage;
   }
   if (err instanceof BpfError && (err.code === 'EPERM' || err.code === 'EACCES') && err.operation.startsWith('load')) {
-    const rootHint = process.getuid?.() === 0 ? '' : ' You are not root: run it as root (sudo) or grant CAP_BPF and CAP_PERFMON.';
+    const rootHint = process.getuid?.() === 0 ? '' : ' You are not root: run it as root (sudo) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (loading an XDP program needs all three).';
     console.error(`xdp-decap ${command}: ${err.message.split('\n')[0]}.${rootHint}`);
     return EXIT.usage;
   }

@@ -3,6 +3,8 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROGRAM_NAME } from '../decode/layout.ts';
+import { BpfError } from '../ffi/errors.ts';
+import { unreadableProgramsReason } from '../status/read-status.ts';
 import { detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp } from '../ffi/xdp.ts';
 import { EXIT, UsageError } from './usage.ts';
 
@@ -12,7 +14,8 @@ export const PIN_DIR = '/sys/fs/bpf/xdp-decap';
 export const DETACH_HELP = `Usage: xdp-decap detach --interface NAME [--interface NAME]...
 
 Removes the xdp-decap program from an interface when it was left attached (a pinned link, an older
-version, a crash). Refuses to touch any other XDP program. Needs root.
+version, a crash). Refuses to touch any other XDP program. Needs root (CAP_SYS_ADMIN: the kernel opens a
+program by id, to check it is xdp-decap's, only for it).
 
 Examples:
   xdp-decap detach --interface ens1f0`;
@@ -23,7 +26,14 @@ export function detachInterface(name: string): string {
   if (!ifindex) throw new UsageError(`interface ${name} does not exist in this network namespace`);
   const current = queryXdp(ifindex, name);
   if (!current.progId) return `interface ${name}: no XDP program attached; nothing to do`;
-  const progName = programInfo(current.progId).name;
+  let progName: string;
+  try {
+    progName = programInfo(current.progId).name;
+  } catch (err) {
+    // Without CAP_SYS_ADMIN the kernel will not open the program by id: never detach what may not be ours.
+    if (err instanceof BpfError && (err.code === 'EPERM' || err.code === 'EACCES')) throw new UsageError(`${unreadableProgramsReason(`${name} (program id ${current.progId})`, err)}; nothing was detached`);
+    throw err;
+  }
   if (progName !== PROGRAM_NAME) {
     throw new UsageError(`interface ${name} has XDP program id ${current.progId} "${progName}", not xdp-decap's ("${PROGRAM_NAME}"); leaving it alone`);
   }

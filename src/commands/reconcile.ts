@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { reconcile, type DecapFlow, type ReconcileReport } from '../reconcile/reconcile.ts';
 import { NetflowInputError, readNfcapdStore } from '../reconcile/nfdump.ts';
-import { readProgramFlows, readXdpAttachments, listInterfaces } from '../status/read-status.ts';
+import { readProgramFlows, readXdpAttachments, listInterfaces, missingInterfaces } from '../status/read-status.ts';
 import { formatTable } from '../replay/summary-table.ts';
 import { EXIT, UsageError } from './usage.ts';
 
@@ -18,7 +18,7 @@ the inner 5-tuple (protocol, addresses, and ports for TCP/UDP/SCTP) to attribute
 and prints per VNI both sides' packets and bytes with their difference. Then the NetFlow flows that match no
 decapsulated flow (traffic that was never tunnelled) and the decapsulated flows NetFlow never reported
 (what the tap missed). Exit 0 when everything agrees within --tolerance, 1 when something differs.
-Needs root (reads the kernel's maps).
+Needs root: the kernel opens xdp-decap's flow table by id only for CAP_SYS_ADMIN.
 
 How the columns are defined:
   decap pkts      packets xdp-decap decapsulated for the VNI's flows (its LRU flow table: since each flow
@@ -103,8 +103,13 @@ export async function reconcileCommand(argv: string[]): Promise<number> {
     if (err instanceof NetflowInputError) throw new UsageError(err.message);
     throw err;
   }
+  const missing = missingInterfaces(values.interface ?? []);
+  if (missing.length > 0) throw new UsageError(`--interface ${missing.join(', ')}: no such interface in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`);
   const names = values.interface && values.interface.length > 0 ? values.interface : listInterfaces();
-  const attached = readXdpAttachments(names).filter((i) => i.isDecap);
+  const { interfaces, unreadable } = readXdpAttachments(names);
+  // Without the privilege to open programs, "nothing attached" would be a wrong answer: say what is missing.
+  if (unreadable) throw new UsageError(unreadable);
+  const attached = interfaces.filter((i) => i.isDecap);
   if (attached.length === 0) {
     throw new UsageError(`no xdp-decap program is attached ${values.interface ? `on ${values.interface.join(', ')}` : 'on any interface of this network namespace'}; start it with xdp-decap run (see xdp-decap status)`);
   }

@@ -18,7 +18,7 @@ Options:
   --json          print the summary as one JSON object on stdout
   -h, --help      this help
 
-Needs root (or CAP_BPF + CAP_PERFMON) to load the program.
+Needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (the capabilities plugin.json lists), to load the program.
 
 Examples:
   xdp-decap replay mirror.pcap --out decapsulated.pcap

@@ -1,29 +1,31 @@
 // `xdp-decap status [--interface NAME] [--json]`: what is attached where, and the counters of xdp-decap programs.
 import { parseArgs } from 'node:util';
-import { readStatus, type DecapStatus } from '../status/read-status.ts';
+import { listInterfaces, missingInterfaces, readStatus, type DecapStatus } from '../status/read-status.ts';
 import { formatTable } from '../replay/summary-table.ts';
-import { EXIT } from './usage.ts';
+import { EXIT, UsageError } from './usage.ts';
 
 export const STATUS_HELP = `Usage: xdp-decap status [--interface NAME]... [--json]
 
 Shows, for each interface of this network namespace, the XDP program attached (mode, id, name), and
 for every xdp-decap program attached, its counters per VNI and per skip reason. Reads the kernel
-directly: works whether or not \`xdp-decap run\` is running here. Needs root.
+directly: works whether or not \`xdp-decap run\` is running here. Needs root: the kernel opens a program
+and its maps by id only for CAP_SYS_ADMIN (CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, enough for \`run\`, show
+what is attached where but not whose program it is); without it, status says so and exits 2.
 
 Examples:
   xdp-decap status
   xdp-decap status --interface ens1f0 --json | jq '.vnis'`;
 
-export function formatStatus(status: DecapStatus): string {
+export function formatStatus(status: DecapStatus, only?: readonly string[]): string {
   const names = new Map(status.interfaces.map((i) => [i.ifindex, i.name]));
   const attached = status.interfaces.filter((i) => i.progId !== 0);
   const lines: string[] = [];
   lines.push(
     attached.length === 0
-      ? 'no XDP program attached on any interface here'
+      ? `no XDP program attached on ${only && only.length > 0 ? only.join(', ') : 'any interface here'}`
       : formatTable(
           ['interface', 'ifindex', 'mode', 'program id', 'program', 'xdp-decap'],
-          attached.map((i) => [i.name, i.ifindex, i.mode, i.progId, i.progName, i.isDecap ? 'yes' : 'no']),
+          attached.map((i) => [i.name, i.ifindex, i.mode, i.progId, i.progName ?? 'unknown', i.isDecap === null ? 'unknown' : i.isDecap ? 'yes' : 'no']),
         ),
   );
   for (const { progId, counters } of status.programs) {
@@ -53,6 +55,7 @@ export function statusJson(status: DecapStatus): object {
   const names = new Map(status.interfaces.map((i) => [i.ifindex, i.name]));
   return {
     interfaces: status.interfaces.map((i) => ({ name: i.name, ifindex: i.ifindex, mode: i.mode, programId: i.progId, programName: i.progName, decap: i.isDecap })),
+    ...(status.unreadable ? { unreadable: status.unreadable } : {}),
     vnis: status.programs.flatMap((p) =>
       p.counters.vnis.map((v) => ({ programId: p.progId, interface: names.get(v.ifindex) ?? null, ifindex: v.ifindex, type: v.tunnelType, vni: v.vni, packets: v.packets, bytes: v.bytes, overheadBytes: v.overheadBytes, flows: v.flows })),
     ),
@@ -76,7 +79,13 @@ export async function statusCommand(argv: string[]): Promise<number> {
     console.log(STATUS_HELP);
     return EXIT.ok;
   }
+  const missing = missingInterfaces(values.interface ?? []);
+  if (missing.length > 0) {
+    throw new UsageError(`${missing.length === 1 ? 'interface' : 'interfaces'} ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`);
+  }
   const status = readStatus(values.interface);
-  console.log(values.json ? JSON.stringify(statusJson(status), null, 2) : formatStatus(status));
+  console.log(values.json ? JSON.stringify(statusJson(status), null, 2) : formatStatus(status, values.interface));
+  // What is known is printed; what could not be read is said on stderr, with exit 2, never shown as "no".
+  if (status.unreadable) throw new UsageError(status.unreadable);
   return EXIT.ok;
 }

@@ -1,9 +1,10 @@
 // What is attached where, read from the kernel (no running plugin needed): XDP per interface, xdp-decap counters.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats } from '../decode/decoders.ts';
 import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
 import type { CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
+import { BpfError } from '../ffi/errors.ts';
 import { libbpf } from '../ffi/libbpf.ts';
 import { interfaceIndex, openMapById, programInfo, queryXdp, type XdpAttachMode } from '../ffi/xdp.ts';
 
@@ -12,43 +13,85 @@ export interface InterfaceXdp {
   ifindex: number;
   mode: XdpAttachMode;
   progId: number;
-  progName: string;
-  /** Is it xdp-decap's program? */
-  isDecap: boolean;
+  /** The attached program's name; null when this process may not open it (see DecapStatus.unreadable). */
+  progName: string | null;
+  /** Is it xdp-decap's program? null when this process could not tell. */
+  isDecap: boolean | null;
 }
 
 export interface DecapStatus {
   interfaces: InterfaceXdp[];
   /** Counters of each xdp-decap program found attached, by program id. */
   programs: Array<{ progId: number; counters: CounterSnapshot }>;
+  /** Why some attached programs could not be identified or read (a missing privilege), if any. */
+  unreadable?: string;
 }
 
-/** Interfaces of this network namespace (sysfs as seen from here; `ip netns exec` remounts it). */
+/**
+ * Interfaces of this process's network namespace. /proc/self/net/dev follows the namespace the process is in;
+ * /sys/class/net shows the namespace of whoever mounted /sys (the host's, under `nsenter --net`).
+ */
 export function listInterfaces(): string[] {
   try {
-    return readdirSync('/sys/class/net').sort();
+    return readFileSync('/proc/self/net/dev', 'utf8')
+      .split('\n')
+      .slice(2)
+      .map((line) => line.split(':')[0]!.trim())
+      .filter((name) => name !== '')
+      .sort();
   } catch {
-    return [];
+    return readdirSync('/sys/class/net').sort();
   }
 }
 
-export function readXdpAttachments(names: readonly string[]): InterfaceXdp[] {
-  const out: InterfaceXdp[] = [];
+/** The named interfaces that do not exist in this network namespace. */
+export function missingInterfaces(names: readonly string[]): string[] {
+  return names.filter((name) => !interfaceIndex(name));
+}
+
+const CAP_SYS_ADMIN = 21;
+
+/** Does this process hold CAP_SYS_ADMIN in its effective set (/proc/self/status)? */
+function hasSysAdmin(): boolean {
+  try {
+    const eff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+    return eff !== undefined && ((BigInt(`0x${eff}`) >> BigInt(CAP_SYS_ADMIN)) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The line that says why attached programs cannot be opened: the kernel opens a BPF program, map or link by id
+ * (BPF_*_GET_FD_BY_ID) only for CAP_SYS_ADMIN, which CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (enough for `run`) lack.
+ */
+export function unreadableProgramsReason(where: string, err: BpfError): string {
+  const lacking = hasSysAdmin() ? `the kernel refused it (${err.code})` : 'this process lacks CAP_SYS_ADMIN, which the kernel requires to open a BPF program by id (CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON are enough for run, not for this)';
+  return `cannot tell whether the XDP program on ${where} is xdp-decap's or read its counters: ${lacking}; run it as root (sudo)`;
+}
+
+export function readXdpAttachments(names: readonly string[]): { interfaces: InterfaceXdp[]; unreadable?: string } {
+  const interfaces: InterfaceXdp[] = [];
+  const denied: string[] = [];
+  let deniedErr: BpfError | undefined;
   for (const name of names) {
     const ifindex = interfaceIndex(name);
     if (!ifindex) continue;
     const q = queryXdp(ifindex, name);
-    let progName = '';
+    let progName: string | null = '';
     if (q.progId) {
       try {
         progName = programInfo(q.progId).name;
-      } catch {
-        progName = '?';
+      } catch (err) {
+        if (!(err instanceof BpfError) || (err.code !== 'EPERM' && err.code !== 'EACCES')) throw err;
+        progName = null;
+        denied.push(`${name} (program id ${q.progId})`);
+        deniedErr = err;
       }
     }
-    out.push({ name, ifindex, mode: q.mode, progId: q.progId, progName, isDecap: progName === PROGRAM_NAME });
+    interfaces.push({ name, ifindex, mode: q.mode, progId: q.progId, progName, isDecap: progName === null ? null : progName === PROGRAM_NAME });
   }
-  return out;
+  return deniedErr ? { interfaces, unreadable: unreadableProgramsReason(denied.join(', '), deniedErr) } : { interfaces };
 }
 
 /** Reads the counter maps of a loaded xdp-decap program through their ids. */
@@ -92,7 +135,8 @@ export function readProgramFlows(progId: number): FlowRecord[] {
 }
 
 export function readStatus(onlyInterfaces?: readonly string[]): DecapStatus {
-  const interfaces = readXdpAttachments(onlyInterfaces && onlyInterfaces.length > 0 ? onlyInterfaces : listInterfaces());
+  const { interfaces, unreadable } = readXdpAttachments(onlyInterfaces && onlyInterfaces.length > 0 ? onlyInterfaces : listInterfaces());
   const ids = [...new Set(interfaces.filter((i) => i.isDecap).map((i) => i.progId))];
-  return { interfaces, programs: ids.map((progId) => ({ progId, counters: readProgramCounters(progId) })) };
+  const programs = ids.map((progId) => ({ progId, counters: readProgramCounters(progId) }));
+  return unreadable ? { interfaces, programs, unreadable } : { interfaces, programs };
 }
