@@ -15,6 +15,7 @@ APT_PACKAGES=(
   bpftool procps        # tests check that nothing of theirs is left attached or running
   softflowd nfdump      # a real NetFlow/IPFIX exporter as the downstream tap, and nfcapd/nfdump for reconcile
   prometheus curl       # the Grafana dashboard's queries run against a real Prometheus; curl inside namespaces
+  util-linux strace systemd  # setpriv/unshare/nsenter, strace and systemd-analyze: the systemd unit's settings tested for real
   make ca-certificates
 )
 

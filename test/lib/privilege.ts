@@ -1,5 +1,5 @@
 // Runs the real CLI as an unprivileged user with exactly chosen capabilities (setpriv), as systemd or an operator would.
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns, type StdioOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './cli.ts';
@@ -88,10 +88,10 @@ export function runCliAs(args: readonly string[], o: PrivilegeOptions & { ns?: s
   return spawnSync(cmd!, rest, { encoding: 'utf8', env: o.env ?? serviceEnv(o.user), timeout: o.timeoutMs ?? 120000, cwd: '/' });
 }
 
-/** A long-running `xdp-decap ARGS` under `o`, spawned from a prepared argv (see cliArgvAs). */
-export function spawnArgv(argv: readonly string[], env: NodeJS.ProcessEnv): ChildProcess {
+/** A long-running process from a prepared argv (e.g. setpriv's, see setprivArgv), with a clean environment. */
+export function spawnArgv(argv: readonly string[], env: NodeJS.ProcessEnv, stdio: StdioOptions = ['ignore', 'pipe', 'pipe'], cwd = '/'): ChildProcess {
   const [cmd, ...rest] = argv;
-  return spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env, cwd: '/' });
+  return spawn(cmd!, rest, { stdio, env, cwd });
 }
 
 /** The capability sets of a running process, as names (from /proc/PID/status). */
