@@ -83,7 +83,13 @@ export function readXdpAttachments(names: readonly string[]): { interfaces: Inte
       try {
         progName = programInfo(q.progId).name;
       } catch (err) {
-        if (!(err instanceof BpfError) || (err.code !== 'EPERM' && err.code !== 'EACCES')) throw err;
+        if (!(err instanceof BpfError)) throw err;
+        if (err.code === 'ENOENT') {
+          progName = '(detached)'; // detached between the query and the open: not xdp-decap's any more
+          interfaces.push({ name, ifindex, mode: q.mode, progId: q.progId, progName, isDecap: false });
+          continue;
+        }
+        if (err.code !== 'EPERM' && err.code !== 'EACCES') throw err;
         progName = null;
         denied.push(`${name} (program id ${q.progId})`);
         deniedErr = err;
