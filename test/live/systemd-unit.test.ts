@@ -185,6 +185,7 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     assert.doesNotMatch(out, /EPERM|EACCES|read-only file system|unexpected error/i, out);
 
     const { families, refused } = seccompFindings(readFileSync(traceFile, 'utf8'));
+    t.diagnostic(`run under the unit: uid ${caps.uid}, capabilities ${caps.effective.join(' ')}, socket families ${families.join(' ')}`);
     assert.ok(families.includes('AF_NETLINK') && families.includes('AF_INET'), `the trace saw run's sockets: ${families.join(', ')}`);
     const allowed = new Set(words('RestrictAddressFamilies'));
     assert.deepEqual(families.filter((f) => !allowed.has(f)), [], `RestrictAddressFamilies would refuse these sockets: ${families.join(', ')}`);
