@@ -53,12 +53,15 @@ export class InterfaceAttacher {
   private readonly progFd: number;
   private readonly progId: number;
   private readonly logger: Logger;
+  private readonly beforeAttach: (ifindex: number, name: string) => void;
   private readonly slots = new Map<string, Slot>();
 
-  constructor(progFd: number, progId: number, logger: Logger) {
+  /** `beforeAttach` learns which name an ifindex is, before the program starts counting there. */
+  constructor(progFd: number, progId: number, logger: Logger, beforeAttach: (ifindex: number, name: string) => void = () => undefined) {
     this.progFd = progFd;
     this.progId = progId;
     this.logger = logger;
+    this.beforeAttach = beforeAttach;
   }
 
   /** Sets the wanted interfaces: detaches those no longer wanted, attaches new ones. */
@@ -93,13 +96,6 @@ export class InterfaceAttacher {
 
   status(): InterfaceStatus[] {
     return [...this.slots.values()].map((s) => ({ name: s.request.name, requested: s.request.mode, status: s.status }));
-  }
-
-  /** ifindex -> name of the interfaces currently attached. */
-  attachedNames(): Map<number, string> {
-    const names = new Map<number, string>();
-    for (const slot of this.slots.values()) if (slot.status.state === 'attached') names.set(slot.status.ifindex, slot.request.name);
-    return names;
   }
 
   detachAll(): void {
@@ -151,6 +147,7 @@ export class InterfaceAttacher {
         this.logger.warn(`interface ${name}: replacing ${what} as configured (replace: true)`);
         removeExisting(ifindex, name);
       }
+      this.beforeAttach(ifindex, name);
       const link = this.attachInMode(name, ifindex, mode);
       slot.link = link;
       slot.status = { state: 'attached', ifindex, mode: link.mode, linkId: link.id };

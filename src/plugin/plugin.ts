@@ -8,6 +8,7 @@ import type { ActiveFlowCount } from '../decode/records.ts';
 import { programIdOfFd } from '../ffi/xdp.ts';
 import { createMeterPipeline } from '../metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
+import { InterfaceSeriesLedger } from '../metrics/interface-series.ts';
 import { DecapProgram } from '../program/decap-program.ts';
 import { InterfaceAttacher, type InterfaceStatus } from './interface-attacher.ts';
 import { createStderrLogger, type Logger } from './logger.ts';
@@ -48,8 +49,8 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
   let stopped = false;
 
   const idleNs = () => BigInt(Math.round(config.flowIdleTimeoutSeconds * 1e9));
-  const interfaceNames = () => attacher?.attachedNames() ?? new Map<number, string>();
-  const nameOf = (ifindex: number) => interfaceNames().get(ifindex) ?? `ifindex-${ifindex}`;
+  // Series are named by interface, whatever its ifindex and whether it is attached right now (even after a detach).
+  const ledger = new InterfaceSeriesLedger();
 
   function readMetricsInput() {
     if (!program) throw new Error('plugin is not started');
@@ -67,14 +68,17 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       const settings = resolveMetricsSettings(config, options.env ?? process.env);
       program = DecapProgram.load(dataplaneFromConfig(config), capacitiesFromConfig(config));
       try {
-        attacher = new InterfaceAttacher(program.program.fd, programIdOfFd(program.program.fd), logger);
+        const loaded = program;
+        attacher = new InterfaceAttacher(program.program.fd, programIdOfFd(program.program.fd), logger, (ifindex, name) =>
+          ledger.claim(ifindex, name, () => loaded.readCounters()),
+        );
         attacher.setInterfaces(config.interfaces);
         const provider = options.meterProvider ?? (pipeline = createMeterPipeline(settings, (line) => logger.warn(line))).meterProvider;
         metrics = registerDecapMetrics({
           meterProvider: provider,
-          read: readMetricsInput,
+          read: () => ledger.apply(readMetricsInput()),
           maxVniSeries: settings.maxVniSeries,
-          interfaceName: nameOf,
+          interfaceName: (seriesId) => ledger.nameOf(seriesId),
         });
         poll = setInterval(() => {
           try {

@@ -288,3 +288,93 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
     }
   });
 });
+
+/** The series of `metric` in one export, keyed by (interface name, tunnel type, VNI): more than one point per key is a duplicate. */
+function seriesOf(e: OtlpExport, metric: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const p of e.points.filter((pt) => pt.metric === metric)) {
+    const key = `${p.attributes['network.interface.name']}/${p.attributes['tunnel.type']}/${p.attributes['tunnel.vni'] ?? 'overflow'}`;
+    out.set(key, [...(out.get(key) ?? []), p.value]);
+  }
+  return out;
+}
+
+/** Attribute values naming an interface by number: series whose identity depended on attach state. */
+function ifindexNames(e: OtlpExport): string[] {
+  return e.points.map((p) => String(p.attributes['network.interface.name'] ?? '')).filter((n) => /^ifindex-/.test(n));
+}
+
+describe('series identity: one series per (interface name, type, VNI), whatever happens to the attachment', { skip: SKIP }, () => {
+  let live: LiveBed;
+  let vx100: VxlanTunnel;
+  let vx200: VxlanTunnel;
+  before(async () => {
+    if (!IS_ROOT) return;
+    live = await LiveBed.create('series');
+    vx100 = live.bed.addVxlan(100);
+    vx200 = live.bed.addVxlan(200);
+  });
+  after(() => live?.destroy());
+
+  test('after SIGTERM the last export has exactly one series per VNI, equal to what was sent', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    const startCount = live.exports().length;
+    const plugin = startCli(['run', '--config', live.writeConfig('sigterm.json', {})], { ns: bed.cap });
+    try {
+      await plugin.waitFor(/interface cap0: attached in generic mode/);
+      bed.ping(vx100, 10);
+      bed.ping(vx200, 4);
+      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 200 }) === 4);
+      assert.equal(await stop(plugin), 0, plugin.output());
+      const last = live.exports().at(-1)!;
+      assert.deepEqual(ifindexNames(last), [], 'no series named by ifindex');
+      for (const metric of ['decap.tunnel.packets', 'decap.tunnel.bytes', 'decap.tunnel.flows']) {
+        const series = seriesOf(last, metric);
+        assert.deepEqual([...series.keys()].sort(), ['cap0/vxlan/100', 'cap0/vxlan/200'], `${metric}: one series per VNI`);
+        for (const values of series.values()) assert.equal(values.length, 1, `${metric}: one point per series`);
+      }
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/100'), [10]);
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/200'), [4]);
+    } finally {
+      await stop(plugin, 'SIGKILL');
+    }
+  });
+
+  test('a deleted and re-created interface continues its series: one series, the sum of both lives', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    const startCount = live.exports().length;
+    const plugin = startCli(['run', '--config', live.writeConfig('recreate.json', {})], { ns: bed.cap });
+    try {
+      await plugin.waitFor(/interface cap0: attached in generic mode/);
+      bed.ping(vx100, 10);
+      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 100 }) === 10);
+      bed.deleteLink();
+      await plugin.waitFor(/interface cap0: gone/);
+      bed.recreateLink();
+      const again = bed.addVxlan(100);
+      await plugin.waitFor(/interface cap0: attached in generic mode[\s\S]*interface cap0: attached in generic mode/);
+      bed.ping(again, 5);
+      const exports = await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 100 }) === 15);
+      // Every export of this run: a cumulative series never goes down, and never has a twin.
+      let previous = 0;
+      for (const e of exports.slice(startCount)) {
+        assert.deepEqual(ifindexNames(e), [], 'no series named by ifindex');
+        const values = seriesOf(e, 'decap.tunnel.packets').get('cap0/vxlan/100') ?? [];
+        assert.ok(values.length <= 1, `one series for VNI 100, got ${JSON.stringify(values)}`);
+        if (values[0] !== undefined) {
+          assert.ok(values[0] >= previous, `cumulative never decreases: ${previous} then ${values[0]}`);
+          previous = values[0];
+        }
+      }
+      assert.equal(await stop(plugin), 0, plugin.output());
+      const last = live.exports().at(-1)!;
+      assert.deepEqual(ifindexNames(last), []);
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/100'), [15]);
+      assert.deepEqual([...seriesOf(last, 'decap.tunnel.bytes').keys()], ['cap0/vxlan/100']);
+    } finally {
+      await stop(plugin, 'SIGKILL');
+    }
+  });
+});

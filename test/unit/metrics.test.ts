@@ -163,7 +163,7 @@ test('unregister stops the reads', async () => {
 });
 
 test('selectVniSeries: pure, the largest first while there is room, then never changes', () => {
-  const row = (vni: number, bytes: number, ifindex = 1) => ({ ifindex, tunnelType: 'vxlan', vni, bytes });
+  const row = (vni: number, bytes: number, ifindex = 1) => ({ ifindex, tunnelType: 'vxlan' as const, vni, bytes });
   const empty: ReadonlySet<number> = new Set();
   const first = selectVniSeries(empty, [row(1, 5), row(2, 50), row(3, 20)], 2);
   assert.equal(empty.size, 0, 'the input set is not modified');
