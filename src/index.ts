@@ -1,7 +1,7 @@
 // Public API of the xdp-decap package: the plugin entry, config, the program, replay, metrics and decoders.
 export { createPlugin, type DecapPlugin, type PluginOptions, type ReloadResult } from './plugin/plugin.ts';
 export { createStderrLogger, createMemoryLogger, type Logger, type LogLevel } from './plugin/logger.ts';
-export { InterfaceAttacher, type AttachMode, type InterfaceRequest, type InterfaceStatus } from './plugin/interface-attacher.ts';
+export { InterfaceAttacher, InterfaceHeldError, type AttachMode, type InterfaceRequest, type InterfaceStatus } from './plugin/interface-attacher.ts';
 export { ConfigError, DEFAULT_CONFIG, configJsonSchema, diffRequiresReload, loadConfigFile, parseConfig } from './config/load.ts';
 export { configSchema, type DecapConfig, type DecapConfigInput } from './config/schema.ts';
 export { resolveMetricsSettings, type ResolvedMetricsSettings } from './config/otel-env.ts';

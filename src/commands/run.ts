@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
 import type { DecapConfig } from '../config/schema.ts';
+import { InterfaceHeldError } from '../plugin/interface-attacher.ts';
 import { createPlugin } from '../plugin/plugin.ts';
 import { createStderrLogger, type LogLevel } from '../plugin/logger.ts';
 import { EXIT, UsageError } from './usage.ts';
@@ -77,6 +78,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     await plugin.start();
   } catch (err) {
     clearInterval(keepAlive);
+    // Nothing is left attached (start() undoes its attachments): one line, exit 2.
+    if (err instanceof InterfaceHeldError) throw new UsageError(`${err.message} (nothing was attached)`);
     throw err;
   }
 

@@ -1,7 +1,9 @@
 // Keeps the decap program attached to each configured interface: checks what is there first, attaches by
 // bpf_link, notices interfaces that disappear or come back, and detaches on request.
 import { BpfError } from '../ffi/errors.ts';
+import { PROGRAM_NAME } from '../decode/layout.ts';
 import { detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp, XdpLink, type AttachModeRequest } from '../ffi/xdp.ts';
+import { describePid, linkHolderPids } from './link-holders.ts';
 import type { Logger } from './logger.ts';
 
 export type AttachMode = 'generic' | 'native' | 'auto';
@@ -16,7 +18,7 @@ export interface InterfaceRequest {
 export type InterfaceState =
   | { state: 'attached'; ifindex: number; mode: AttachModeRequest; linkId: number }
   | { state: 'missing' }
-  | { state: 'refused'; reason: string }
+  | { state: 'refused'; reason: string; /** Another running xdp-decap holds it (not an old pinned link, not a foreign program). */ heldByDecap?: boolean }
   | { state: 'failed'; reason: string };
 
 export interface InterfaceStatus {
@@ -40,6 +42,23 @@ function describeProgram(progId: number): string {
   }
 }
 
+/**
+ * `pid 1234 (xdp-decap run ...), link id 7, program id 55` when a running xdp-decap process holds `progId`
+ * on the interface through its bpf_link; undefined for anything else (a foreign program, a pinned link).
+ */
+function decapHolder(ifindex: number, progId: number): string | undefined {
+  try {
+    if (programInfo(progId).name !== PROGRAM_NAME) return undefined;
+    const link = listXdpLinks().find((l) => l.ifindex === ifindex && l.progId === progId);
+    if (!link) return undefined;
+    const pids = linkHolderPids(link.id);
+    if (pids.length === 0) return undefined;
+    return `${pids.map((pid) => describePid(pid)).join(', ')}, link id ${link.id}, program id ${progId}`;
+  } catch {
+    return undefined; // the program or link went away meanwhile: handled as any other program
+  }
+}
+
 /** Removes whatever XDP program is on the interface (by its link if it has one, else the legacy way). */
 function removeExisting(ifindex: number, ifname: string): void {
   const current = queryXdp(ifindex, ifname);
@@ -47,6 +66,14 @@ function removeExisting(ifindex: number, ifname: string): void {
   const link = listXdpLinks().find((l) => l.ifindex === ifindex && l.progId === current.progId);
   if (link) detachLinkById(link.id);
   else detachLegacyXdp(ifindex, ifname, current.mode, current.progId);
+}
+
+/** start() refuses to run beside another xdp-decap process that holds one of its interfaces. */
+export class InterfaceHeldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InterfaceHeldError';
+  }
 }
 
 export class InterfaceAttacher {
@@ -137,6 +164,14 @@ export class InterfaceAttacher {
     try {
       const existing = queryXdp(ifindex, name);
       if (existing.progId && existing.progId !== this.progId) {
+        // Two xdp-decap processes on one interface would export the same traffic twice: never take over, even with replace.
+        const holder = decapHolder(ifindex, existing.progId);
+        if (holder) {
+          const reason = `already held by another xdp-decap: ${holder}; stop that one first, or remove ${name} from one of the two configs`;
+          slot.status = { state: 'refused', reason, heldByDecap: true };
+          this.logger.error(`interface ${name}: ${reason}`);
+          return;
+        }
         const what = `${describeProgram(existing.progId)} (${existing.mode} mode)`;
         if (!replace) {
           const reason = `another XDP program is attached: ${what}; not taking over. Set replace: true for this interface to replace it, or remove it (xdp-decap detach --interface ${name} if it is an old xdp-decap)`;

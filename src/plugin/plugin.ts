@@ -10,7 +10,7 @@ import { createMeterPipeline } from '../metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
 import { InterfaceSeriesLedger } from '../metrics/interface-series.ts';
 import { DecapProgram } from '../program/decap-program.ts';
-import { InterfaceAttacher, type InterfaceStatus } from './interface-attacher.ts';
+import { InterfaceAttacher, InterfaceHeldError, type InterfaceStatus } from './interface-attacher.ts';
 import { createStderrLogger, type Logger } from './logger.ts';
 
 export interface PluginOptions {
@@ -73,6 +73,8 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           ledger.claim(ifindex, name, () => loaded.readCounters()),
         );
         attacher.setInterfaces(config.interfaces);
+        const held = attacher.status().flatMap((s) => (s.status.state === 'refused' && s.status.heldByDecap ? [`interface ${s.name}: ${s.status.reason}`] : []));
+        if (held.length > 0) throw new InterfaceHeldError(held.join('; '));
         const provider = options.meterProvider ?? (pipeline = createMeterPipeline(settings, (line) => logger.warn(line))).meterProvider;
         metrics = registerDecapMetrics({
           meterProvider: provider,

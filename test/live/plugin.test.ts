@@ -377,4 +377,30 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
       await stop(plugin, 'SIGKILL');
     }
   });
+
+  test('a second run on an interface another xdp-decap holds: refused at start, exit 2, naming the pid and link; nothing left attached', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    inNs(bed.cap, 'ip', ['link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'other1']);
+    const first = startCli(['run', '--config', live.writeConfig('first.json', {})], { ns: bed.cap });
+    try {
+      await first.waitFor(/interface cap0: attached in generic mode, ifindex \d+, link id (\d+)/);
+      const linkId = /link id (\d+)/.exec(first.output())![1];
+      const before = xdpOn(bed.cap, bed.capIf);
+      // other0 comes first in the second config: it gets attached, then must be undone when cap0 is refused.
+      const second = runCli(['run', '--config', live.writeConfig('second.json', { interfaces: [{ name: 'other0' }, { name: bed.capIf, replace: true }] })], { ns: bed.cap, timeoutMs: 30000 });
+      assert.equal(second.status, 2, `${second.stdout}${second.stderr}`);
+      const lines = second.stderr.trim().split('\n');
+      assert.match(lines.at(-1)!, new RegExp(`^xdp-decap run: interface cap0: already held by another xdp-decap: pid ${first.child.pid} \\(xdp-decap run --config [^)]*first\\.json\\), link id ${linkId}, program id \\d+; stop that one first`));
+      assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
+      assert.doesNotMatch(second.stderr, /exporting OTLP metrics/, 'the second never exported');
+      assert.doesNotMatch(xdpOn(bed.cap, 'other0'), /xdp/, 'nothing left half-attached');
+      assert.equal(xdpOn(bed.cap, bed.capIf), before, 'the first keeps its attachment');
+      assert.equal(first.child.exitCode, null, 'the first keeps running');
+      assert.equal(await stop(first), 0, first.output());
+    } finally {
+      await stop(first, 'SIGKILL');
+      spawnSync('ip', ['netns', 'exec', bed.cap, 'ip', 'link', 'del', 'other0']);
+    }
+  });
 });
