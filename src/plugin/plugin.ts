@@ -1,7 +1,7 @@
 // The live plugin: load the program, keep it attached to the configured interfaces, export metrics, reload config.
 import type { MeterProvider } from '@opentelemetry/api';
 import { diffRequiresReload } from '../config/load.ts';
-import { resolveMetricsSettings } from '../config/otel-env.ts';
+import { redactUrl, resolveMetricsSettings } from '../config/otel-env.ts';
 import type { DecapConfig } from '../config/schema.ts';
 import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
 import type { ActiveFlowCount } from '../decode/records.ts';
@@ -19,7 +19,6 @@ export interface PluginOptions {
   meterProvider?: MeterProvider;
   /** How often interfaces are re-checked (disappeared, came back). */
   interfacePollMillis?: number;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface ReloadResult {
@@ -65,7 +64,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
   return {
     async start() {
       if (program) throw new Error('plugin already started');
-      const settings = resolveMetricsSettings(config, options.env ?? process.env);
+      const settings = resolveMetricsSettings(config);
       program = DecapProgram.load(dataplaneFromConfig(config), capacitiesFromConfig(config));
       try {
         const loaded = program;
@@ -90,7 +89,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           }
         }, options.interfacePollMillis ?? 1000);
         poll.unref();
-        if (!options.meterProvider) logger.info(`exporting OTLP metrics to ${settings.endpoint} every ${settings.exportIntervalMillis / 1000}s (${settings.encoding})`);
+        if (!options.meterProvider) logger.info(`exporting OTLP metrics to ${redactUrl(settings.endpoint)} every ${settings.exportIntervalMillis / 1000}s (${settings.encoding})`);
       } catch (err) {
         attacher?.detachAll();
         program.close();

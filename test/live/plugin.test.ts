@@ -183,15 +183,20 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
   test('kill -9: the kernel detaches the program (bpf_link) and the tap sees encapsulated frames again', async (t) => {
     if (!requireRoot(t, 'the live plugin')) return;
     const { bed } = live;
-    const plugin = startCli(['run', '--interface', bed.capIf], { ns: bed.cap, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '1000' } });
+    // A collector that is down, reached with credentials that must never reach the log.
+    const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://user:hunter2@127.0.0.1:9/v1/metrics?api_key=hunter2', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20hunter2', OTEL_METRIC_EXPORT_INTERVAL: '1000' };
+    const plugin = startCli(['run', '--interface', bed.capIf], { ns: bed.cap, env });
     try {
       await plugin.waitFor(/attached in generic mode/);
+      await plugin.waitFor(/exporting OTLP metrics to http:\/\/\*\*\*@127\.0\.0\.1:9\/v1\/metrics\?api_key=\*\*\* every 1s/);
+      await plugin.waitFor(/metrics export: .*ECONNREFUSED/);
       const tapFile = join(live.dir, 'kill9.pcap');
       let tap = await startCapture(bed.cap, bed.capIf, tapFile, ['-Q', 'in']);
       bed.ping(tunnels[1]!, 5);
       await tap.stop();
       assert.equal(tapFrames(tapFile).filter(isTunnel).length, 0, `attached: no tunnel frames reach the tap; status: ${runCli(['status'], { ns: bed.cap }).stdout}\n${plugin.output()}`);
       // Collector down all along: traffic was decapsulated regardless.
+      assert.doesNotMatch(plugin.output(), /hunter2/, 'no secret in the log (endpoint credentials, query, headers)');
       plugin.child.kill('SIGKILL');
       await plugin.exited;
       assert.doesNotMatch(xdpOn(bed.cap, bed.capIf), /xdp/, 'nothing left attached');

@@ -1,8 +1,6 @@
 // Metric mapping: one map read per collection, right names/units/attributes, no VNI lost to cardinality limits, and an export pipeline that never throws.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { diag } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -11,7 +9,7 @@ import type { VniCounters } from '../../src/decode/records.ts';
 import { registerDecapMetrics, type MetricsInput } from '../../src/metrics/decap-metrics.ts';
 import { createMeterPipeline, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
 import { groupVniSeries, selectVniSeries, seriesKey, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
-import { collectPoints, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
+import { collectPoints, fakeCollector, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
 
 const names = (ifindex: number) => (ifindex === 2 ? 'ens1f0' : `if${ifindex}`);
 const TUNNEL_COUNTERS = ['decap.tunnel.packets', 'decap.tunnel.bytes', 'decap.tunnel.overhead', 'decap.tunnel.flows'] as const;
@@ -186,24 +184,6 @@ test('selectVniSeries: pure, the largest first while there is room, then never c
   assert.deepEqual(grouped.series.map((s) => [s.ifindex, s.vni, s.values]), [[1, 2, [7]], [1, undefined, [3]], [2, undefined, [4]]]);
   assert.equal(grouped.overflowRows, 2);
 });
-
-/** A local OTLP/HTTP endpoint that records what it receives and answers `status`. */
-async function fakeCollector(status: number): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
-  const requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.statusCode = status;
-      // An empty body is a valid (empty) ExportMetricsServiceResponse in both encodings.
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1/metrics`, requests, close: () => (server.closeAllConnections(), server.close()) };
-}
 
 const pipelineSettings = (endpoint: string, encoding: 'json' | 'protobuf') => ({
   endpoint,
