@@ -13,7 +13,7 @@ import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node
 import { envDetector } from '@opentelemetry/resources';
 import type { DecapConfig } from './schema.ts';
 import { ConfigError } from './load.ts';
-import type { MeterPipelineSettings } from '../metrics/meter-pipeline.ts';
+import { redactUrl, type MeterPipelineSettings } from '../metrics/meter-pipeline.ts';
 
 /** What the meter pipeline needs, plus the cardinality limit the metrics need. */
 export interface ResolvedMetricsSettings extends MeterPipelineSettings {
@@ -72,28 +72,6 @@ function intervalFromEnv(): number | undefined {
   const ms = Number(value);
   if (!Number.isFinite(ms) || ms < 1000) throw new ConfigError('OTEL_METRIC_EXPORT_INTERVAL', [`"${value}": expected milliseconds, at least 1000`]);
   return ms;
-}
-
-/**
- * A URL fit for a log line: `user:password@` becomes `***@`, and the value of every query parameter
- * (`?api_key=...`, `token`, `signature`...) becomes `***`. Anything that does not parse is shown as `<unparsable URL>`.
- */
-export function redactUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return '<unparsable URL>';
-  }
-  if (parsed.username || parsed.password) {
-    parsed.username = '***';
-    parsed.password = '';
-  }
-  // Rebuilt by hand so the stars are not percent-encoded.
-  const query = [...parsed.searchParams.keys()].map((key) => `${encodeURIComponent(key)}=***`).join('&');
-  parsed.search = '';
-  parsed.hash = '';
-  return `${parsed.toString()}${query ? `?${query}` : ''}`;
 }
 
 /** The settings, from the config file and this process's OTEL_* variables (read the way the SDK reads them). */

@@ -1,12 +1,12 @@
 // The live plugin: load the program, keep it attached to the configured interfaces, export metrics, reload config.
 import type { MeterProvider } from '@opentelemetry/api';
 import { diffRequiresReload } from '../config/load.ts';
-import { redactUrl, resolveMetricsSettings } from '../config/otel-env.ts';
+import { resolveMetricsSettings } from '../config/otel-env.ts';
 import type { DecapConfig } from '../config/schema.ts';
 import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
 import type { ActiveFlowCount } from '../decode/records.ts';
 import { programIdOfFd } from '../ffi/xdp.ts';
-import { createMeterPipeline } from '../metrics/meter-pipeline.ts';
+import { createMeterPipeline, redactUrl } from '../metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
 import { InterfaceSeriesLedger } from '../metrics/interface-series.ts';
 import { DecapProgram } from '../program/decap-program.ts';

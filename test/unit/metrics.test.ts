@@ -2,12 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { diag } from '@opentelemetry/api';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import manifest from '../../plugin.json' with { type: 'json' };
 import type { VniCounters } from '../../src/decode/records.ts';
 import { registerDecapMetrics, type MetricsInput } from '../../src/metrics/decap-metrics.ts';
-import { createMeterPipeline, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
+import { createMeterPipeline, diagLogger, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
 import { groupVniSeries, selectVniSeries, seriesKey, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
 import { collectPoints, fakeCollector, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
 
@@ -249,7 +249,7 @@ test('pipeline: a collector that is down or refusing never throws; each failed e
     registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(3), maxVniSeries: 10, interfaceName: names });
     await pipeline.forceFlush();
     assert.equal(warnings.length, 1, `${endpoint}: one line per failed export: ${warnings.join(' | ')}`);
-    assert.match(warnings[0]!, /^metrics export: .*metrics export failed/);
+    assert.match(warnings[0]!, new RegExp(`^metrics export: export to ${endpoint.replace(/[.?*]/g, '\\$&')} failed: `));
     assert.ok(!warnings[0]!.includes('\n') && !warnings[0]!.includes('"stack"'), 'a message, not a JSON stack');
     await pipeline.shutdown();
     assert.equal(warnings.length, 2, 'the last export at shutdown failed too, and said so');
@@ -261,4 +261,26 @@ test('pipeline: the export timeout stays below the interval', () => {
     const timeout = exportTimeoutMillis(interval);
     assert.ok(timeout > 0 && timeout <= interval && timeout <= 10_000, `${interval} -> ${timeout}`);
   }
+});
+
+test('pipeline: building one leaves the process-wide diag logger alone (only an application sets it)', (t) => {
+  const seen: string[] = [];
+  const mine = { error: (m: string) => seen.push(m), warn: (m: string) => seen.push(m), info: () => undefined, debug: () => undefined, verbose: () => undefined };
+  diag.setLogger(mine, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  t.after(() => diag.disable());
+  const pipeline = createMeterPipeline(pipelineSettings('http://127.0.0.1:1/v1/metrics', 'json'), () => undefined);
+  t.after(() => pipeline.shutdown());
+  diag.warn('still mine');
+  assert.deepEqual(seen, ['still mine'], "the host's diag logger still gets the SDK's messages");
+});
+
+test('diagLogger: one line per SDK message, JSON-stringified errors reduced to their message', () => {
+  const warned: string[] = [];
+  const debugged: string[] = [];
+  const logger = diagLogger((l) => warned.push(l), (l) => debugged.push(l));
+  logger.error(JSON.stringify({ message: 'PeriodicExportingMetricReader: metrics export failed', stack: 'Error\n    at x' }));
+  logger.warn('two\nlines');
+  logger.debug('detail');
+  assert.deepEqual(warned, ['metrics export: PeriodicExportingMetricReader: metrics export failed', 'metrics: two lines']);
+  assert.deepEqual(debugged, ['metrics: detail']);
 });

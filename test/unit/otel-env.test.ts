@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG, parseConfig } from '../../src/config/load.ts';
-import { redactUrl, resolveMetricsSettings } from '../../src/config/otel-env.ts';
-import { createMeterPipeline } from '../../src/metrics/meter-pipeline.ts';
+import { resolveMetricsSettings } from '../../src/config/otel-env.ts';
+import { createMeterPipeline, redactUrl } from '../../src/metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
 import { fakeCollector, syntheticInput } from '../lib/metrics-fixture.ts';
 
