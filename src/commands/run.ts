@@ -8,6 +8,7 @@ import { InterfaceHeldError } from '../plugin/interface-attacher.ts';
 import { createPlugin } from '../plugin/plugin.ts';
 import { createStderrLogger, type LogLevel } from '../plugin/logger.ts';
 import { diagLogger } from '../metrics/meter-pipeline.ts';
+import { setLibbpfPrint } from '../ffi/libbpf.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 export const RUN_HELP = `Usage: xdp-decap run (--config FILE | --interface NAME...) [--mode generic|native|auto] [--log-level LEVEL]
@@ -70,6 +71,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     logLevel: level === 'debug' ? DiagLogLevel.DEBUG : DiagLogLevel.WARN,
     suppressOverrideMessage: true,
   });
+  // libbpf's own messages (map creation, relocations, attach warnings): debug lines, for --log-level debug.
+  if (level === 'debug') setLibbpfPrint((libbpfLevel, line) => logger.debug(`libbpf ${libbpfLevel}: ${line.replace(/^libbpf: /, "")}`));
   // Signal handlers first: a SIGTERM that lands while the program loads or attaches still ends cleanly.
   let stopSignal: ((signal: string) => void) | undefined;
   const stopRequested = new Promise<string>((resolve) => (stopSignal = resolve));

@@ -383,6 +383,22 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
     }
   });
 
+  test('--log-level debug: libbpf\'s own diagnostics are in the log at debug level; absent at info', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    for (const level of ['debug', 'info']) {
+      const plugin = startCli(['run', '--config', live.writeConfig(`log-${level}.json`, {}), '--log-level', level], { ns: bed.cap });
+      try {
+        await plugin.waitFor(/interface cap0: attached in generic mode/);
+        assert.equal(await stop(plugin), 0, plugin.output());
+        if (level === 'debug') assert.match(plugin.output(), /^xdp-decap debug: libbpf (warn|info|debug): .*\S/m, plugin.output());
+        else assert.doesNotMatch(plugin.output(), /libbpf/);
+      } finally {
+        await stop(plugin, 'SIGKILL');
+      }
+    }
+  });
+
   test('a second run on an interface another xdp-decap holds: refused at start, exit 2, naming the pid and link; nothing left attached', async (t) => {
     if (!requireRoot(t, 'the live plugin')) return;
     const { bed } = live;
