@@ -1,6 +1,6 @@
 // The live plugin: load the program, keep it attached to the configured interfaces, export metrics, reload config.
 import type { MeterProvider } from '@opentelemetry/api';
-import { diffRequiresReload } from '../config/load.ts';
+import { settingsNeedingRestart } from '../config/load.ts';
 import { resolveMetricsSettings } from '../config/otel-env.ts';
 import type { DecapConfig } from '../config/schema.ts';
 import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
@@ -100,7 +100,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
 
     reload(next) {
       if (!program || !attacher) throw new Error('plugin is not started');
-      const needsRestart = diffRequiresReload(config, next);
+      const needsRestart = settingsNeedingRestart(config, next);
       if (needsRestart.length > 0) {
         logger.warn(`config change not applied (keeping the running config): ${needsRestart.join(', ')} cannot change while running; restart xdp-decap to apply it`);
         return { applied: false, needsRestart };

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, DEFAULT_CONFIG, configJsonSchema, diffRequiresReload, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { ConfigError, DEFAULT_CONFIG, configJsonSchema, settingsNeedingRestart, loadConfigFile, parseConfig } from '../../src/config/load.ts';
 import { lpmKey, parsePrefix } from '../../src/config/prefixes.ts';
 import { runCli } from '../lib/cli.ts';
 import { REPO_ROOT } from '../lib/env.ts';
@@ -90,8 +90,8 @@ test('prefixes encode as the kernel LPM keys (u32 prefixlen, then network-order 
 
 test('live reload: map sizes and metrics settings need a restart, the rest does not', () => {
   const base = parseConfig({ interfaces: [{ name: 'a' }] }, 'x');
-  assert.deepEqual(diffRequiresReload(base, parseConfig({ interfaces: [{ name: 'b' }], vxlanPorts: [1], excludePrefixes: ['10.0.0.0/8'], trackFlows: false }, 'y')), []);
-  assert.deepEqual(diffRequiresReload(base, parseConfig({ maps: { vniCapacity: 5, flowCapacity: 2048 }, metrics: { exportIntervalSeconds: 5 } }, 'y')), ['maps.vniCapacity', 'maps.flowCapacity', 'metrics.exportIntervalSeconds']);
+  assert.deepEqual(settingsNeedingRestart(base, parseConfig({ interfaces: [{ name: 'b' }], vxlanPorts: [1], excludePrefixes: ['10.0.0.0/8'], trackFlows: false }, 'y')), []);
+  assert.deepEqual(settingsNeedingRestart(base, parseConfig({ maps: { vniCapacity: 5, flowCapacity: 2048 }, metrics: { exportIntervalSeconds: 5 } }, 'y')), ['maps.vniCapacity', 'maps.flowCapacity', 'metrics.exportIntervalSeconds']);
 });
 
 test('the shipped JSON Schema is generated from the zod schema and up to date', () => {
