@@ -62,15 +62,15 @@ export function syntheticInput(count: number, bytes: (vni: number) => number = (
   };
 }
 
-/** A local OTLP/HTTP endpoint that records what it receives and answers `status`. */
-export async function fakeCollector(status: number): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
+/** A local OTLP/HTTP endpoint that records what it receives and answers `status` (or what `status()` says, per request). */
+export async function fakeCollector(status: number | (() => number)): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
   const requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.statusCode = status;
+      res.statusCode = typeof status === 'number' ? status : status();
       // An empty body is a valid (empty) ExportMetricsServiceResponse in both encodings.
       res.end();
     });

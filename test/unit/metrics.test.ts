@@ -284,3 +284,30 @@ test('diagLogger: one line per SDK message, JSON-stringified errors reduced to t
   assert.deepEqual(warned, ['metrics export: PeriodicExportingMetricReader: metrics export failed', 'metrics: two lines']);
   assert.deepEqual(debugged, ['metrics: detail']);
 });
+
+test('pipeline: while the collector refuses, nothing is lost: the first export it accepts carries the full cumulative counts', async (t) => {
+  let up = false;
+  // 400: refused without retries (a 503 or a refused connection is retried within the export timeout first).
+  const collector = await fakeCollector(() => (up ? 200 : 400));
+  t.after(() => collector.close());
+  const warnings: string[] = [];
+  const pipeline = createMeterPipeline({ ...pipelineSettings(collector.url, 'json'), exportIntervalMillis: 3_600_000 }, (line) => warnings.push(line));
+  let packets = 0;
+  const row: VniCounters = { ifindex: 2, tunnelType: 'vxlan', vni: 100, packets: 0, bytes: 0, overheadBytes: 0, flows: 1 };
+  const read = (): MetricsInput => ({ counters: { vnis: [{ ...row, packets, bytes: packets * 100 }], outcomes: [], lost: { vni_stats: 0, outcome_stats: 0, flows: 0 } }, activeFlows: [] });
+  registerDecapMetrics({ meterProvider: pipeline.meterProvider, read, maxVniSeries: 10, interfaceName: names });
+  packets = 10;
+  await pipeline.forceFlush();
+  packets = 25;
+  await pipeline.forceFlush();
+  assert.equal(warnings.length, 2, `each refused export said so: ${warnings.join(' | ')}`);
+  up = true;
+  packets = 31;
+  await pipeline.shutdown();
+  const accepted = collector.requests.at(-1)!;
+  type Point = { asInt?: string | number; attributes: Array<{ key: string; value: { intValue?: string | number } }> };
+  const body = JSON.parse(accepted.body.toString()) as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string; sum?: { dataPoints: Point[] } }> }> }> };
+  const metric = body.resourceMetrics[0]!.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.name === 'decap.tunnel.packets')!;
+  assert.deepEqual(metric.sum!.dataPoints.map((p) => Number(p.asInt)), [31], 'the total, not what accrued since the last accepted export');
+  assert.equal(collector.requests.length, 3);
+});
