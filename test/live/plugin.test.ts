@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { latestValue, type OtlpExport } from '../../src/demo/otlp-json.ts';
 import { outermostFlow } from '../../src/demo/tap-flows.ts';
@@ -304,6 +304,15 @@ function seriesOf(e: OtlpExport, metric: string): Map<string, number[]> {
   return out;
 }
 
+/** startTimeUnixNano of every decap.tunnel.packets point in the sink's file, one list per export. */
+function packetStartTimes(sinkFile: string): bigint[][] {
+  type Body = { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<{ name: string; sum?: { dataPoints?: Array<{ startTimeUnixNano: string }> } }> }> }> };
+  return readFileSync(sinkFile, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const body = (JSON.parse(line) as { body: Body }).body;
+    return (body.resourceMetrics ?? []).flatMap((r) => (r.scopeMetrics ?? []).flatMap((sm) => (sm.metrics ?? []).filter((m) => m.name === 'decap.tunnel.packets').flatMap((m) => (m.sum?.dataPoints ?? []).map((p) => BigInt(p.startTimeUnixNano)))));
+  });
+}
+
 /** Attribute values naming an interface by number: series whose identity depended on attach state. */
 function ifindexNames(e: OtlpExport): string[] {
   return e.points.map((p) => String(p.attributes['network.interface.name'] ?? '')).filter((n) => /^ifindex-/.test(n));
@@ -378,6 +387,13 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
       assert.deepEqual(ifindexNames(last), []);
       assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/100'), [15]);
       assert.deepEqual([...seriesOf(last, 'decap.tunnel.bytes').keys()], ['cap0/vxlan/100']);
+      // This run counted from 0 although the previous run in this namespace counted VNI 100 too: its series
+      // carry a later start time (how a cumulative sum signals a reset), and one start time throughout the re-creation.
+      const starts = packetStartTimes(live.sinkFile);
+      const earlier = starts.slice(0, startCount).flat();
+      const mine = new Set(starts.slice(startCount).flat());
+      assert.equal(mine.size, 1, 'one start time for the whole run, across the re-creation');
+      assert.ok(earlier.length > 0 && earlier.every((t0) => t0 < [...mine][0]!), 'later than any start time of the previous run');
     } finally {
       await stop(plugin, 'SIGKILL');
     }
