@@ -95,7 +95,25 @@ export class InterfaceSeriesLedger {
     this.owners.set(ifindex, { seriesId, baseline });
   }
 
-  /** The rows of one collection re-keyed by series id (in `ifindex`), one row per (name, type, VNI) or (name, outcome). */
+  /**
+   * True while every name has had one ifindex and no ifindex changed hands (the usual life): then re-keying is
+   * a rename, row for row, in place, with no sums and no copies.
+   */
+  private oneToOne(): boolean {
+    if (this.carriedVnis.size > 0 || this.carriedOutcomes.size > 0) return false;
+    const seen = new Set<number>();
+    for (const { seriesId } of this.owners.values()) {
+      if (seen.has(seriesId)) return false;
+      seen.add(seriesId);
+    }
+    return true;
+  }
+
+  /**
+   * The rows of one collection re-keyed by series id (in `ifindex`), one row per (name, type, VNI) or (name,
+   * outcome). Takes the rows over: they may be rewritten in place, so pass each collection's fresh read (as
+   * the decoders return it), never the same rows twice.
+   */
   apply(input: MetricsInput): MetricsInput {
     const owner = (ifindex: number): Owner => {
       let found = this.owners.get(ifindex);
@@ -103,6 +121,21 @@ export class InterfaceSeriesLedger {
       if (!found) this.owners.set(ifindex, (found = { seriesId: this.seriesId(`ifindex-${ifindex}`), baseline: emptyBaseline() }));
       return found;
     };
+    // A name made up for an unclaimed ifindex is new, so it cannot make the mapping stop being one to one.
+    if (this.oneToOne()) {
+      // Baselines are empty too: only an ifindex that changed hands has one, and that makes carried counts.
+      let lastIfindex = -1;
+      let lastId = 0;
+      const id = (ifindex: number) => {
+        if (ifindex !== lastIfindex) [lastIfindex, lastId] = [ifindex, owner(ifindex).seriesId];
+        return lastId;
+      };
+      // In place: no copy of 100k rows per collection (the caller hands over fresh rows, see apply's comment).
+      for (const r of input.counters.vnis) r.ifindex = id(r.ifindex);
+      for (const r of input.counters.outcomes) r.ifindex = id(r.ifindex);
+      for (const r of input.activeFlows) r.ifindex = id(r.ifindex);
+      return input;
+    }
     const vnis = new Map<number, VniCounters>();
     for (const [key, row] of this.carriedVnis) addVni(vnis, key, row);
     for (const row of input.counters.vnis) {
