@@ -32,7 +32,11 @@ export interface DecapPlugin {
   /** Applies a new config without detaching; refuses (keeping the old one) if it needs a restart. */
   reload(config: DecapConfig): ReloadResult;
   interfaces(): InterfaceStatus[];
-  /** Detaches, sends a last export, releases everything. Safe to call twice. */
+  /**
+   * Detaches and releases everything; safe to call twice. With its own pipeline (no `meterProvider`), sends a
+   * last export first. Hosted on an agent's provider it does not collect: the agent's last collection before
+   * this call is the last to carry the counters (flush the provider first if the final values matter).
+   */
   shutdown(): Promise<void>;
 }
 
@@ -122,7 +126,8 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       if (poll) clearInterval(poll);
       // Detach first: traffic flows on, encapsulated, whatever happens to the export below.
       attacher?.detachAll();
-      // The provider's shutdown collects and exports one last time (the maps are still open), then stops.
+      // Our own pipeline's shutdown collects and exports one last time (the maps are still open, the series
+      // keep their interface names after the detach), then stops. An agent's provider is the agent's to flush.
       try {
         await pipeline?.shutdown();
       } catch (err) {
