@@ -1,11 +1,11 @@
 // Public API of the xdp-decap package: the plugin entry, config, the program, replay, metrics and decoders.
 export { createPlugin, type DecapPlugin, type PluginOptions, type ReloadResult } from './plugin/plugin.ts';
-export { createStderrLogger, createMemoryLogger, type Logger, type LogLevel } from './plugin/logger.ts';
-export { InterfaceAttacher, type AttachMode, type InterfaceRequest, type InterfaceStatus } from './plugin/interface-attacher.ts';
-export { ConfigError, DEFAULT_CONFIG, configJsonSchema, diffRequiresReload, loadConfigFile, parseConfig } from './config/load.ts';
+export { createStderrLogger, type Logger, type LogLevel } from './plugin/logger.ts';
+export { InterfaceAttacher, InterfaceHeldError, type AttachMode, type InterfaceRequest, type InterfaceStatus } from './plugin/interface-attacher.ts';
+export { ConfigError, DEFAULT_CONFIG, configJsonSchema, settingsNeedingRestart, loadConfigFile, parseConfig } from './config/load.ts';
 export { configSchema, type DecapConfig, type DecapConfigInput } from './config/schema.ts';
 export { resolveMetricsSettings, type ResolvedMetricsSettings } from './config/otel-env.ts';
-export { parsePrefix, formatPrefix, lpmKey, type Prefix } from './config/prefixes.ts';
+export { parsePrefix, lpmKey, type Prefix } from './config/prefixes.ts';
 export { DecapProgram, DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, bpfObjectPath, type DataplaneSettings, type MapCapacities } from './program/decap-program.ts';
 export { replayCapture, REPLAY_REFUSED, type ReplayOptions, type ReplaySummary, type ReplayVni } from './replay/replay.ts';
 export { CaptureError, PcapReader, PcapWriter, type PcapRecord, type TimestampPrecision } from './replay/pcap.ts';

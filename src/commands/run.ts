@@ -1,10 +1,14 @@
 // `xdp-decap run`: the main job. Load, attach, export metrics until SIGINT/SIGTERM; SIGHUP or a file change reloads.
 import { watch, type FSWatcher } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
 import type { DecapConfig } from '../config/schema.ts';
+import { InterfaceHeldError } from '../plugin/interface-attacher.ts';
 import { createPlugin } from '../plugin/plugin.ts';
 import { createStderrLogger, type LogLevel } from '../plugin/logger.ts';
+import { diagLogger } from '../metrics/meter-pipeline.ts';
+import { setLibbpfPrint } from '../ffi/libbpf.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 export const RUN_HELP = `Usage: xdp-decap run (--config FILE | --interface NAME...) [--mode generic|native|auto] [--log-level LEVEL]
@@ -62,6 +66,13 @@ export async function runCommand(argv: string[]): Promise<number> {
     throw new UsageError('nothing to attach: give --interface NAME or list interfaces in the config file (interfaces: [{name: ...}])');
   }
   const logger = createStderrLogger(level);
+  // The application, not the library, decides where the OpenTelemetry SDK's own messages go: to our log.
+  diag.setLogger(diagLogger((line) => logger.warn(line), (line) => logger.debug(line)), {
+    logLevel: level === 'debug' ? DiagLogLevel.DEBUG : DiagLogLevel.WARN,
+    suppressOverrideMessage: true,
+  });
+  // libbpf's own messages (map creation, relocations, attach warnings): debug lines, for --log-level debug.
+  if (level === 'debug') setLibbpfPrint((libbpfLevel, line) => logger.debug(`libbpf ${libbpfLevel}: ${line.replace(/^libbpf: /, "")}`));
   // Signal handlers first: a SIGTERM that lands while the program loads or attaches still ends cleanly.
   let stopSignal: ((signal: string) => void) | undefined;
   const stopRequested = new Promise<string>((resolve) => (stopSignal = resolve));
@@ -77,6 +88,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     await plugin.start();
   } catch (err) {
     clearInterval(keepAlive);
+    // Nothing is left attached (start() undoes its attachments): one line, exit 2.
+    if (err instanceof InterfaceHeldError) throw new UsageError(`${err.message} (nothing was attached)`);
     throw err;
   }
 

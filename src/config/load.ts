@@ -112,17 +112,21 @@ export function configJsonSchema(): object {
   };
 }
 
+/** JSON with object keys sorted at every depth: equal values give equal text whatever order their keys were written in. */
 function stable(value: unknown): string {
-  return JSON.stringify(value);
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
 }
 
-/** Settings that changed between two configs but cannot apply to a running program. */
-export function diffRequiresReload(before: DecapConfig, after: DecapConfig): string[] {
+/** The settings that changed between two configs and need a restart to apply (empty: the change can apply live). */
+export function settingsNeedingRestart(before: DecapConfig, after: DecapConfig): string[] {
   const changed: string[] = [];
   if (before.maps.vniCapacity !== after.maps.vniCapacity) changed.push('maps.vniCapacity');
   if (before.maps.flowCapacity !== after.maps.flowCapacity) changed.push('maps.flowCapacity');
   // The OTLP pipeline is built once; changing where or how it exports needs a restart.
-  for (const key of Object.keys(after.metrics) as Array<keyof DecapConfig['metrics']>) {
+  const keys = new Set([...Object.keys(before.metrics), ...Object.keys(after.metrics)]) as Set<keyof DecapConfig['metrics']>;
+  for (const key of keys) {
     if (stable(before.metrics[key]) !== stable(after.metrics[key])) changed.push(`metrics.${key}`);
   }
   return changed;

@@ -2,10 +2,18 @@
 //
 // Precedence, per setting: a value written in the config file wins; else the OpenTelemetry environment
 // variable (signal-specific OTEL_EXPORTER_OTLP_METRICS_* before the generic OTEL_EXPORTER_OTLP_*); else the
-// default. Resource attributes merge: OTEL_RESOURCE_ATTRIBUTES first, the file's on top.
+// default. The OpenTelemetry SDK does the reading where it covers the case: the OTLP exporter's own
+// configuration code resolves the endpoint and merges OTEL_EXPORTER_OTLP_(METRICS_)HEADERS under the file's
+// headers, and the resource env detector reads OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME. What the SDK
+// would silently drop or replace (a malformed URL or header entry) is refused here with one line that never
+// shows a header's value. The exporters do not choose the protocol or the interval (sdk-node does): those two
+// are read here.
+import { getStringFromEnv } from '@opentelemetry/core';
+import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node-http';
+import { envDetector } from '@opentelemetry/resources';
 import type { DecapConfig } from './schema.ts';
 import { ConfigError } from './load.ts';
-import type { MeterPipelineSettings } from '../metrics/meter-pipeline.ts';
+import { redactUrl, type MeterPipelineSettings } from '../metrics/meter-pipeline.ts';
 
 /** What the meter pipeline needs, plus the cardinality limit the metrics need. */
 export interface ResolvedMetricsSettings extends MeterPipelineSettings {
@@ -14,41 +22,42 @@ export interface ResolvedMetricsSettings extends MeterPipelineSettings {
 
 export const DEFAULT_OTLP_METRICS_ENDPOINT = 'http://localhost:4318/v1/metrics';
 
-/** `k=v,k2=v2` with URL-encoded values (OTEL_EXPORTER_OTLP_HEADERS, OTEL_RESOURCE_ATTRIBUTES). */
-function parseKeyValueList(variable: string, text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const part of text.split(',')) {
-    if (!part.trim()) continue;
+/**
+ * Refuses a `k=v,k2=v2` variable with an entry that is not key=value, naming the entry by position only: a
+ * header entry such as `Authorization: Bearer ...` (a colon for the `=`) is a secret, and is never echoed.
+ */
+function checkKeyValueList(variable: string): void {
+  const text = getStringFromEnv(variable);
+  if (!text) return;
+  text.split(',').forEach((part, i) => {
+    if (!part.trim()) return;
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new ConfigError(variable, [`"${part.trim()}" is not key=value (expected e.g. ${variable}=key1=value1,key2=value2)`]);
-    try {
-      out[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(part.slice(eq + 1).trim());
-    } catch {
-      throw new ConfigError(variable, [`"${part.trim()}" has a malformed %-escape`]);
+    const problem = eq <= 0 ? 'is not key=value' : /%(?![0-9a-fA-F]{2})/.test(part) ? 'has a malformed %-escape' : undefined;
+    if (problem) {
+      throw new ConfigError(variable, [`entry ${i + 1} ${problem} (value not shown; expected ${variable}=key1=value1,key2=value2)`]);
     }
-  }
-  return out;
+  });
 }
 
-function endpointFromEnv(env: NodeJS.ProcessEnv): string | undefined {
-  const specific = env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'];
-  const generic = env['OTEL_EXPORTER_OTLP_ENDPOINT'];
-  const [variable, url] = specific ? ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', specific] : generic ? ['OTEL_EXPORTER_OTLP_ENDPOINT', generic] : [];
-  if (!variable || !url) return undefined;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new ConfigError(variable, [`"${url}" is not a URL (expected e.g. http://collector:4318)`]);
+/** The endpoint variable in force must be an http(s) URL: the SDK would fall back to localhost with a warning. */
+function checkEndpointVariables(): void {
+  for (const variable of ['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_ENDPOINT']) {
+    const url = getStringFromEnv(variable);
+    if (url === undefined) continue;
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      throw new ConfigError(variable, [`"${redactUrl(url)}" is not a URL (expected e.g. http://collector:4318)`]);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(variable, [`"${redactUrl(url)}": expected http or https`]);
+    return; // the signal-specific one, when set, is the one in force
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(variable, [`"${url}": expected http or https`]);
-  // The signal-specific variable is used as-is; the generic one is a base to which /v1/metrics is appended.
-  return specific ? url : `${url.replace(/\/+$/, '')}/v1/metrics`;
 }
 
-function encodingFromEnv(env: NodeJS.ProcessEnv): 'json' | 'protobuf' | undefined {
+function encodingFromEnv(): 'json' | 'protobuf' | undefined {
   for (const variable of ['OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_EXPORTER_OTLP_PROTOCOL']) {
-    const value = env[variable];
+    const value = getStringFromEnv(variable);
     if (!value) continue;
     if (value === 'http/json') return 'json';
     if (value === 'http/protobuf') return 'protobuf';
@@ -57,30 +66,36 @@ function encodingFromEnv(env: NodeJS.ProcessEnv): 'json' | 'protobuf' | undefine
   return undefined;
 }
 
-function intervalFromEnv(env: NodeJS.ProcessEnv): number | undefined {
-  const value = env['OTEL_METRIC_EXPORT_INTERVAL'];
-  if (value === undefined || value === '') return undefined;
+function intervalFromEnv(): number | undefined {
+  const value = getStringFromEnv('OTEL_METRIC_EXPORT_INTERVAL');
+  if (value === undefined) return undefined;
   const ms = Number(value);
   if (!Number.isFinite(ms) || ms < 1000) throw new ConfigError('OTEL_METRIC_EXPORT_INTERVAL', [`"${value}": expected milliseconds, at least 1000`]);
   return ms;
 }
 
-export function resolveMetricsSettings(config: DecapConfig, env: NodeJS.ProcessEnv = process.env): ResolvedMetricsSettings {
+/** The settings, from the config file and this process's OTEL_* variables (read the way the SDK reads them). */
+export function resolveMetricsSettings(config: DecapConfig): ResolvedMetricsSettings {
   const m = config.metrics;
-  const resourceAttributes = { ...parseKeyValueList('OTEL_RESOURCE_ATTRIBUTES', env['OTEL_RESOURCE_ATTRIBUTES'] ?? ''), ...m.resourceAttributes };
-  const envHeaders = {
-    ...parseKeyValueList('OTEL_EXPORTER_OTLP_HEADERS', env['OTEL_EXPORTER_OTLP_HEADERS'] ?? ''),
-    ...parseKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS', env['OTEL_EXPORTER_OTLP_METRICS_HEADERS'] ?? ''),
-  };
+  checkEndpointVariables();
+  checkKeyValueList('OTEL_EXPORTER_OTLP_HEADERS');
+  checkKeyValueList('OTEL_EXPORTER_OTLP_METRICS_HEADERS');
+  checkKeyValueList('OTEL_RESOURCE_ATTRIBUTES');
+  // The exporter's own resolution: file URL, else OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, else
+  // OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, else localhost. Headers from the variables are merged by the
+  // exporter itself, under the file's.
+  const endpoint = convertLegacyHttpOptions({ url: m.endpoint }, 'METRICS', 'v1/metrics', {}).url;
+  const fromEnv = envDetector.detect().attributes ?? {};
+  const envAttributes = Object.fromEntries(Object.entries(fromEnv).filter((e): e is [string, string | number | boolean] => ['string', 'number', 'boolean'].includes(typeof e[1])));
   const fileInterval = m.exportIntervalSeconds !== undefined ? m.exportIntervalSeconds * 1000 : undefined;
   return {
-    endpoint: m.endpoint ?? endpointFromEnv(env) ?? DEFAULT_OTLP_METRICS_ENDPOINT,
-    headers: { ...envHeaders, ...m.headers },
-    exportIntervalMillis: fileInterval ?? intervalFromEnv(env) ?? 60000,
-    encoding: m.encoding ?? encodingFromEnv(env) ?? 'protobuf',
-    resourceAttributes,
-    // OTEL_SERVICE_NAME wins over a service.name inside OTEL_RESOURCE_ATTRIBUTES, as the spec says.
-    serviceName: m.serviceName ?? (env['OTEL_SERVICE_NAME'] || String(resourceAttributes['service.name'] ?? 'xdp-decap')),
+    endpoint,
+    headers: { ...m.headers },
+    exportIntervalMillis: fileInterval ?? intervalFromEnv() ?? 60000,
+    encoding: m.encoding ?? encodingFromEnv() ?? 'protobuf',
+    resourceAttributes: { ...envAttributes, ...m.resourceAttributes },
+    // The detector already put OTEL_SERVICE_NAME over a service.name inside OTEL_RESOURCE_ATTRIBUTES, as the spec says.
+    serviceName: m.serviceName ?? String(envAttributes['service.name'] ?? 'xdp-decap'),
     maxVniSeries: m.maxVniSeries,
   };
 }

@@ -35,11 +35,6 @@ export function parsePrefix(text: string): Prefix {
   return { family, prefixLen: len, bytes: network };
 }
 
-/** Canonical text of a prefix. */
-export function formatPrefix(p: Prefix): string {
-  return `${ipaddr.fromByteArray([...p.bytes]).toString()}/${p.prefixLen}`;
-}
-
 /** `struct lpm_v4_key` / `struct lpm_v6_key`: u32 prefixlen (host order), then the address (network order). */
 export function lpmKey(p: Prefix): Buffer {
   const layout = p.family === 4 ? LAYOUT.lpm_v4_key : LAYOUT.lpm_v6_key;

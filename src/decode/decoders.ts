@@ -1,5 +1,5 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
-import { LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
+import { LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, packVniKey, TUNNEL_TYPE_IDS, unpackVniKey, type TunnelType } from './layout.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
@@ -178,8 +178,7 @@ export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: Map<
       continue;
     }
     const k = i * K.size;
-    // One number per (ifindex, type, VNI): VNI in the low 24 bits, type in the next 2, ifindex above.
-    const id = raw.keys.readUInt32LE(k + K.vni) + (raw.keys[k + K.tunnel_type] ?? 0) * 2 ** 24 + raw.keys.readUInt32LE(k + K.ifindex) * 2 ** 26;
+    const id = packVniKey(raw.keys.readUInt32LE(k + K.ifindex), raw.keys[k + K.tunnel_type] ?? 0, raw.keys.readUInt32LE(k + K.vni));
     counts.set(id, (counts.get(id) ?? 0) + 1);
   }
   return idle;
@@ -187,10 +186,8 @@ export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: Map<
 
 /** The per-VNI counts `countActiveFlows` gathered. */
 export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[] {
-  return [...counts].map(([id, flows]) => ({
-    ifindex: Math.floor(id / 2 ** 26),
-    tunnelType: tunnelTypeName(Math.floor(id / 2 ** 24) % 4),
-    vni: id % 2 ** 24,
-    flows,
-  }));
+  return [...counts].map(([id, flows]) => {
+    const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
+    return { ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows };
+  });
 }

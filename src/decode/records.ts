@@ -37,7 +37,7 @@ export interface FlowRecord {
   dstPort: number;
   packets: number;
   bytes: number;
-  /** CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+  /** CLOCK_MONOTONIC nanoseconds, read with bpf_ktime_get_coarse_ns (jiffy resolution: within a tick or so). */
   firstSeenNs: bigint;
   lastSeenNs: bigint;
 }

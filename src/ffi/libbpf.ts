@@ -99,7 +99,7 @@ export type Pointer = bigint;
 export interface LibbpfFunctions {
   libbpf_version_string(): string;
   libbpf_num_possible_cpus(): number;
-  libbpf_set_print(fn: null): Pointer | null;
+  libbpf_set_print(fn: Pointer | null): Pointer | null;
   bpf_object__open_file(path: string, opts: object | null): Pointer | null;
   bpf_object__load(obj: Pointer): number;
   bpf_object__close(obj: Pointer): void;
@@ -141,6 +141,7 @@ export interface LibbpfFunctions {
   close(fd: number): number;
   if_nametoindex(name: string): number;
   if_indextoname(ifindex: number, buf: Buffer): string | null;
+  vsnprintf(buf: Buffer, size: number, format: string, args: Pointer): number;
 }
 
 const SIGNATURES: Record<keyof LibbpfFunctions, string> = {
@@ -182,10 +183,12 @@ const SIGNATURES: Record<keyof LibbpfFunctions, string> = {
   close: 'int close(int fd)',
   if_nametoindex: 'unsigned int if_nametoindex(const char *ifname)',
   if_indextoname: 'const char *if_indextoname(unsigned int ifindex, void *ifname)',
+  // va_list arrives as a pointer on x86-64 (an array type) and on arm64 (a 32-byte struct, passed by reference).
+  vsnprintf: 'int vsnprintf(void *buf, size_t size, const char *format, void *args)',
 };
 
 /** Functions that live in libc rather than libbpf. */
-const LIBC_FUNCTIONS = new Set(['close', 'if_nametoindex', 'if_indextoname']);
+const LIBC_FUNCTIONS = new Set(['close', 'if_nametoindex', 'if_indextoname', 'vsnprintf']);
 
 let loaded: LibbpfFunctions | undefined;
 
@@ -200,9 +203,39 @@ export function libbpf(): LibbpfFunctions {
     signatures: SIGNATURES,
     libcFunctions: LIBC_FUNCTIONS,
   });
-  // libbpf prints warnings to stderr by default; errors reach callers as BpfError instead.
-  loaded.libbpf_set_print(null);
+  // libbpf prints to stderr by default; until someone asks for its messages (setLibbpfPrint), they are dropped:
+  // errors reach callers as BpfError anyway.
+  loaded.libbpf_set_print(printCallback ?? null);
   return loaded;
+}
+
+/** libbpf's `enum libbpf_print_level`, in order. */
+const PRINT_LEVELS = ['warn', 'info', 'debug'] as const;
+export type LibbpfPrintLevel = (typeof PRINT_LEVELS)[number];
+
+/** `libbpf_print_fn_t`: int (*)(enum libbpf_print_level level, const char *format, va_list args). */
+const LibbpfPrintFn = koffi.proto('int libbpf_print_fn(int level, const char *format, void *args)');
+let printCallback: Pointer | undefined;
+let printTarget: ((level: LibbpfPrintLevel, line: string) => void) | undefined;
+
+/**
+ * Sends libbpf's own diagnostics (one line each, formatted by libc's vsnprintf) to `print`; `undefined` drops
+ * them again. Process-wide, as libbpf's print function is: the application (`xdp-decap run`) sets it.
+ */
+export function setLibbpfPrint(print: ((level: LibbpfPrintLevel, line: string) => void) | undefined): void {
+  printTarget = print;
+  if (!printCallback) {
+    const buf = Buffer.alloc(2048);
+    const callback = (level: number, format: string, args: Pointer): number => {
+      if (!printTarget) return 0;
+      const n = libbpf().vsnprintf(buf, buf.length, format, args);
+      const text = buf.toString('utf8', 0, Math.max(0, Math.min(n, buf.length - 1))).trimEnd();
+      if (text) printTarget(PRINT_LEVELS[level] ?? 'debug', text);
+      return n;
+    };
+    printCallback = koffi.register(callback, koffi.pointer(LibbpfPrintFn));
+  }
+  if (loaded) loaded.libbpf_set_print(print ? printCallback : null);
 }
 
 /** Sizes of the option structs, for their `sz` field. */

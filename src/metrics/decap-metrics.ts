@@ -28,6 +28,7 @@ export interface DecapMetricsOptions {
   read: () => MetricsInput;
   /** At most this many (interface, tunnel type, VNI) series per instrument; the rest go to overflow series. */
   maxVniSeries: number;
+  /** Name of the interface behind a row's `ifindex` (the plugin passes a series id per name there: interface-series.ts). */
   interfaceName: (ifindex: number) => string;
 }
 

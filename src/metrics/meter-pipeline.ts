@@ -1,10 +1,11 @@
 // The OTLP/HTTP export pipeline: resource, meter provider, periodic reader, exporter (JSON or protobuf).
 import { hostname } from 'node:os';
-import { diag, DiagLogLevel, type DiagLogFunction, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import { type DiagLogFunction, type DiagLogger, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import { AggregationTemporalityPreference, OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { PLUGIN_VERSION } from './names.ts';
 
 /** What the pipeline needs; src/config/otel-env.ts resolves it from the config file and OTEL_* variables. */
@@ -37,6 +38,28 @@ export interface MeterPipeline {
  */
 export function sdkCardinalityLimit(maxVniSeries: number): number {
   return 2 * maxVniSeries + 4096;
+}
+
+/**
+ * A URL fit for a log line: `user:password@` becomes `***@`, and the value of every query parameter
+ * (`?api_key=...`, `token`, `signature`...) becomes `***`. Anything that does not parse is shown as `<unparsable URL>`.
+ */
+export function redactUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return '<unparsable URL>';
+  }
+  if (parsed.username || parsed.password) {
+    parsed.username = '***';
+    parsed.password = '';
+  }
+  // Rebuilt by hand so the stars are not percent-encoded.
+  const query = [...parsed.searchParams.keys()].map((key) => `${encodeURIComponent(key)}=***`).join('&');
+  parsed.search = '';
+  parsed.hash = '';
+  return `${parsed.toString()}${query ? `?${query}` : ''}`;
 }
 
 /** Below the interval so one slow export cannot overlap the next; at most 10 s. */
@@ -72,24 +95,27 @@ function diagLine(message: string, args: unknown[]): string {
 }
 
 /**
- * Builds the pipeline. Nothing here throws because of the collector: export failures (collector down,
- * refusing, slow) reach the SDK's diag logger, which this installs at WARN to print one line per failure
- * through `warn`; the data plane does not depend on the collector.
+ * A DiagLogger for the SDK's own messages (periodic export failures among them), one line each: errors and
+ * warnings through `warn`, the rest through `debug`. Only an application installs it (`diag.setLogger`, as
+ * `xdp-decap run` does); a library never sets the process-wide diag logger.
+ */
+export function diagLogger(warn: (line: string) => void, debug: (line: string) => void = () => undefined): DiagLogger {
+  const print =
+    (to: (line: string) => void, prefix: string): DiagLogFunction =>
+    (message, ...args) =>
+      to(`${prefix}: ${diagLine(message, args)}`);
+  return { error: print(warn, 'metrics export'), warn: print(warn, 'metrics'), info: print(debug, 'metrics'), debug: print(debug, 'metrics'), verbose: print(debug, 'metrics') };
+}
+
+/**
+ * Builds the pipeline. Nothing here throws because of the collector: a flush or the last export at shutdown
+ * that fails is one line through `warn`; periodic export failures reach the SDK's diag logger (see
+ * `diagLogger`). The data plane does not depend on the collector.
  */
 export function createMeterPipeline(
   settings: MeterPipelineSettings,
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): MeterPipeline {
-  const print =
-    (prefix: string): DiagLogFunction =>
-    (message, ...args) =>
-      warn(`${prefix}: ${diagLine(message, args)}`);
-  const ignore: DiagLogFunction = () => undefined;
-  diag.setLogger(
-    { error: print('metrics export'), warn: print('metrics'), info: ignore, debug: ignore, verbose: ignore },
-    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
-  );
-
   const timeoutMillis = exportTimeoutMillis(settings.exportIntervalMillis);
   const exporterOptions = {
     url: settings.endpoint,
@@ -97,7 +123,22 @@ export function createMeterPipeline(
     timeoutMillis,
     temporalityPreference: AggregationTemporalityPreference.CUMULATIVE,
   };
-  const exporter = settings.encoding === 'json' ? new OtlpJsonMetricExporter(exporterOptions) : new OtlpProtobufMetricExporter(exporterOptions);
+  const otlp = settings.encoding === 'json' ? new OtlpJsonMetricExporter(exporterOptions) : new OtlpProtobufMetricExporter(exporterOptions);
+  // A failed export is reported here, once, through `warn`, and handed to the reader as handled: the reader
+  // would only pass it on to the process-wide error handler (a second report), it neither retries nor keeps it.
+  const exporter: PushMetricExporter = {
+    export(metrics, done) {
+      otlp.export(metrics, (result: ExportResult) => {
+        if (result.code === ExportResultCode.SUCCESS) return done(result);
+        warn(`metrics export: export to ${redactUrl(settings.endpoint)} failed: ${diagLine('', [result.error ?? 'unknown error']).trim()}`);
+        done({ code: ExportResultCode.SUCCESS });
+      });
+    },
+    forceFlush: () => otlp.forceFlush(),
+    shutdown: () => otlp.shutdown(),
+    selectAggregationTemporality: (type) => otlp.selectAggregationTemporality(type),
+    selectAggregation: (type) => otlp.selectAggregation(type),
+  };
   // PeriodicExportingMetricReader takes its cardinalitySelector as `cardinalityLimits` (one limit per instrument type).
   const reader = new PeriodicExportingMetricReader({
     exporter,

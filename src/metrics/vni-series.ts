@@ -1,19 +1,15 @@
 // Which (interface, tunnel type, VNI) series are reported one by one, and which are summed into the overflow series.
+import { packVniKey, TUNNEL_TYPE_IDS, type TunnelType } from '../decode/layout.ts';
 
 export interface VniSeriesKey {
   ifindex: number;
-  tunnelType: string;
+  tunnelType: TunnelType;
   vni: number;
 }
 
-const TYPE_CODES: Readonly<Record<string, number>> = { vxlan: 1, geneve: 2 };
-
-/**
- * One number per (interface, type, VNI): VNI in the low 24 bits, type in the next 2, ifindex above. Exact
- * (below 2^53) for every ifindex under 2^27; numbers hash faster than strings, and 100k rows are keyed per collection.
- */
+/** One number per (interface, type, VNI): `packVniKey`, the one packing. */
 export function seriesKey(k: VniSeriesKey): number {
-  return k.vni + (TYPE_CODES[k.tunnelType] ?? 3) * 2 ** 24 + k.ifindex * 2 ** 26;
+  return packVniKey(k.ifindex, TUNNEL_TYPE_IDS[k.tunnelType], k.vni);
 }
 
 /**
@@ -76,7 +72,7 @@ export class VniSeriesSelector {
 /** One admitted series, or the overflow series of one (interface, tunnel type) when `vni` is undefined. */
 export interface GroupedVniSeries {
   ifindex: number;
-  tunnelType: string;
+  tunnelType: TunnelType;
   vni: number | undefined;
   /** One value per field, in the order of the `fields` argument; summed over rows (overflow: over VNIs). */
   values: number[];

@@ -1,7 +1,9 @@
 // Keeps the decap program attached to each configured interface: checks what is there first, attaches by
 // bpf_link, notices interfaces that disappear or come back, and detaches on request.
 import { BpfError } from '../ffi/errors.ts';
+import { PROGRAM_NAME } from '../decode/layout.ts';
 import { detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp, XdpLink, type AttachModeRequest } from '../ffi/xdp.ts';
+import { describePid, linkHolderPids } from './link-holders.ts';
 import type { Logger } from './logger.ts';
 
 export type AttachMode = 'generic' | 'native' | 'auto';
@@ -16,7 +18,7 @@ export interface InterfaceRequest {
 export type InterfaceState =
   | { state: 'attached'; ifindex: number; mode: AttachModeRequest; linkId: number }
   | { state: 'missing' }
-  | { state: 'refused'; reason: string }
+  | { state: 'refused'; reason: string; /** Another running xdp-decap holds it (not an old pinned link, not a foreign program). */ heldByDecap?: boolean }
   | { state: 'failed'; reason: string };
 
 export interface InterfaceStatus {
@@ -40,6 +42,23 @@ function describeProgram(progId: number): string {
   }
 }
 
+/**
+ * `pid 1234 (xdp-decap run ...), link id 7, program id 55` when a running xdp-decap process holds `progId`
+ * on the interface through its bpf_link; undefined for anything else (a foreign program, a pinned link).
+ */
+function decapHolder(ifindex: number, progId: number): string | undefined {
+  try {
+    if (programInfo(progId).name !== PROGRAM_NAME) return undefined;
+    const link = listXdpLinks().find((l) => l.ifindex === ifindex && l.progId === progId);
+    if (!link) return undefined;
+    const pids = linkHolderPids(link.id);
+    if (pids.length === 0) return undefined;
+    return `${pids.map((pid) => describePid(pid)).join(', ')}, link id ${link.id}, program id ${progId}`;
+  } catch {
+    return undefined; // the program or link went away meanwhile: handled as any other program
+  }
+}
+
 /** Removes whatever XDP program is on the interface (by its link if it has one, else the legacy way). */
 function removeExisting(ifindex: number, ifname: string): void {
   const current = queryXdp(ifindex, ifname);
@@ -49,16 +68,27 @@ function removeExisting(ifindex: number, ifname: string): void {
   else detachLegacyXdp(ifindex, ifname, current.mode, current.progId);
 }
 
+/** start() refuses to run beside another xdp-decap process that holds one of its interfaces. */
+export class InterfaceHeldError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InterfaceHeldError';
+  }
+}
+
 export class InterfaceAttacher {
   private readonly progFd: number;
   private readonly progId: number;
   private readonly logger: Logger;
+  private readonly beforeAttach: (ifindex: number, name: string) => void;
   private readonly slots = new Map<string, Slot>();
 
-  constructor(progFd: number, progId: number, logger: Logger) {
+  /** `beforeAttach` learns which name an ifindex is, before the program starts counting there. */
+  constructor(progFd: number, progId: number, logger: Logger, beforeAttach: (ifindex: number, name: string) => void = () => undefined) {
     this.progFd = progFd;
     this.progId = progId;
     this.logger = logger;
+    this.beforeAttach = beforeAttach;
   }
 
   /** Sets the wanted interfaces: detaches those no longer wanted, attaches new ones. */
@@ -93,13 +123,6 @@ export class InterfaceAttacher {
 
   status(): InterfaceStatus[] {
     return [...this.slots.values()].map((s) => ({ name: s.request.name, requested: s.request.mode, status: s.status }));
-  }
-
-  /** ifindex -> name of the interfaces currently attached. */
-  attachedNames(): Map<number, string> {
-    const names = new Map<number, string>();
-    for (const slot of this.slots.values()) if (slot.status.state === 'attached') names.set(slot.status.ifindex, slot.request.name);
-    return names;
   }
 
   detachAll(): void {
@@ -141,6 +164,14 @@ export class InterfaceAttacher {
     try {
       const existing = queryXdp(ifindex, name);
       if (existing.progId && existing.progId !== this.progId) {
+        // Two xdp-decap processes on one interface would export the same traffic twice: never take over, even with replace.
+        const holder = decapHolder(ifindex, existing.progId);
+        if (holder) {
+          const reason = `already held by another xdp-decap: ${holder}; stop that one first, or remove ${name} from one of the two configs`;
+          slot.status = { state: 'refused', reason, heldByDecap: true };
+          this.logger.error(`interface ${name}: ${reason}`);
+          return;
+        }
         const what = `${describeProgram(existing.progId)} (${existing.mode} mode)`;
         if (!replace) {
           const reason = `another XDP program is attached: ${what}; not taking over. Set replace: true for this interface to replace it, or remove it (xdp-decap detach --interface ${name} if it is an old xdp-decap)`;
@@ -151,6 +182,7 @@ export class InterfaceAttacher {
         this.logger.warn(`interface ${name}: replacing ${what} as configured (replace: true)`);
         removeExisting(ifindex, name);
       }
+      this.beforeAttach(ifindex, name);
       const link = this.attachInMode(name, ifindex, mode);
       slot.link = link;
       slot.status = { state: 'attached', ifindex, mode: link.mode, linkId: link.id };

@@ -1,4 +1,4 @@
-// One-line log records on stderr (journald adds its own timestamps); injectable so tests can capture them.
+// One-line log records on stderr (journald adds its own timestamps); the Logger interface lets an agent pass its own.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -17,11 +17,4 @@ export function createStderrLogger(minimum: LogLevel = 'info', write = (line: st
     if (ORDER[level] >= ORDER[minimum]) write(`xdp-decap ${level}: ${message}\n`);
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-}
-
-/** Collects records in memory (tests). */
-export function createMemoryLogger(): Logger & { lines: string[] } {
-  const lines: string[] = [];
-  const log = (level: LogLevel) => (message: string) => void lines.push(`${level}: ${message}`);
-  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

@@ -1,15 +1,16 @@
 // The live plugin: load the program, keep it attached to the configured interfaces, export metrics, reload config.
 import type { MeterProvider } from '@opentelemetry/api';
-import { diffRequiresReload } from '../config/load.ts';
+import { settingsNeedingRestart } from '../config/load.ts';
 import { resolveMetricsSettings } from '../config/otel-env.ts';
 import type { DecapConfig } from '../config/schema.ts';
 import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
 import type { ActiveFlowCount } from '../decode/records.ts';
 import { programIdOfFd } from '../ffi/xdp.ts';
-import { createMeterPipeline } from '../metrics/meter-pipeline.ts';
+import { createMeterPipeline, redactUrl } from '../metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
+import { InterfaceSeriesLedger } from '../metrics/interface-series.ts';
 import { DecapProgram } from '../program/decap-program.ts';
-import { InterfaceAttacher, type InterfaceStatus } from './interface-attacher.ts';
+import { InterfaceAttacher, InterfaceHeldError, type InterfaceStatus } from './interface-attacher.ts';
 import { createStderrLogger, type Logger } from './logger.ts';
 
 export interface PluginOptions {
@@ -18,7 +19,6 @@ export interface PluginOptions {
   meterProvider?: MeterProvider;
   /** How often interfaces are re-checked (disappeared, came back). */
   interfacePollMillis?: number;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface ReloadResult {
@@ -32,7 +32,11 @@ export interface DecapPlugin {
   /** Applies a new config without detaching; refuses (keeping the old one) if it needs a restart. */
   reload(config: DecapConfig): ReloadResult;
   interfaces(): InterfaceStatus[];
-  /** Detaches, sends a last export, releases everything. Safe to call twice. */
+  /**
+   * Detaches and releases everything; safe to call twice. With its own pipeline (no `meterProvider`), sends a
+   * last export first. Hosted on an agent's provider it does not collect: the agent's last collection before
+   * this call is the last to carry the counters (flush the provider first if the final values matter).
+   */
   shutdown(): Promise<void>;
 }
 
@@ -48,8 +52,8 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
   let stopped = false;
 
   const idleNs = () => BigInt(Math.round(config.flowIdleTimeoutSeconds * 1e9));
-  const interfaceNames = () => attacher?.attachedNames() ?? new Map<number, string>();
-  const nameOf = (ifindex: number) => interfaceNames().get(ifindex) ?? `ifindex-${ifindex}`;
+  // Series are named by interface, whatever its ifindex and whether it is attached right now (even after a detach).
+  const ledger = new InterfaceSeriesLedger();
 
   function readMetricsInput() {
     if (!program) throw new Error('plugin is not started');
@@ -64,17 +68,22 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
   return {
     async start() {
       if (program) throw new Error('plugin already started');
-      const settings = resolveMetricsSettings(config, options.env ?? process.env);
+      const settings = resolveMetricsSettings(config);
       program = DecapProgram.load(dataplaneFromConfig(config), capacitiesFromConfig(config));
       try {
-        attacher = new InterfaceAttacher(program.program.fd, programIdOfFd(program.program.fd), logger);
+        const loaded = program;
+        attacher = new InterfaceAttacher(program.program.fd, programIdOfFd(program.program.fd), logger, (ifindex, name) =>
+          ledger.claim(ifindex, name, () => loaded.readCounters()),
+        );
         attacher.setInterfaces(config.interfaces);
+        const held = attacher.status().flatMap((s) => (s.status.state === 'refused' && s.status.heldByDecap ? [`interface ${s.name}: ${s.status.reason}`] : []));
+        if (held.length > 0) throw new InterfaceHeldError(held.join('; '));
         const provider = options.meterProvider ?? (pipeline = createMeterPipeline(settings, (line) => logger.warn(line))).meterProvider;
         metrics = registerDecapMetrics({
           meterProvider: provider,
-          read: readMetricsInput,
+          read: () => ledger.apply(readMetricsInput()),
           maxVniSeries: settings.maxVniSeries,
-          interfaceName: nameOf,
+          interfaceName: (seriesId) => ledger.nameOf(seriesId),
         });
         poll = setInterval(() => {
           try {
@@ -84,7 +93,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           }
         }, options.interfacePollMillis ?? 1000);
         poll.unref();
-        if (!options.meterProvider) logger.info(`exporting OTLP metrics to ${settings.endpoint} every ${settings.exportIntervalMillis / 1000}s (${settings.encoding})`);
+        if (!options.meterProvider) logger.info(`exporting OTLP metrics to ${redactUrl(settings.endpoint)} every ${settings.exportIntervalMillis / 1000}s (${settings.encoding})`);
       } catch (err) {
         attacher?.detachAll();
         program.close();
@@ -95,7 +104,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
 
     reload(next) {
       if (!program || !attacher) throw new Error('plugin is not started');
-      const needsRestart = diffRequiresReload(config, next);
+      const needsRestart = settingsNeedingRestart(config, next);
       if (needsRestart.length > 0) {
         logger.warn(`config change not applied (keeping the running config): ${needsRestart.join(', ')} cannot change while running; restart xdp-decap to apply it`);
         return { applied: false, needsRestart };
@@ -117,7 +126,8 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       if (poll) clearInterval(poll);
       // Detach first: traffic flows on, encapsulated, whatever happens to the export below.
       attacher?.detachAll();
-      // The provider's shutdown collects and exports one last time (the maps are still open), then stops.
+      // Our own pipeline's shutdown collects and exports one last time (the maps are still open, the series
+      // keep their interface names after the detach), then stops. An agent's provider is the agent's to flush.
       try {
         await pipeline?.shutdown();
       } catch (err) {

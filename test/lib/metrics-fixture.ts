@@ -1,4 +1,6 @@
-// Builds synthetic metric inputs and an in-memory meter provider to collect them (no root, no exporter).
+// Builds synthetic metric inputs, an in-memory meter provider to collect them, and a local OTLP/HTTP endpoint.
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { MeterProvider, MetricReader, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { MetricsInput } from '../../src/metrics/decap-metrics.ts';
 import { sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
@@ -58,4 +60,22 @@ export function syntheticInput(count: number, bytes: (vni: number) => number = (
     },
     activeFlows: vnis.map((v) => ({ ifindex: 2, tunnelType: 'vxlan' as const, vni: v.vni, flows: 1 })),
   };
+}
+
+/** A local OTLP/HTTP endpoint that records what it receives and answers `status` (or what `status()` says, per request). */
+export async function fakeCollector(status: number | (() => number)): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
+  const requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
+      res.statusCode = typeof status === 'number' ? status : status();
+      // An empty body is a valid (empty) ExportMetricsServiceResponse in both encodings.
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}/v1/metrics`, requests, close: () => (server.closeAllConnections(), server.close()) };
 }

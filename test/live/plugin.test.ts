@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { latestValue, type OtlpExport } from '../../src/demo/otlp-json.ts';
 import { outermostFlow } from '../../src/demo/tap-flows.ts';
@@ -183,15 +183,20 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
   test('kill -9: the kernel detaches the program (bpf_link) and the tap sees encapsulated frames again', async (t) => {
     if (!requireRoot(t, 'the live plugin')) return;
     const { bed } = live;
-    const plugin = startCli(['run', '--interface', bed.capIf], { ns: bed.cap, env: { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '1000' } });
+    // A collector that is down, reached with credentials that must never reach the log.
+    const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://user:hunter2@127.0.0.1:9/v1/metrics?api_key=hunter2', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20hunter2', OTEL_METRIC_EXPORT_INTERVAL: '1000' };
+    const plugin = startCli(['run', '--interface', bed.capIf], { ns: bed.cap, env });
     try {
       await plugin.waitFor(/attached in generic mode/);
+      await plugin.waitFor(/exporting OTLP metrics to http:\/\/\*\*\*@127\.0\.0\.1:9\/v1\/metrics\?api_key=\*\*\* every 1s/);
+      await plugin.waitFor(/metrics export: .*ECONNREFUSED/);
       const tapFile = join(live.dir, 'kill9.pcap');
       let tap = await startCapture(bed.cap, bed.capIf, tapFile, ['-Q', 'in']);
       bed.ping(tunnels[1]!, 5);
       await tap.stop();
       assert.equal(tapFrames(tapFile).filter(isTunnel).length, 0, `attached: no tunnel frames reach the tap; status: ${runCli(['status'], { ns: bed.cap }).stdout}\n${plugin.output()}`);
       // Collector down all along: traffic was decapsulated regardless.
+      assert.doesNotMatch(plugin.output(), /hunter2/, 'no secret in the log (endpoint credentials, query, headers)');
       plugin.child.kill('SIGKILL');
       await plugin.exited;
       assert.doesNotMatch(xdpOn(bed.cap, bed.capIf), /xdp/, 'nothing left attached');
@@ -285,6 +290,154 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
     } finally {
       await stop(plugin, 'SIGKILL');
       spawnSync('ip', ['netns', 'exec', bed.cap, 'ip', 'link', 'del', 'later0']);
+    }
+  });
+});
+
+/** The series of `metric` in one export, keyed by (interface name, tunnel type, VNI): more than one point per key is a duplicate. */
+function seriesOf(e: OtlpExport, metric: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const p of e.points.filter((pt) => pt.metric === metric)) {
+    const key = `${p.attributes['network.interface.name']}/${p.attributes['tunnel.type']}/${p.attributes['tunnel.vni'] ?? 'overflow'}`;
+    out.set(key, [...(out.get(key) ?? []), p.value]);
+  }
+  return out;
+}
+
+/** startTimeUnixNano of every decap.tunnel.packets point in the sink's file, one list per export. */
+function packetStartTimes(sinkFile: string): bigint[][] {
+  type Body = { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<{ name: string; sum?: { dataPoints?: Array<{ startTimeUnixNano: string }> } }> }> }> };
+  return readFileSync(sinkFile, 'utf8').split('\n').filter(Boolean).map((line) => {
+    const body = (JSON.parse(line) as { body: Body }).body;
+    return (body.resourceMetrics ?? []).flatMap((r) => (r.scopeMetrics ?? []).flatMap((sm) => (sm.metrics ?? []).filter((m) => m.name === 'decap.tunnel.packets').flatMap((m) => (m.sum?.dataPoints ?? []).map((p) => BigInt(p.startTimeUnixNano)))));
+  });
+}
+
+/** Attribute values naming an interface by number: series whose identity depended on attach state. */
+function ifindexNames(e: OtlpExport): string[] {
+  return e.points.map((p) => String(p.attributes['network.interface.name'] ?? '')).filter((n) => /^ifindex-/.test(n));
+}
+
+describe('series identity: one series per (interface name, type, VNI), whatever happens to the attachment', { skip: SKIP }, () => {
+  let live: LiveBed;
+  let vx100: VxlanTunnel;
+  let vx200: VxlanTunnel;
+  before(async () => {
+    if (!IS_ROOT) return;
+    live = await LiveBed.create('series');
+    vx100 = live.bed.addVxlan(100);
+    vx200 = live.bed.addVxlan(200);
+  });
+  after(() => live?.destroy());
+
+  test('after SIGTERM the last export has exactly one series per VNI, equal to what was sent', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    const startCount = live.exports().length;
+    const plugin = startCli(['run', '--config', live.writeConfig('sigterm.json', {})], { ns: bed.cap });
+    try {
+      await plugin.waitFor(/interface cap0: attached in generic mode/);
+      bed.ping(vx100, 10);
+      bed.ping(vx200, 4);
+      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 200 }) === 4);
+      assert.equal(await stop(plugin), 0, plugin.output());
+      const last = live.exports().at(-1)!;
+      assert.deepEqual(ifindexNames(last), [], 'no series named by ifindex');
+      for (const metric of ['decap.tunnel.packets', 'decap.tunnel.bytes', 'decap.tunnel.flows']) {
+        const series = seriesOf(last, metric);
+        assert.deepEqual([...series.keys()].sort(), ['cap0/vxlan/100', 'cap0/vxlan/200'], `${metric}: one series per VNI`);
+        for (const values of series.values()) assert.equal(values.length, 1, `${metric}: one point per series`);
+      }
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/100'), [10]);
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/200'), [4]);
+    } finally {
+      await stop(plugin, 'SIGKILL');
+    }
+  });
+
+  test('a deleted and re-created interface continues its series: one series, the sum of both lives', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    const startCount = live.exports().length;
+    const plugin = startCli(['run', '--config', live.writeConfig('recreate.json', {})], { ns: bed.cap });
+    try {
+      await plugin.waitFor(/interface cap0: attached in generic mode/);
+      bed.ping(vx100, 10);
+      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 100 }) === 10);
+      bed.deleteLink();
+      await plugin.waitFor(/interface cap0: gone/);
+      bed.recreateLink();
+      const again = bed.addVxlan(100);
+      await plugin.waitFor(/interface cap0: attached in generic mode[\s\S]*interface cap0: attached in generic mode/);
+      bed.ping(again, 5);
+      const exports = await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 100 }) === 15);
+      // Every export of this run: a cumulative series never goes down, and never has a twin.
+      let previous = 0;
+      for (const e of exports.slice(startCount)) {
+        assert.deepEqual(ifindexNames(e), [], 'no series named by ifindex');
+        const values = seriesOf(e, 'decap.tunnel.packets').get('cap0/vxlan/100') ?? [];
+        assert.ok(values.length <= 1, `one series for VNI 100, got ${JSON.stringify(values)}`);
+        if (values[0] !== undefined) {
+          assert.ok(values[0] >= previous, `cumulative never decreases: ${previous} then ${values[0]}`);
+          previous = values[0];
+        }
+      }
+      assert.equal(await stop(plugin), 0, plugin.output());
+      const last = live.exports().at(-1)!;
+      assert.deepEqual(ifindexNames(last), []);
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/100'), [15]);
+      assert.deepEqual([...seriesOf(last, 'decap.tunnel.bytes').keys()], ['cap0/vxlan/100']);
+      // This run counted from 0 although the previous run in this namespace counted VNI 100 too: its series
+      // carry a later start time (how a cumulative sum signals a reset), and one start time throughout the re-creation.
+      const starts = packetStartTimes(live.sinkFile);
+      const earlier = starts.slice(0, startCount).flat();
+      const mine = new Set(starts.slice(startCount).flat());
+      assert.equal(mine.size, 1, 'one start time for the whole run, across the re-creation');
+      assert.ok(earlier.length > 0 && earlier.every((t0) => t0 < [...mine][0]!), 'later than any start time of the previous run');
+    } finally {
+      await stop(plugin, 'SIGKILL');
+    }
+  });
+
+  test('--log-level debug: libbpf\'s own diagnostics are in the log at debug level; absent at info', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    for (const level of ['debug', 'info']) {
+      const plugin = startCli(['run', '--config', live.writeConfig(`log-${level}.json`, {}), '--log-level', level], { ns: bed.cap });
+      try {
+        await plugin.waitFor(/interface cap0: attached in generic mode/);
+        assert.equal(await stop(plugin), 0, plugin.output());
+        if (level === 'debug') assert.match(plugin.output(), /^xdp-decap debug: libbpf (warn|info|debug): .*\S/m, plugin.output());
+        else assert.doesNotMatch(plugin.output(), /libbpf/);
+      } finally {
+        await stop(plugin, 'SIGKILL');
+      }
+    }
+  });
+
+  test('a second run on an interface another xdp-decap holds: refused at start, exit 2, naming the pid and link; nothing left attached', async (t) => {
+    if (!requireRoot(t, 'the live plugin')) return;
+    const { bed } = live;
+    inNs(bed.cap, 'ip', ['link', 'add', 'other0', 'type', 'veth', 'peer', 'name', 'other1']);
+    const first = startCli(['run', '--config', live.writeConfig('first.json', {})], { ns: bed.cap });
+    try {
+      await first.waitFor(/interface cap0: attached in generic mode, ifindex \d+, link id (\d+)/);
+      const linkId = /link id (\d+)/.exec(first.output())![1];
+      const before = xdpOn(bed.cap, bed.capIf);
+      // other0 comes first in the second config: it gets attached, then must be undone when cap0 is refused.
+      const second = runCli(['run', '--config', live.writeConfig('second.json', { interfaces: [{ name: 'other0' }, { name: bed.capIf, replace: true }] })], { ns: bed.cap, timeoutMs: 30000 });
+      assert.equal(second.status, 2, `${second.stdout}${second.stderr}`);
+      const lines = second.stderr.trim().split('\n');
+      assert.match(lines.at(-1)!, new RegExp(`^xdp-decap run: interface cap0: already held by another xdp-decap: pid ${first.child.pid} \\(xdp-decap run --config [^)]*first\\.json\\), link id ${linkId}, program id \\d+; stop that one first`));
+      assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
+      assert.doesNotMatch(second.stderr, /exporting OTLP metrics/, 'the second never exported');
+      assert.doesNotMatch(xdpOn(bed.cap, 'other0'), /xdp/, 'nothing left half-attached');
+      assert.equal(xdpOn(bed.cap, bed.capIf), before, 'the first keeps its attachment');
+      assert.equal(first.child.exitCode, null, 'the first keeps running');
+      assert.equal(await stop(first), 0, first.output());
+    } finally {
+      await stop(first, 'SIGKILL');
+      spawnSync('ip', ['netns', 'exec', bed.cap, 'ip', 'link', 'del', 'other0']);
     }
   });
 });

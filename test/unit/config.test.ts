@@ -1,12 +1,11 @@
-// Config: defaults, YAML/JSON files, one clear error per kind of bad value, OTEL_* precedence, the JSON Schema.
+// Config: defaults, YAML/JSON files, one clear error per kind of bad value, the JSON Schema (OTEL_* precedence: otel-env.test.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, DEFAULT_CONFIG, configJsonSchema, diffRequiresReload, loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { resolveMetricsSettings } from '../../src/config/otel-env.ts';
+import { ConfigError, DEFAULT_CONFIG, configJsonSchema, settingsNeedingRestart, loadConfigFile, parseConfig } from '../../src/config/load.ts';
 import { lpmKey, parsePrefix } from '../../src/config/prefixes.ts';
 import { runCli } from '../lib/cli.ts';
 import { REPO_ROOT } from '../lib/env.ts';
@@ -89,41 +88,10 @@ test('prefixes encode as the kernel LPM keys (u32 prefixlen, then network-order 
   assert.equal(v6.subarray(4).toString('hex'), '20010db8000000000000000000000001');
 });
 
-test('OTEL_* environment: used when the file is silent, the file wins when it speaks', () => {
-  const env = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
-    OTEL_EXPORTER_OTLP_HEADERS: 'api-key=s%20ecret,x-team=net',
-    OTEL_METRIC_EXPORT_INTERVAL: '15000',
-    OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=prod,service.name=from-attrs',
-    OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
-  };
-  const fromEnv = resolveMetricsSettings(DEFAULT_CONFIG, env);
-  assert.deepEqual(fromEnv, {
-    endpoint: 'http://collector:4318/v1/metrics', headers: { 'api-key': 's ecret', 'x-team': 'net' }, exportIntervalMillis: 15000,
-    encoding: 'json', resourceAttributes: { 'deployment.environment': 'prod', 'service.name': 'from-attrs' }, serviceName: 'from-attrs', maxVniSeries: 2000,
-  });
-  assert.equal(resolveMetricsSettings(DEFAULT_CONFIG, { ...env, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://m.example/custom' }).endpoint, 'https://m.example/custom');
-  assert.equal(resolveMetricsSettings(DEFAULT_CONFIG, { ...env, OTEL_SERVICE_NAME: 'decap-a' }).serviceName, 'decap-a');
-  const file = parseConfig({ metrics: { endpoint: 'http://file:4318/v1/metrics', exportIntervalSeconds: 5, encoding: 'protobuf', headers: { 'x-team': 'file' }, serviceName: 'svc' } }, 'f');
-  const fromFile = resolveMetricsSettings(file, env);
-  assert.equal(fromFile.endpoint, 'http://file:4318/v1/metrics');
-  assert.equal(fromFile.exportIntervalMillis, 5000);
-  assert.equal(fromFile.encoding, 'protobuf');
-  assert.equal(fromFile.headers['x-team'], 'file');
-  assert.equal(fromFile.serviceName, 'svc');
-  assert.deepEqual(resolveMetricsSettings(DEFAULT_CONFIG, {}), {
-    endpoint: 'http://localhost:4318/v1/metrics', headers: {}, exportIntervalMillis: 60000, encoding: 'protobuf', resourceAttributes: {}, serviceName: 'xdp-decap', maxVniSeries: 2000,
-  });
-  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_METRIC_EXPORT_INTERVAL: 'soon' }), /OTEL_METRIC_EXPORT_INTERVAL: "soon": expected milliseconds/);
-  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' }), /OTEL_EXPORTER_OTLP_ENDPOINT: "collector" is not a URL/);
-  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), /OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported/);
-  assert.throws(() => resolveMetricsSettings(DEFAULT_CONFIG, { OTEL_EXPORTER_OTLP_HEADERS: 'novalue' }), /OTEL_EXPORTER_OTLP_HEADERS: "novalue" is not key=value/);
-});
-
 test('live reload: map sizes and metrics settings need a restart, the rest does not', () => {
   const base = parseConfig({ interfaces: [{ name: 'a' }] }, 'x');
-  assert.deepEqual(diffRequiresReload(base, parseConfig({ interfaces: [{ name: 'b' }], vxlanPorts: [1], excludePrefixes: ['10.0.0.0/8'], trackFlows: false }, 'y')), []);
-  assert.deepEqual(diffRequiresReload(base, parseConfig({ maps: { vniCapacity: 5, flowCapacity: 2048 }, metrics: { exportIntervalSeconds: 5 } }, 'y')), ['maps.vniCapacity', 'maps.flowCapacity', 'metrics.exportIntervalSeconds']);
+  assert.deepEqual(settingsNeedingRestart(base, parseConfig({ interfaces: [{ name: 'b' }], vxlanPorts: [1], excludePrefixes: ['10.0.0.0/8'], trackFlows: false }, 'y')), []);
+  assert.deepEqual(settingsNeedingRestart(base, parseConfig({ maps: { vniCapacity: 5, flowCapacity: 2048 }, metrics: { exportIntervalSeconds: 5 } }, 'y')), ['maps.vniCapacity', 'maps.flowCapacity', 'metrics.exportIntervalSeconds']);
 });
 
 test('the shipped JSON Schema is generated from the zod schema and up to date', () => {

@@ -19,7 +19,7 @@ import {
   variableQueryText,
 } from '../lib/dashboard-queries.ts';
 import { EXAMPLE_PROMETHEUS_CONFIG, Prometheus, freeLocalPort, prometheusArgv, writeTestPrometheusConfig } from '../lib/prometheus.ts';
-import { which } from '../lib/env.ts';
+import { IN_CI, requireTool, which } from '../lib/env.ts';
 
 const NETFLOW_METRICS = ['netflow_bytes_total', 'netflow_packets_total'];
 const dashboard = loadDashboard();
@@ -131,11 +131,9 @@ test('the extracted queries have every variable substituted, and unknown variabl
 });
 
 test('every extracted expression parses (promtool check rules)', (t) => {
-  const promtool = which('promtool');
-  if (!promtool) {
-    t.skip('promtool not installed (Debian ships it in the prometheus package: apt-get install prometheus); PromQL parse check skipped');
-    return;
-  }
+  // Debian ships promtool in the prometheus package (scripts/install-deps.sh installs it); in CI a missing tool fails.
+  if (!requireTool(t, 'promtool')) return;
+  const promtool = which('promtool')!;
   const dir = scratch(t);
   const rules = (exprs: string[]) => ({ groups: [{ name: 'xdp_decap_dashboard', rules: exprs.map((expr, i) => ({ record: `dashboard:query_${i}`, expr })) }] });
   const check = (exprs: string[]) => {
@@ -160,11 +158,8 @@ test('the example prometheus.yml and its fast test copy are valid, and differ on
   const changed = original.flatMap((line, i) => (line === derived[i + 1] ? [] : [`${line} -> ${derived[i + 1]}`]));
   assert.deepEqual(changed, ['  scrape_interval: 15s ->   scrape_interval: 1s']);
   assert.ok(original.some((l) => /honor_labels: true/.test(l)) && original.some((l) => /127\.0\.0\.1:9464/.test(l)));
-  const promtool = which('promtool');
-  if (!promtool) {
-    t.skip('promtool not installed; config syntax check skipped');
-    return;
-  }
+  if (!requireTool(t, 'promtool')) return;
+  const promtool = which('promtool')!;
   for (const file of [EXAMPLE_PROMETHEUS_CONFIG, copy]) {
     const r: SpawnSyncReturns<string> = spawnSync(promtool, ['check', 'config', file], { encoding: 'utf8' });
     assert.equal(r.status, 0, `promtool check config ${file}:\n${r.stdout}${r.stderr}`);
@@ -186,6 +181,7 @@ test('prometheusArgv puts the command prefix first', () => {
 
 test('the Prometheus harness runs a real server with no targets: ready, queries, errors, every dashboard query, stop', async (t) => {
   if (!existsSync('/usr/bin/prometheus')) {
+    if (IN_CI) throw new Error('/usr/bin/prometheus is missing in CI: scripts/install-deps.sh must install the prometheus package');
     t.skip('/usr/bin/prometheus not installed (apt-get install prometheus); harness test skipped');
     return;
   }

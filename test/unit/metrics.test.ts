@@ -1,17 +1,15 @@
 // Metric mapping: one map read per collection, right names/units/attributes, no VNI lost to cardinality limits, and an export pipeline that never throws.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { diag } from '@opentelemetry/api';
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import manifest from '../../plugin.json' with { type: 'json' };
 import type { VniCounters } from '../../src/decode/records.ts';
 import { registerDecapMetrics, type MetricsInput } from '../../src/metrics/decap-metrics.ts';
-import { createMeterPipeline, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
+import { createMeterPipeline, diagLogger, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
 import { groupVniSeries, selectVniSeries, seriesKey, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
-import { collectPoints, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
+import { collectPoints, fakeCollector, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
 
 const names = (ifindex: number) => (ifindex === 2 ? 'ens1f0' : `if${ifindex}`);
 const TUNNEL_COUNTERS = ['decap.tunnel.packets', 'decap.tunnel.bytes', 'decap.tunnel.overhead', 'decap.tunnel.flows'] as const;
@@ -163,7 +161,7 @@ test('unregister stops the reads', async () => {
 });
 
 test('selectVniSeries: pure, the largest first while there is room, then never changes', () => {
-  const row = (vni: number, bytes: number, ifindex = 1) => ({ ifindex, tunnelType: 'vxlan', vni, bytes });
+  const row = (vni: number, bytes: number, ifindex = 1) => ({ ifindex, tunnelType: 'vxlan' as const, vni, bytes });
   const empty: ReadonlySet<number> = new Set();
   const first = selectVniSeries(empty, [row(1, 5), row(2, 50), row(3, 20)], 2);
   assert.equal(empty.size, 0, 'the input set is not modified');
@@ -186,24 +184,6 @@ test('selectVniSeries: pure, the largest first while there is room, then never c
   assert.deepEqual(grouped.series.map((s) => [s.ifindex, s.vni, s.values]), [[1, 2, [7]], [1, undefined, [3]], [2, undefined, [4]]]);
   assert.equal(grouped.overflowRows, 2);
 });
-
-/** A local OTLP/HTTP endpoint that records what it receives and answers `status`. */
-async function fakeCollector(status: number): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
-  const requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      requests.push({ headers: req.headers, body: Buffer.concat(chunks) });
-      res.statusCode = status;
-      // An empty body is a valid (empty) ExportMetricsServiceResponse in both encodings.
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1/metrics`, requests, close: () => (server.closeAllConnections(), server.close()) };
-}
 
 const pipelineSettings = (endpoint: string, encoding: 'json' | 'protobuf') => ({
   endpoint,
@@ -269,7 +249,7 @@ test('pipeline: a collector that is down or refusing never throws; each failed e
     registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(3), maxVniSeries: 10, interfaceName: names });
     await pipeline.forceFlush();
     assert.equal(warnings.length, 1, `${endpoint}: one line per failed export: ${warnings.join(' | ')}`);
-    assert.match(warnings[0]!, /^metrics export: .*metrics export failed/);
+    assert.match(warnings[0]!, new RegExp(`^metrics export: export to ${endpoint.replace(/[.?*]/g, '\\$&')} failed: `));
     assert.ok(!warnings[0]!.includes('\n') && !warnings[0]!.includes('"stack"'), 'a message, not a JSON stack');
     await pipeline.shutdown();
     assert.equal(warnings.length, 2, 'the last export at shutdown failed too, and said so');
@@ -281,4 +261,53 @@ test('pipeline: the export timeout stays below the interval', () => {
     const timeout = exportTimeoutMillis(interval);
     assert.ok(timeout > 0 && timeout <= interval && timeout <= 10_000, `${interval} -> ${timeout}`);
   }
+});
+
+test('pipeline: building one leaves the process-wide diag logger alone (only an application sets it)', (t) => {
+  const seen: string[] = [];
+  const mine = { error: (m: string) => seen.push(m), warn: (m: string) => seen.push(m), info: () => undefined, debug: () => undefined, verbose: () => undefined };
+  diag.setLogger(mine, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
+  t.after(() => diag.disable());
+  const pipeline = createMeterPipeline(pipelineSettings('http://127.0.0.1:1/v1/metrics', 'json'), () => undefined);
+  t.after(() => pipeline.shutdown());
+  diag.warn('still mine');
+  assert.deepEqual(seen, ['still mine'], "the host's diag logger still gets the SDK's messages");
+});
+
+test('diagLogger: one line per SDK message, JSON-stringified errors reduced to their message', () => {
+  const warned: string[] = [];
+  const debugged: string[] = [];
+  const logger = diagLogger((l) => warned.push(l), (l) => debugged.push(l));
+  logger.error(JSON.stringify({ message: 'PeriodicExportingMetricReader: metrics export failed', stack: 'Error\n    at x' }));
+  logger.warn('two\nlines');
+  logger.debug('detail');
+  assert.deepEqual(warned, ['metrics export: PeriodicExportingMetricReader: metrics export failed', 'metrics: two lines']);
+  assert.deepEqual(debugged, ['metrics: detail']);
+});
+
+test('pipeline: while the collector refuses, nothing is lost: the first export it accepts carries the full cumulative counts', async (t) => {
+  let up = false;
+  // 400: refused without retries (a 503 or a refused connection is retried within the export timeout first).
+  const collector = await fakeCollector(() => (up ? 200 : 400));
+  t.after(() => collector.close());
+  const warnings: string[] = [];
+  const pipeline = createMeterPipeline({ ...pipelineSettings(collector.url, 'json'), exportIntervalMillis: 3_600_000 }, (line) => warnings.push(line));
+  let packets = 0;
+  const row: VniCounters = { ifindex: 2, tunnelType: 'vxlan', vni: 100, packets: 0, bytes: 0, overheadBytes: 0, flows: 1 };
+  const read = (): MetricsInput => ({ counters: { vnis: [{ ...row, packets, bytes: packets * 100 }], outcomes: [], lost: { vni_stats: 0, outcome_stats: 0, flows: 0 } }, activeFlows: [] });
+  registerDecapMetrics({ meterProvider: pipeline.meterProvider, read, maxVniSeries: 10, interfaceName: names });
+  packets = 10;
+  await pipeline.forceFlush();
+  packets = 25;
+  await pipeline.forceFlush();
+  assert.equal(warnings.length, 2, `each refused export said so: ${warnings.join(' | ')}`);
+  up = true;
+  packets = 31;
+  await pipeline.shutdown();
+  const accepted = collector.requests.at(-1)!;
+  type Point = { asInt?: string | number; attributes: Array<{ key: string; value: { intValue?: string | number } }> };
+  const body = JSON.parse(accepted.body.toString()) as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string; sum?: { dataPoints: Point[] } }> }> }> };
+  const metric = body.resourceMetrics[0]!.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.name === 'decap.tunnel.packets')!;
+  assert.deepEqual(metric.sum!.dataPoints.map((p) => Number(p.asInt)), [31], 'the total, not what accrued since the last accepted export');
+  assert.equal(collector.requests.length, 3);
 });

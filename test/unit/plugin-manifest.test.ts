@@ -9,11 +9,11 @@ import manifest from '../../plugin.json' with { type: 'json' };
 import pkg from '../../package.json' with { type: 'json' };
 import { SKIP_REASONS, LOST_COUNTERS, TUNNEL_TYPES } from '../../src/decode/layout.ts';
 import { registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
-import { pipelineResourceAttributes, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
+import { createMeterPipeline, pipelineResourceAttributes, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
 import { renderMetricsDoc, replaceMetricsBlock } from '../../src/metrics/metrics-doc.ts';
 import { ATTR, METRIC } from '../../src/metrics/names.ts';
 import * as api from '../../src/index.ts';
-import { collectPoints, syntheticInput, testProvider } from '../lib/metrics-fixture.ts';
+import { collectPoints, fakeCollector, syntheticInput, testProvider } from '../lib/metrics-fixture.ts';
 import { REPO_ROOT } from '../lib/env.ts';
 
 test('every instrument the code registers is in plugin.json with the same unit, description, kind and value type, and vice versa', async () => {
@@ -25,15 +25,11 @@ test('every instrument the code registers is in plugin.json with the same unit, 
   assert.deepEqual(registered.map((m) => m.descriptor.name).sort(), manifest.metrics.map((m) => m.name).sort());
   for (const m of registered) {
     const declared = manifest.metrics.find((d) => d.name === m.descriptor.name)!;
-    assert.equal(m.descriptor.unit, declared.unit, `${declared.name} unit`);
-    assert.equal(m.descriptor.description, declared.description, `${declared.name} description`);
     assert.equal(m.descriptor.valueType, declared.valueType === 'int' ? ValueType.INT : ValueType.DOUBLE, `${declared.name} value type`);
     const kind = m.dataPointType === DataPointType.SUM ? 'sum' : m.dataPointType === DataPointType.GAUGE ? 'gauge' : 'other';
     assert.equal(kind, declared.kind, `${declared.name} kind`);
-    assert.equal(declared.instrument, declared.kind === 'sum' ? 'counter' : 'gauge', `${declared.name}: a monotonic sum comes from a counter`);
     if (m.dataPointType === DataPointType.SUM) assert.equal(m.isMonotonic, declared.monotonic, `${declared.name} monotonic`);
-    else assert.equal(declared.monotonic, false);
-    assert.equal(declared.temporality, 'cumulative');
+    else assert.equal(declared.monotonic, false, `${declared.name}: a gauge cannot be declared monotonic`);
   }
   const declaredAttrs = new Set(manifest.attributes.map((a) => a.name));
   const enums = new Map(manifest.attributes.flatMap((a) => ('enum' in a && a.enum ? [[a.name, a.enum] as const] : [])));
@@ -48,6 +44,36 @@ test('every instrument the code registers is in plugin.json with the same unit, 
     if (p.attributes[ATTR.overflow] === true) {
       assert.ok(manifest.cardinality.appliesTo.includes(p.metric), `${p.metric} has overflow series only if plugin.json says so`);
       assert.ok(!(ATTR.tunnelVni in p.attributes), 'no tunnel.vni on an overflow series');
+    }
+  }
+});
+
+test('what reaches a collector (the real OTLP/JSON pipeline) has the unit, description, kind, monotonicity and temporality plugin.json declares', async (t) => {
+  const collector = await fakeCollector(200);
+  t.after(() => collector.close());
+  const pipeline = createMeterPipeline(
+    { endpoint: collector.url, headers: {}, exportIntervalMillis: 60000, encoding: 'json', resourceAttributes: {}, serviceName: 'xdp-decap', maxVniSeries: 10 },
+    (line) => assert.fail(line),
+  );
+  registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(5), maxVniSeries: 10, interfaceName: () => 'eth0' });
+  await pipeline.shutdown();
+  type WireMetric = { name: string; unit?: string; description?: string; sum?: { isMonotonic?: boolean; aggregationTemporality?: number }; gauge?: object };
+  const body = JSON.parse(collector.requests.at(-1)!.body.toString()) as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: WireMetric[] }> }> };
+  const wire = body.resourceMetrics.flatMap((r) => r.scopeMetrics.flatMap((s) => s.metrics));
+  assert.deepEqual(wire.map((m) => m.name).sort(), manifest.metrics.map((m) => m.name).sort(), 'every declared metric is exported, nothing else');
+  const OTLP_TEMPORALITY = { cumulative: 2, delta: 1 } as const; // AggregationTemporality in the OTLP proto
+  for (const m of wire) {
+    const declared = manifest.metrics.find((d) => d.name === m.name)!;
+    assert.equal(m.unit, declared.unit, `${m.name} unit on the wire`);
+    assert.equal(m.description, declared.description, `${m.name} description on the wire`);
+    if (declared.kind === 'sum') {
+      assert.ok(m.sum, `${m.name} is exported as a sum`);
+      assert.equal(Boolean(m.sum.isMonotonic), declared.monotonic, `${m.name} monotonic on the wire`);
+      assert.equal(m.sum.aggregationTemporality, OTLP_TEMPORALITY[declared.temporality as keyof typeof OTLP_TEMPORALITY], `${m.name} temporality on the wire`);
+      assert.equal(declared.instrument, 'counter', `${m.name}: an exported sum comes from a counter`);
+    } else {
+      assert.ok(m.gauge, `${m.name} is exported as a gauge`);
+      assert.equal(declared.instrument, 'gauge');
     }
   }
 });
