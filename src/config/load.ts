@@ -89,10 +89,13 @@ function parseText(text: string, path: string): unknown {
     try {
       return JSON.parse(text);
     } catch (err) {
-      throw new ConfigError(path, [`not valid JSON: ${err instanceof Error ? err.message : String(err)}`]);
+      // V8 quotes the text it choked on, line breaks and all: keep the problem on one line.
+      const why = (err instanceof Error ? err.message : String(err)).replace(/\s*[\r\n]+\s*/g, ' ');
+      throw new ConfigError(path, [`not valid JSON: ${why}`]);
     }
   }
-  const doc = parseDocument(text, { prettyErrors: true });
+  // logLevel 'error': the parser's warnings (e.g. a collection as a key) would print a second, unasked line; zod names the key.
+  const doc = parseDocument(text, { prettyErrors: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
     throw new ConfigError(path, doc.errors.map((e) => {
       const pos = e.linePos?.[0];
