@@ -473,8 +473,21 @@ export class PcapReader implements Iterable<PcapRecord> {
   /** The next frame, or null at the end; a capture cut off inside a frame throws a CaptureError, it is not the end. */
   next(): PcapRecord | null {
     if (this.fd === null) throw new Error(`${this.path}: next() on a closed PcapReader`);
+    this.copy = true;
     return this.format.kind === 'pcap' ? this.nextPcap(this.format.recordHeader) : this.nextPcapng();
   }
+
+  /**
+   * Like next(), but `data` is a view of the reader's window, valid only until the next call: for a caller that
+   * uses each frame at once (replay), so streaming a capture makes no garbage per frame.
+   */
+  nextView(): PcapRecord | null {
+    if (this.fd === null) throw new Error(`${this.path}: nextView() on a closed PcapReader`);
+    this.copy = false;
+    return this.format.kind === 'pcap' ? this.nextPcap(this.format.recordHeader) : this.nextPcapng();
+  }
+
+  private copy = true;
 
   private nextPcap(headerSize: number): PcapRecord | null {
     const s = this.stream;
@@ -490,7 +503,8 @@ export class PcapReader implements Iterable<PcapRecord> {
     s.skip(headerSize);
     const have = s.fill(caplen);
     if (have < caplen) throw this.truncated(`its ${caplen} captured bytes: only ${have}`);
-    const data = Buffer.from(s.view(caplen));
+    const view = s.view(caplen);
+    const data = this.copy ? Buffer.from(view) : view;
     s.skip(caplen);
     this.frames++;
     return { tsSec, tsFrac, caplen, origLen: Math.max(origLen, caplen), data };
@@ -549,7 +563,7 @@ export class PcapReader implements Iterable<PcapRecord> {
     }
     const { tsSec, tsFrac } = tsHigh === undefined || tsLow === undefined ? { tsSec: 0, tsFrac: 0 } : pcapngTime(iface, tsHigh, tsLow);
     this.frames++;
-    return { tsSec, tsFrac, caplen, origLen: Math.max(origLen, caplen), data: Buffer.from(body.subarray(dataAt, dataAt + caplen)) };
+    return { tsSec, tsFrac, caplen, origLen: Math.max(origLen, caplen), data: this.copy ? Buffer.from(body.subarray(dataAt, dataAt + caplen)) : body.subarray(dataAt, dataAt + caplen) };
   }
 
   /** Iterates the remaining frames and closes the reader when the loop ends, breaks or throws. */

@@ -87,7 +87,8 @@ export function replayCapture(options: ReplayOptions): ReplaySummary {
     program = DecapProgram.load(options.dataplane, options.capacities);
     writer = PcapWriter.onDescriptor(out.fd, out.path, { linkType: reader.linkType, precision: reader.precision, ownsFd: false });
     const every = options.progressEvery ?? 65536;
-    for (let record = reader.next(); record; record = reader.next()) {
+    // Each frame is run and written before the next is read: a view of the reader's window is enough.
+    for (let record = reader.nextView(); record; record = reader.nextView()) {
       frames++;
       if (record.tsSec < 0 || record.tsSec > LAST_PCAP_SECOND) throw timestampProblem(reader.path, frames, record.tsSec);
       let data = record.data;

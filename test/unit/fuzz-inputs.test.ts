@@ -143,7 +143,7 @@ test('capture reader: any pcap or pcapng bytes, damaged or not, give frames or o
     );
   }));
 
-test('pcap round trip: any frames written are read back exactly, in both precisions', () =>
+test('pcap round trip: any frames written are read back exactly, in both precisions, by next() and nextView()', () =>
   withDir(async (dir) => {
     fc.assert(
       fc.property(fc.constantFrom<TimestampPrecision>('micro', 'nano'), fc.array(record('nano'), { maxLength: 20 }), (precision, raw) => {
@@ -152,6 +152,12 @@ test('pcap round trip: any frames written are read back exactly, in both precisi
         writeFileSync(file, pcapBytes(dir, records, precision));
         const reader = PcapReader.open(file);
         assert.deepEqual([...reader], records);
+        // nextView: the same frames, each valid until the next call (copied here before it).
+        const viewer = PcapReader.open(file);
+        const viewed: PcapRecord[] = [];
+        for (let r = viewer.nextView(); r; r = viewer.nextView()) viewed.push({ ...r, data: Buffer.from(r.data) });
+        viewer.close();
+        assert.deepEqual(viewed, records);
       }),
       { numRuns: RUNS },
     );
