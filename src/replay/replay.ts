@@ -59,7 +59,8 @@ function timestampProblem(input: string, frame: number, tsSec: number): CaptureE
   const side = tsSec < 0 ? 'before 1970, which a pcap file cannot hold' : 'after 2106-02-07T06:28:15Z, the last second a pcap file can hold';
   return new CaptureError(
     input,
-    `frame ${frame} has timestamp ${when}, ${side}; replay writes pcap: shift the times first with editcap -t SECONDS IN OUT (e.g. editcap -t ${tsSec < 0 ? '' : '-'}${Math.abs(tsSec) + 1} IN OUT)`,
+    `frame ${frame} has timestamp ${when}, ${side}; replay writes pcap: shift the times first, ` +
+      `by at least ${tsSec < 0 ? -tsSec : tsSec - LAST_PCAP_SECOND} seconds: editcap -t ${tsSec < 0 ? -tsSec : -(tsSec - LAST_PCAP_SECOND)} IN OUT`,
   );
 }
 
