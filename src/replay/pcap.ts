@@ -262,7 +262,12 @@ export class PcapReader implements Iterable<PcapRecord> {
    */
   static open(path: string): PcapReader {
     if (path === STDIO_PATH) {
-      const stat = fstatSync(0);
+      let stat: Stats;
+      try {
+        stat = fstatSync(0);
+      } catch {
+        throw new CaptureError('stdin', 'is closed, so there is no capture to read; pipe one in (tcpdump -w - ... | xdp-decap replay - ...) or give a file');
+      }
       if (isatty(0)) throw new CaptureError('stdin', 'is a terminal, not a capture; pipe one in (tcpdump -w - ... | xdp-decap replay - ...) or give a file');
       return new PcapReader('stdin', 0, false, stat);
     }

@@ -60,3 +60,15 @@ test('the error path: a user mistake is one line and exit 2; anything else is a 
     console.error = original;
   }
 });
+
+test('replay - reads stdin: an empty or non-capture stdin is one line and exit 2, before anything is loaded', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { CLI } = await import('../lib/cli.ts');
+  for (const [input, message] of [['', /^xdp-decap replay: stdin: empty file, not a pcap or pcapng capture/], ['GET / HTTP/1.1\r\n\r\n', /^xdp-decap replay: stdin: not a pcap or pcapng capture \(unknown file format\)/]] as const) {
+    const r = spawnSync(process.execPath, [CLI, 'replay', '-', '--out', '-'], { input, encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.equal(r.stdout, '', 'nothing on stdout');
+  }
+});
