@@ -7,10 +7,10 @@ APT_PACKAGES=(
   clang llvm            # builds bpf/*.bpf.c (clang -target bpf) and the layout probe
   libbpf1 libbpf-dev    # libbpf at run time (through koffi) and bpf_helpers.h at build time
   linux-libc-dev        # linux/bpf.h and friends
-  libpcap0.8            # pcap/pcapng reading and writing for replay (through koffi)
   iproute2              # ip netns, veth, vxlan for the testbeds
   iputils-ping          # traffic in the testbeds
   tcpdump tshark        # real taps and a reference decoder for the tests
+  wireshark-common      # mergecap, editcap, capinfos: the capture tests make and check odd pcapng files
   tcpreplay             # injects crafted Geneve frames (this kernel may have no Geneve device)
   bpftool procps        # tests check that nothing of theirs is left attached or running
   softflowd nfdump      # a real NetFlow/IPFIX exporter as the downstream tap, and nfcapd/nfdump for reconcile

@@ -54,7 +54,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function reportError(command: string, err: unknown): number {
+/**
+ * Turns what a command threw into what the user sees and the exit code. The user's mistakes (bad flags,
+ * config, capture, paths, privileges) are typed errors: one line, exit 2. Anything else is a bug in
+ * xdp-decap, never the input's fault: the stack and a request to report it, exit 70. Tests assert that no
+ * input reaches the second branch.
+ */
+export function reportError(command: string, err: unknown): number {
   if (err instanceof UsageError || err instanceof ConfigError || err instanceof CaptureError) {
     console.error(`xdp-decap ${command}: ${err.message}`);
     return EXIT.usage;
@@ -72,8 +78,9 @@ function reportError(command: string, err: unknown): number {
     console.error(`xdp-decap ${command}: ${err.message}`);
     return EXIT.usage;
   }
-  console.error(`xdp-decap ${command}: unexpected error:`, err);
-  return 1;
+  console.error(`xdp-decap ${command}: internal error (a bug in xdp-decap, not in your input; please report it with this output):`);
+  console.error(err instanceof Error ? (err.stack ?? String(err)) : err);
+  return EXIT.bug;
 }
 
 function isEntryPoint(): boolean {
@@ -89,9 +96,6 @@ function isEntryPoint(): boolean {
 if (isEntryPoint()) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
+    (err: unknown) => process.exit(reportError(process.argv[2] ?? '', err)),
   );
 }

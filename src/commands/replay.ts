@@ -11,9 +11,11 @@ export const REPLAY_HELP = `Usage: xdp-decap replay IN.pcap --out OUT.pcap [--co
 Runs every frame of a capture (pcap or pcapng, Ethernet) through the real XDP program with
 BPF_PROG_TEST_RUN, in order, with the program's maps kept across frames. Writes OUT.pcap with one
 frame per input frame, as the program left it (timestamps kept), and prints a summary.
+IN may be a file, a FIFO, or - for stdin; it is read once. OUT is created or replaced (never the
+input, never a directory, device or FIFO); - writes to stdout, and the summary then goes to stderr.
 
 Options:
-  --out FILE      where to write the resulting capture (required)
+  --out FILE      where to write the resulting capture (required; - for stdout)
   --config FILE   YAML or JSON config: tunnel ports, prefixes, excludes, map sizes (default: built-in)
   --json          print the summary as one JSON object on stdout
   -h, --help      this help
@@ -22,7 +24,8 @@ Needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (the capabilities plugin.j
 
 Examples:
   xdp-decap replay mirror.pcap --out decapsulated.pcap
-  xdp-decap replay mirror.pcapng --out out.pcap --config /etc/xdp-decap/config.yaml --json | jq .vnis`;
+  xdp-decap replay mirror.pcapng --out out.pcap --config /etc/xdp-decap/config.yaml --json | jq .vnis
+  tcpdump -i ens1f0 -w - | xdp-decap replay - --out - | tshark -r -`;
 
 export async function replayCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -63,11 +66,14 @@ export async function replayCommand(argv: string[]): Promise<number> {
     progressEvery: 10000,
     onRefused: (frame, reason) => {
       // One line per refused frame, capped so a capture full of them cannot flood the terminal.
-      if (refusedLines++ < 20) process.stderr.write(`${input}: frame ${frame}: ${reason}; written unchanged\n`);
-      else if (refusedLines === 21) process.stderr.write(`${input}: more refused frames; see skipped.test_run_refused\n`);
+      if (refusedLines++ < 20) process.stderr.write(`${input === '-' ? 'stdin' : input}: frame ${frame}: ${reason}; written unchanged\n`);
+      else if (refusedLines === 21) process.stderr.write(`${input === '-' ? 'stdin' : input}: more refused frames; see skipped.test_run_refused\n`);
     },
   });
   if (progress) process.stderr.write('\n');
-  console.log(values.json ? JSON.stringify(summary) : formatReplaySummary(summary));
+  // With the capture on stdout, the summary goes to stderr.
+  const report = values.json ? JSON.stringify(summary) : formatReplaySummary(summary);
+  if (values.out === '-') console.error(report);
+  else console.log(report);
   return EXIT.ok;
 }

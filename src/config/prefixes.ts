@@ -2,6 +2,12 @@
 import ipaddr from 'ipaddr.js';
 import { LAYOUT } from '../decode/layout.ts';
 
+/**
+ * How many prefixes of one address family each LPM trie holds: max_entries of dst_v4, dst_v6, excl_v4 and
+ * excl_v6 in bpf/decap.bpf.c (keep in sync; test/unit/config.test.ts reads the compiled object and checks).
+ */
+export const PREFIX_TRIE_CAPACITY = 1024;
+
 export interface Prefix {
   family: 4 | 6;
   prefixLen: number;

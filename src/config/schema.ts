@@ -1,6 +1,6 @@
 // The config file's schema (zod): every setting, its default, its limits and its help text.
 import { z } from 'zod';
-import { parsePrefix } from './prefixes.ts';
+import { parsePrefix, PREFIX_TRIE_CAPACITY, type Prefix } from './prefixes.ts';
 
 const port = z.number().int().min(1).max(65535);
 
@@ -12,20 +12,44 @@ const portList = (what: string, fallback: number) =>
     .default([fallback])
     .describe(`UDP destination ports that carry ${what} (default [${fallback}])`);
 
+/** Distinct prefixes of one family, as the trie stores them (a prefix written twice is one entry). */
+function distinctPerFamily(prefixes: readonly Prefix[], family: 4 | 6): number {
+  return new Set(prefixes.filter((p) => p.family === family).map((p) => `${p.prefixLen}/${Buffer.from(p.bytes).toString('hex')}`)).size;
+}
+
 const prefixList = (help: string) =>
   z
     .array(z.string())
     .default([])
     .superRefine((list, ctx) => {
+      // The kernel's tries hold PREFIX_TRIE_CAPACITY prefixes per family: a longer list cannot load, and
+      // is refused before each entry is parsed, so even a million-line list fails at once.
+      if (list.length > 2 * PREFIX_TRIE_CAPACITY) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${list.length} prefixes, more than the kernel's prefix maps hold (${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6); merge them into shorter prefixes`,
+        });
+        return;
+      }
+      const parsed: Prefix[] = [];
       list.forEach((text, i) => {
         try {
-          parsePrefix(text);
+          parsed.push(parsePrefix(text));
         } catch (err) {
           ctx.addIssue({ code: 'custom', path: [i], message: err instanceof Error ? err.message : String(err) });
         }
       });
+      for (const family of [4, 6] as const) {
+        const count = distinctPerFamily(parsed, family);
+        if (count > PREFIX_TRIE_CAPACITY) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${count} IPv${family} prefixes, more than the kernel's prefix map holds (${PREFIX_TRIE_CAPACITY} per address family); merge them into shorter prefixes`,
+          });
+        }
+      }
     })
-    .describe(help);
+    .describe(`${help} (at most ${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6)`);
 
 /** Linux interface names: 1-15 bytes, no '/', ':' or white space, not "." or "..". */
 const interfaceName = z

@@ -1,13 +1,12 @@
 // `xdp-decap replay`: every frame of a capture through the real program with BPF_PROG_TEST_RUN, streamed.
-import { renameSync, rmSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
 import { BpfError } from '../ffi/errors.ts';
 import { SKIP_REASONS, type SkipReason, type TunnelType } from '../decode/layout.ts';
 import { DecapProgram, type DataplaneSettings, type MapCapacities } from '../program/decap-program.ts';
-import { CaptureError, PcapReader, PcapWriter } from './pcap.ts';
+import { openOutput, type OutputFile } from './output-file.ts';
+import { CaptureError, LINKTYPE_ETHERNET, PcapReader, PcapWriter } from './pcap.ts';
 
-/** LINKTYPE_ETHERNET: the only link type the program's parsers understand. */
-const LINKTYPE_ETHERNET = 1;
+/** The last second a pcap file can hold: 2^32 - 1 seconds after 1970, 2106-02-07T06:28:15Z. */
+const LAST_PCAP_SECOND = 2 ** 32 - 1;
 /** BPF_PROG_TEST_RUN refuses XDP input shorter than an Ethernet header. */
 const MIN_TEST_RUN_BYTES = 14;
 
@@ -33,7 +32,9 @@ export interface ReplaySummary {
 }
 
 export interface ReplayOptions {
+  /** A pcap or pcapng file, a FIFO, or `-` for stdin: read once. */
   input: string;
+  /** A pcap file to create or replace (a regular file, not the input), or `-` for stdout. */
   output: string;
   dataplane: DataplaneSettings;
   capacities: MapCapacities;
@@ -52,30 +53,45 @@ function refusalReason(err: unknown, length: number): string {
   throw err;
 }
 
+/** A timestamp the pcap output cannot hold: one line naming the frame, the time and the fix. */
+function timestampProblem(input: string, frame: number, tsSec: number): CaptureError {
+  const when = Math.abs(tsSec) < 8.64e12 ? new Date(tsSec * 1000).toISOString().replace('.000Z', 'Z') : `${tsSec} s after 1970`;
+  const side = tsSec < 0 ? 'before 1970, which a pcap file cannot hold' : 'after 2106-02-07T06:28:15Z, the last second a pcap file can hold';
+  return new CaptureError(
+    input,
+    `frame ${frame} has timestamp ${when}, ${side}; replay writes pcap: shift the times first, ` +
+      `by at least ${tsSec < 0 ? -tsSec : tsSec - LAST_PCAP_SECOND} seconds: editcap -t ${tsSec < 0 ? -tsSec : -(tsSec - LAST_PCAP_SECOND)} IN OUT`,
+  );
+}
+
 /**
- * Replays `input` into `output` and returns the summary. The output is written to a temporary file
- * beside it and renamed at the end, so a bad or truncated capture leaves nothing behind.
+ * Replays `input` into `output` and returns the summary. The input is opened and read once; the output is
+ * checked (a regular file or absent, not the input), written to an exclusive temporary file beside it and
+ * renamed at the end, so a bad or truncated capture leaves nothing behind.
  */
 export function replayCapture(options: ReplayOptions): ReplaySummary {
   const reader = PcapReader.open(options.input);
+  let out: OutputFile | undefined;
   let writer: PcapWriter | undefined;
   let program: DecapProgram | undefined;
-  const tmpPath = join(dirname(options.output), `.${basename(options.output)}.${process.pid}.partial`);
   let refused = 0;
   let frames = 0;
   try {
     if (reader.linkType !== LINKTYPE_ETHERNET) {
       throw new CaptureError(
-        options.input,
+        reader.path,
         `link type ${reader.linkType} (${reader.linkTypeName}) is not Ethernet; replay needs an Ethernet capture ` +
           `(LINKTYPE_ETHERNET), e.g. tcpdump -i IFACE rather than -i any`,
       );
     }
+    out = openOutput(options.output, reader.stat);
     program = DecapProgram.load(options.dataplane, options.capacities);
-    writer = PcapWriter.open(tmpPath, { linkType: reader.linkType, precision: reader.precision });
+    writer = PcapWriter.onDescriptor(out.fd, out.path, { linkType: reader.linkType, precision: reader.precision, ownsFd: false });
     const every = options.progressEvery ?? 65536;
-    for (let record = reader.next(); record; record = reader.next()) {
+    // Each frame is run and written before the next is read: a view of the reader's window is enough.
+    for (let record = reader.nextView(); record; record = reader.nextView()) {
       frames++;
+      if (record.tsSec < 0 || record.tsSec > LAST_PCAP_SECOND) throw timestampProblem(reader.path, frames, record.tsSec);
       let data = record.data;
       if (data.length < MIN_TEST_RUN_BYTES) {
         refused++;
@@ -93,12 +109,15 @@ export function replayCapture(options: ReplayOptions): ReplaySummary {
       if (options.onProgress && frames % every === 0) options.onProgress(frames);
     }
     writer.close();
-    writer = undefined;
-    renameSync(tmpPath, options.output);
+    out.commit();
     return summarize(program, frames, refused);
   } catch (err) {
-    writer?.close();
-    rmSync(tmpPath, { force: true });
+    try {
+      writer?.close();
+    } catch {
+      // the first error is the one to report
+    }
+    out?.abort();
     throw err;
   } finally {
     reader.close();

@@ -1,15 +1,16 @@
 // `xdp-decap replay` end to end: a capture written by tcpdump of real VXLAN traffic, checked against tshark's decoding.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync, statSync, copyFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync, statSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
 import { startCapture } from '../../src/testbed/capture.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';
-import { runCli } from '../lib/cli.ts';
+import { CLI, runCli } from '../lib/cli.ts';
+import { pcapng } from '../lib/pcapng.ts';
 import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 
 const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF, namespaces); runs in CI' : false;
@@ -176,5 +177,137 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
     const usage = runCli(['replay', capture]);
     assert.equal(usage.status, 2);
     assert.match(usage.stderr, /needs --out/);
+  });
+
+  /** The CLI never reports one of these cases as its own bug (exit 70) or with a stack trace. */
+  function assertUserError(r: { status: number | null; stderr: string }, message: RegExp, what: string): void {
+    assert.equal(r.status, 2, `${what}: exit 2 (${r.stderr})`);
+    assert.match(r.stderr, message, what);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `${what}: one line: ${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /\.partial|internal error|\n\s+at /, `${what}: names the user's path, no stack`);
+  }
+
+  test('--out: the input itself, a device node, a FIFO, a directory and a symlink are refused and left as they were', (t) => {
+    if (!requireRoot(t, 'replay')) return;
+    const work = mkdtempSync(join(dir, 'out-'));
+    const input = join(work, 'in.pcap');
+    copyFileSync(capture, input);
+    const before = readFileSync(input);
+    const hardLink = join(work, 'same-inode.pcap');
+    spawnSync('ln', [input, hardLink]);
+    const device = join(work, 'null-device');
+    assert.equal(spawnSync('mknod', [device, 'c', '1', '3']).status, 0, 'mknod');
+    const fifo = join(work, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    const sub = join(work, 'subdir');
+    mkdirSync(sub);
+    const victim = join(work, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    const link = join(work, 'link.pcap');
+    symlinkSync(victim, link);
+    const cases: Array<[string, RegExp]> = [
+      [input, /in\.pcap: is the input capture itself; replay would destroy what it reads/],
+      [hardLink, /same-inode\.pcap: is the input capture itself/],
+      [device, /null-device: is a device node, not a file; give a file path \(--out - writes to stdout\)/],
+      [fifo, /fifo: is a FIFO, not a file/],
+      [sub, /subdir: is a directory; give a file name in it/],
+      [link, /link\.pcap: is a symbolic link; give the path of the file itself/],
+      [join(work, 'missing', 'out.pcap'), /missing\/out\.pcap: the directory \S+missing does not exist; give a writable directory/],
+    ];
+    for (const [out, message] of cases) assertUserError(runCli(['replay', input, '--out', out]), message, out);
+    assert.ok(readFileSync(input).equals(before), 'the input is intact');
+    assert.ok(lstatSync(device).isCharacterDevice(), 'the device node is still a device node');
+    assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
+    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.partial')), [], 'no temporary file left');
+  });
+
+  test('a symlink planted where the temporary file used to go (.OUT.PID.partial) is not followed', (t) => {
+    if (!requireRoot(t, 'replay')) return;
+    const work = mkdtempSync(join(dir, 'plant-'));
+    const victim = join(work, 'victim.txt');
+    writeFileSync(victim, 'precious\n');
+    // The shell plants the link for its own pid, then execs replay under that same pid.
+    const r = spawnSync('sh', ['-c', 'ln -s "$1" "$2/.out.pcap.$$.partial" && exec "$3" "$4" replay "$5" --out "$2/out.pcap"', 'plant', victim, work, process.execPath, CLI, capture], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the victim is untouched');
+    const planted = readdirSync(work).filter((f) => f.endsWith('.partial'));
+    assert.equal(planted.length, 1, 'the planted link is still there, and no temporary file is left');
+    assert.equal(readlinkSync(join(work, planted[0]!)), victim);
+    assert.equal(readAll(join(work, 'out.pcap')).length, readAll(capture).length, 'the output is a whole capture');
+  });
+
+  test('stdin and stdout: tcpdump -w - | replay - --out x.pcap, replay - --out - | tshark -r -, and a FIFO, each read once', async (t) => {
+    if (!requireRoot(t, 'replay') || !requireTool(t, 'tshark')) return;
+    const work = mkdtempSync(join(dir, 'pipe-'));
+    const fromFile = runCli(['replay', capture, '--out', join(work, 'file.pcap'), '--json']);
+    assert.equal(fromFile.status, 0, fromFile.stderr);
+    const expected = readFileSync(join(work, 'file.pcap'));
+
+    const viaStdin = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" replay - --out "$4" --json', 'pipe', capture, process.execPath, CLI, join(work, 'stdin.pcap')], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(viaStdin.status, 0, viaStdin.stderr);
+    assert.deepEqual(JSON.parse(viaStdin.stdout), JSON.parse(fromFile.stdout), 'same summary as from the file');
+    assert.ok(readFileSync(join(work, 'stdin.pcap')).equals(expected), 'same output as from the file');
+
+    const both = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" replay - --out - --json | tshark -r - -T fields -e frame.len', 'pipe', capture, process.execPath, CLI], { encoding: 'utf8', timeout: 60000 });
+    assert.equal(both.status, 0, both.stderr);
+    const lengths = readAll(join(work, 'file.pcap')).map((r) => String(r.origLen));
+    assert.deepEqual(both.stdout.trim().split('\n'), lengths, 'tshark reads the capture from stdout');
+    assert.match(both.stderr, /"frames":\d+/, 'the summary goes to stderr when the capture takes stdout');
+
+    // A FIFO whose writer has finished and gone before replay reads: read once, it cannot hang.
+    const fifo = join(work, 'in.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const feeder = spawn('sh', ['-c', 'cat "$1" > "$2"', 'feed', capture, fifo], { stdio: 'ignore' });
+    const fed = new Promise<number | null>((done) => feeder.on('exit', done));
+    const viaFifo = runCli(['replay', fifo, '--out', join(work, 'fifo.pcap'), '--json'], { timeoutMs: 60000 });
+    assert.equal(await fed, 0);
+    assert.equal(viaFifo.status, 0, `${viaFifo.error ?? ''} ${viaFifo.stderr}`);
+    assert.ok(readFileSync(join(work, 'fifo.pcap')).equals(expected), 'same output through a FIFO');
+  });
+
+  test('captures tshark reads: out-of-range ts_usec, mixed snaplens, pcapng past 2106 (one line, exit 2)', (t) => {
+    if (!requireRoot(t, 'replay') || !requireTool(t, 'mergecap') || !requireTool(t, 'capinfos')) return;
+    const work = mkdtempSync(join(dir, 'odd-'));
+    const frames = readAll(capture);
+
+    // A microsecond field of 0xFFEA9138 in the first record: replayed, and written back as it was.
+    const usec = join(work, 'usec.pcap');
+    const bytes = readFileSync(capture);
+    bytes.writeUInt32LE(0xffea9138, 24 + 4);
+    writeFileSync(usec, bytes);
+    assert.equal(spawnSync('capinfos', [usec]).status, 0, 'capinfos reads it');
+    const r1 = runCli(['replay', usec, '--out', join(work, 'usec-out.pcap'), '--json']);
+    assert.equal(r1.status, 0, r1.stderr);
+    assert.equal(JSON.parse(r1.stdout).frames, frames.length);
+    assert.equal(readAll(join(work, 'usec-out.pcap'))[0]!.tsFrac, 0xffea9138);
+
+    // Two captures with different snapshot lengths merged into one pcapng (libpcap refuses these).
+    const small = join(work, 'small.pcap');
+    const w = PcapWriter.open(small, { linkType: 1, precision: 'micro', snaplen: 2000 });
+    for (const f of frames) w.write({ ...f, tsSec: f.tsSec + 1 });
+    w.close();
+    const merged = join(work, 'merged.pcapng');
+    assert.equal(spawnSync('mergecap', ['-F', 'pcapng', '-w', merged, capture, small]).status, 0);
+    assert.match(spawnSync('capinfos', [merged], { encoding: 'utf8' }).stdout, /Number of interfaces in file: 2/);
+    const r2 = runCli(['replay', merged, '--out', join(work, 'merged-out.pcap'), '--json']);
+    assert.equal(r2.status, 0, r2.stderr);
+    const single = JSON.parse(runCli(['replay', capture, '--out', join(work, 'single.pcap'), '--json']).stdout);
+    const both = JSON.parse(r2.stdout);
+    assert.equal(both.frames, 2 * single.frames);
+    assert.equal(both.decapsulated, 2 * single.decapsulated);
+
+    // A pcapng frame 2^32 + 5 seconds after 1970: a pcap file cannot hold it.
+    const late = join(work, 'late.pcapng');
+    writeFileSync(late, pcapng([
+      { kind: 'interface' },
+      { kind: 'epb', timestamp: 1_700_000_000_000_000n, data: frames[0]!.data },
+      { kind: 'epb', timestamp: (2n ** 32n + 5n) * 1_000_000n, data: frames[0]!.data },
+    ]));
+    assert.equal(spawnSync('capinfos', [late]).status, 0, 'capinfos reads it');
+    const out = join(work, 'late-out.pcap');
+    assertUserError(runCli(['replay', late, '--out', out]), /late\.pcapng: frame 2 has timestamp 2106-02-07T06:28:21Z, after 2106-02-07T06:28:15Z, the last second a pcap file can hold; replay writes pcap: shift the times first, by at least 6 seconds: editcap -t -6 IN OUT\n/, 'past 2106');
+    assert.ok(!existsSync(out), 'nothing written');
+    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.partial')), [], 'no temporary file left');
   });
 });

@@ -5,8 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, DEFAULT_CONFIG, configJsonSchema, settingsNeedingRestart, loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { lpmKey, parsePrefix } from '../../src/config/prefixes.ts';
+import { ConfigError, DEFAULT_CONFIG, MAX_CONFIG_BYTES, configJsonSchema, settingsNeedingRestart, loadConfigFile, parseConfig } from '../../src/config/load.ts';
+import { lpmKey, parsePrefix, PREFIX_TRIE_CAPACITY } from '../../src/config/prefixes.ts';
+import { MAP_NAMES } from '../../src/decode/layout.ts';
+import { libbpf } from '../../src/ffi/libbpf.ts';
+import { bpfObjectPath } from '../../src/program/decap-program.ts';
 import { runCli } from '../lib/cli.ts';
 import { REPO_ROOT } from '../lib/env.ts';
 
@@ -125,6 +128,76 @@ test('`run` with a bad config: exit 2, every problem named, nothing attached (no
     assert.equal(flags.status, 2);
     assert.match(flags.stderr, /--interface\/--mode: interfaces\[0\]\.name/);
     assert.equal(parseYaml('a: 1').a, 1);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** `count` distinct IPv4 /32s (10.x.y.z) or IPv6 /128s. */
+function prefixes(count: number, family: 4 | 6): string[] {
+  return Array.from({ length: count }, (_, i) => (family === 4 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32` : `2001:db8::${i.toString(16)}/128`));
+}
+
+test('prefix lists longer than the kernel tries hold are refused, naming the key and the limit', () => {
+  for (const key of ['excludePrefixes', 'decapPrefixes'] as const) {
+    for (const family of [4, 6] as const) {
+      const full = parseConfig({ [key]: prefixes(PREFIX_TRIE_CAPACITY, family) }, 'cfg.yaml');
+      assert.equal(full[key].length, PREFIX_TRIE_CAPACITY, `${key}: exactly the capacity fits`);
+      const over = errorOf({ [key]: prefixes(PREFIX_TRIE_CAPACITY + 1, family) });
+      assert.equal(over, `cfg.yaml: ${key}: ${PREFIX_TRIE_CAPACITY + 1} IPv${family} prefixes, more than the kernel's prefix map holds (${PREFIX_TRIE_CAPACITY} per address family); merge them into shorter prefixes`);
+    }
+    // Both families full at once fits; a prefix written twice takes one entry.
+    parseConfig({ [key]: [...prefixes(PREFIX_TRIE_CAPACITY, 4), ...prefixes(PREFIX_TRIE_CAPACITY, 6)] }, 'cfg.yaml');
+    parseConfig({ [key]: [...prefixes(PREFIX_TRIE_CAPACITY, 4), '10.0.0.0/32'] }, 'cfg.yaml');
+    // A list longer than both tries together is refused without parsing each entry (a million garbage lines).
+    const huge = Array<string>(1_000_000).fill('not a prefix');
+    assert.equal(errorOf({ [key]: huge }), `cfg.yaml: ${key}: 1000000 prefixes, more than the kernel's prefix maps hold (${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6); merge them into shorter prefixes`);
+  }
+});
+
+test('PREFIX_TRIE_CAPACITY is max_entries of every prefix trie in the compiled program', () => {
+  const lib = libbpf();
+  const obj = lib.bpf_object__open_file(bpfObjectPath(), null);
+  assert.ok(obj, `open ${bpfObjectPath()}`);
+  try {
+    for (const name of [MAP_NAMES.dstV4, MAP_NAMES.dstV6, MAP_NAMES.excludeV4, MAP_NAMES.excludeV6]) {
+      const map = lib.bpf_object__find_map_by_name(obj, name);
+      assert.ok(map, `map ${name} in the object`);
+      assert.equal(lib.bpf_map__max_entries(map), PREFIX_TRIE_CAPACITY, `max_entries of ${name}`);
+    }
+  } finally {
+    lib.bpf_object__close(obj);
+  }
+});
+
+test('a YAML alias bomb, an oversized file and a dangling alias: one line each, exit 2 from the CLI', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-config-'));
+  try {
+    const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
+    const bomb = levels.map((name, i) => `${name}: &${name} [${Array(9).fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`).join(', ')}]`).join('\n');
+    writeFileSync(join(dir, 'bomb.yaml'), `${bomb}\n`);
+    writeFileSync(join(dir, 'dangling.yaml'), 'vxlanPorts: *nowhere\n');
+    // A million-prefix list, as someone might paste a routing table: refused on its size, before the YAML parser sees it.
+    writeFileSync(join(dir, 'huge.yaml'), `excludePrefixes:\n${prefixes(1_000_000, 4).map((p) => `  - ${p}`).join('\n')}\n`);
+    writeFileSync(join(dir, 'huge.json'), JSON.stringify({ excludePrefixes: prefixes(100_000, 4) }));
+    const cases: Array<[string, RegExp]> = [
+      ['bomb.yaml', /bomb\.yaml: YAML its aliases \(\*name\) expand to too many values \(more than 100 expansions\)/],
+      ['dangling.yaml', /dangling\.yaml: (YAML syntax error|YAML ).*nowhere/],
+      ['huge.yaml', new RegExp(`huge\\.yaml: the config file is \\d+\\.\\d MiB, larger than any config can be \\(at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: decapPrefixes and excludePrefixes hold at most 1024 IPv4`)],
+      ['huge.json', /huge\.json: the config file is \d+\.\d MiB, larger than any config can be/],
+    ];
+    for (const [file, message] of cases) {
+      await assert.rejects(loadConfigFile(join(dir, file)), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, `${file}: ConfigError, got ${String(err)}`);
+        assert.match(err.message, message);
+        assert.ok(!err.message.includes('\n'), `${file}: one line: ${err.message}`);
+        return true;
+      });
+      const r = runCli(['replay', join(dir, 'no.pcap'), '--out', join(dir, 'no-out.pcap'), '--config', join(dir, file)]);
+      assert.equal(r.status, 2, `${file}: ${r.stderr}`);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
