@@ -3,8 +3,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readlinkSync } from 'node:fs';
 import { runCli, startCli } from '../lib/cli.ts';
-import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 
 const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (namespaces, BPF); runs in CI' : false;
 
@@ -14,10 +15,21 @@ function leftovers(pid: number): string[] {
   const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('xd-demo-') && n.includes(`-${pid}-`));
   found.push(...ns.map((n) => `namespace ${n}`));
   const procs = spawnSync('pgrep', ['-af', 'otlp-sink|traffic\\.(ts|js)|cli\\.(ts|js) run|tcpdump -i cap0'], { encoding: 'utf8' }).stdout.trim();
-  if (procs) found.push(...procs.split('\n').map((p) => `process ${p}`));
+  // Only this checkout's processes: another checkout's tests on the same machine are not the demo's leftovers.
+  if (procs) found.push(...procs.split('\n').filter(ofThisCheckout).map((p) => `process ${p}`));
   const progs = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' }).stdout ?? '';
   if (/xdp +name xdp_decap/.test(progs) && spawnSync('bpftool', ['net'], { encoding: 'utf8' }).stdout.includes('xdp_decap')) found.push('an attached xdp_decap program');
   return found;
+}
+
+/** A `pgrep -af` line whose process runs from this checkout (its command line or working directory is here). */
+function ofThisCheckout(line: string): boolean {
+  if (line.includes(REPO_ROOT)) return true;
+  try {
+    return readlinkSync(`/proc/${line.split(' ')[0]}/cwd`).startsWith(REPO_ROOT);
+  } catch {
+    return false; // gone meanwhile
+  }
 }
 
 async function eventually(check: () => string[], timeoutMs = 8000): Promise<string[]> {
