@@ -16,6 +16,8 @@ APT_PACKAGES=(
   softflowd nfdump      # a real NetFlow/IPFIX exporter as the downstream tap, and nfcapd/nfdump for reconcile
   prometheus curl       # the Grafana dashboard's queries run against a real Prometheus; curl inside namespaces
   make ca-certificates
+  dpkg-dev binutils lintian  # npm run package: dpkg-deb, dpkg-shlibdeps, strip; lintian checks the .deb
+  debootstrap           # the package test's clean Debian 12 root (scripts/debian-root.sh)
 )
 
 if [ "$(id -u)" -ne 0 ]; then
