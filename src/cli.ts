@@ -12,6 +12,7 @@ import { replayCommand } from './commands/replay.ts';
 import { runCommand } from './commands/run.ts';
 import { statusCommand } from './commands/status.ts';
 import { schemaCommand } from './commands/schema.ts';
+import { versionCommand } from './commands/version.ts';
 import { EXIT, UsageError } from './commands/usage.ts';
 
 type Command = (argv: string[]) => Promise<number>;
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return name ? EXIT.ok : EXIT.usage;
   }
+  if (name === '--version' || name === '-V') return versionCommand(rest);
   const command = COMMANDS[name];
   if (!command) {
     console.error(`xdp-decap: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
