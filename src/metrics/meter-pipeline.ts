@@ -6,6 +6,7 @@ import { OTLPMetricExporter as OtlpProtobufMetricExporter } from '@opentelemetry
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { PLUGIN_VERSION } from './names.ts';
+import { metricsFdFromEnv, PipeMetricExporter } from './pipe-exporter.ts';
 
 /** What the pipeline needs; src/config/otel-env.ts resolves it from the config file and OTEL_* variables. */
 export interface MeterPipelineSettings {
@@ -79,6 +80,7 @@ function diagLine(message: string, args: unknown[]): string {
 export function createMeterPipeline(
   settings: MeterPipelineSettings,
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  env: NodeJS.ProcessEnv = process.env,
 ): MeterPipeline {
   const print =
     (prefix: string): DiagLogFunction =>
@@ -97,7 +99,14 @@ export function createMeterPipeline(
     timeoutMillis,
     temporalityPreference: AggregationTemporalityPreference.CUMULATIVE,
   };
-  const exporter = settings.encoding === 'json' ? new OtlpJsonMetricExporter(exporterOptions) : new OtlpProtobufMetricExporter(exporterOptions);
+  // Under the Collector receiver the metrics go to its private pipe instead (src/metrics/pipe-exporter.ts).
+  const pipeFd = metricsFdFromEnv(env);
+  const exporter =
+    pipeFd !== undefined
+      ? new PipeMetricExporter(pipeFd)
+      : settings.encoding === 'json'
+        ? new OtlpJsonMetricExporter(exporterOptions)
+        : new OtlpProtobufMetricExporter(exporterOptions);
   // PeriodicExportingMetricReader takes its cardinalitySelector as `cardinalityLimits` (one limit per instrument type).
   const reader = new PeriodicExportingMetricReader({
     exporter,
