@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { geneveFrame, innerFrame } from '../../src/testbed/packets.ts';
 import { inNs, Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
-import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, sumSamples } from '../lib/collector.ts';
+import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, sumSamples, writeStandaloneOverlay } from '../lib/collector.ts';
+import { startCli } from '../lib/cli.ts';
 import { IS_ROOT, IN_CI, requireRoot, requireTool } from '../lib/env.ts';
 import { pollUntil } from '../lib/poll.ts';
 import { curlFetcher } from '../lib/prometheus.ts';
@@ -39,6 +40,8 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
   let collector: Collector | undefined;
   let tunnels: VxlanTunnel[];
   let scrape: () => Promise<string>;
+  /** RSS (kB) of the collector and of its daemon, measured after the traffic of the first tests. */
+  let hostedRss: { collector: number; daemon: number } | undefined;
   const env = () => ({ XDP_DECAP_INTERFACE: bed.capIf, XDP_DECAP_COLLECTION_INTERVAL: '1s', TMPDIR: tmp });
 
   before(async () => {
@@ -145,9 +148,7 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     assert.ok(collector, 'runs after the previous tests');
     const [first] = pidsOf(collector.output());
     assert.ok(first && alive(first), `the daemon's pid is logged: ${first}`);
-    const collectorRss = rssKb(collector.pid!);
-    const daemonRss = rssKb(first);
-    console.log(`# RSS: collector ${Math.round(collectorRss / 1024)} MB + daemon ${Math.round(daemonRss / 1024)} MB = ${Math.round((collectorRss + daemonRss) / 1024)} MB`);
+    hostedRss = { collector: rssKb(collector.pid!), daemon: rssKb(first) };
     process.kill(first, 'SIGKILL');
     const second = await pollUntil('a new daemon', () => pidsOf(collector!.output()).find((p) => p !== first && alive(p)), { lastState: () => collector!.output().slice(-3000) });
     assert.match(collector.output(), /xdp-decap daemon exited; restarting.*"exit": "killed by killed"/);
@@ -180,5 +181,37 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     assert.doesNotMatch(inNs(bed.cap, 'ip', ['-d', 'link', 'show', bed.capIf]), /xdp/, 'nothing attached');
     assert.deepEqual(readdirSync(tmp), [], 'no temp file or directory left');
     assert.ok(!existsSync(join(tmp, 'config.json')));
+  });
+
+  test('memory: the collector hosting the daemon against the two separate processes of a standalone run (measured, same traffic)', async (t) => {
+    if (!requireRoot(t, 'the receiver test') || !requireTool(t, 'curl')) return;
+    assert.ok(hostedRss && !collector, 'runs after the receiver tests');
+    collector = await Collector.start({ binary, ns: bed.cap, configs: [COLLECTOR_CONFIG, writeStandaloneOverlay(dir)], env: env() });
+    const config = join(dir, 'standalone.json');
+    writeFileSync(config, JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', exportIntervalSeconds: 1 } }));
+    const run = startCli(['run', '--config', config], { ns: bed.cap });
+    try {
+      await run.waitFor(/attached in generic mode/);
+      tunnels.forEach((tn, i) => bed.ping(tn, PINGS[i]!));
+      sendGeneve();
+      await pollUntil('the standalone counts at the exporter', async () => {
+        const s = parseExposition(await scrape());
+        return tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packets_total', { tunnel_vni: String(tn.vni), job: 'xdp-decap' }) >= PINGS[i]!) ? true : undefined;
+      });
+      await new Promise((r) => setTimeout(r, 2000)); // a few more exports, as the hosted figures had
+      const separate = { collector: rssKb(collector.pid!), daemon: rssKb(run.child.pid!) };
+      const mb = (kb: number) => (kb / 1024).toFixed(0);
+      const hostedTotal = hostedRss!.collector + hostedRss!.daemon;
+      const separateTotal = separate.collector + separate.daemon;
+      console.log(
+        `# RSS hosted (collector+receiver ${mb(hostedRss!.collector)} MB + daemon ${mb(hostedRss!.daemon)} MB = ${mb(hostedTotal)} MB) / separate (collector ${mb(separate.collector)} MB + xdp-decap run ${mb(separate.daemon)} MB = ${mb(separateTotal)} MB) = ${(hostedTotal / separateTotal).toFixed(2)}`,
+      );
+      assert.ok(hostedTotal > 0 && separateTotal > 0);
+    } finally {
+      run.child.kill('SIGTERM');
+      await run.exited;
+      await collector.terminate();
+      collector = undefined;
+    }
   });
 });
