@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -249,6 +250,10 @@ func (res runResult) describe() string {
 
 // runOnce starts the daemon and returns when it has exited and its pipes are drained.
 func (r *xdpDecapReceiver) runOnce(ctx context.Context) runResult {
+	// Pdeathsig fires when the *thread* that started the child exits, not the process: keep this goroutine on
+	// one thread, which then cannot be reused and ended by another goroutine, until the child is reaped.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	metricsRead, metricsWrite, err := os.Pipe()
 	if err != nil {
 		return runResult{startErr: fmt.Errorf("creating the metrics pipe: %w", err)}

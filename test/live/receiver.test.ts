@@ -10,7 +10,7 @@ import { geneveFrame, innerFrame } from '../../src/testbed/packets.ts';
 import { inNs, Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
 import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, sumSamples, writeStandaloneOverlay } from '../lib/collector.ts';
 import { startCli } from '../lib/cli.ts';
-import { IS_ROOT, IN_CI, requireRoot, requireTool } from '../lib/env.ts';
+import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { pollUntil } from '../lib/poll.ts';
 import { curlFetcher } from '../lib/prometheus.ts';
 
@@ -212,6 +212,27 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       await run.exited;
       await collector.terminate();
       collector = undefined;
+    }
+  });
+
+  test('an interface refused (another XDP program attached) is reported clearly; the collector and its other pipelines keep running', async (t) => {
+    if (!requireRoot(t, 'the receiver test') || !requireTool(t, 'curl')) return;
+    assert.ok(!collector, 'runs after the previous tests');
+    inNs(bed.cap, 'ip', ['link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'obj', join(REPO_ROOT, 'build', 'pass.bpf.o'), 'sec', 'xdp.frags']);
+    try {
+      collector = await Collector.start({ binary, ns: bed.cap, configs: [COLLECTOR_CONFIG], env: env() });
+      await pollUntil('the refusal in the collector log', () => (/another XDP program is attached/.test(collector!.output()) ? true : undefined), { lastState: () => collector!.output().slice(-3000) });
+      assert.match(collector.output(), /error\s.*another XDP program is attached: id \d+ "xdp_pass" \(generic mode\); not taking over.*"interface": "cap0"/, 'an error line naming the interface and the other program');
+      assert.match(inNs(bed.cap, 'ip', ['-d', 'link', 'show', bed.capIf]), /name xdp_pass/, 'the other program is untouched');
+      // Still serving: the Prometheus exporter answers, NetFlow's pipeline is up, the daemon was not restarted in a loop.
+      await new Promise((r) => setTimeout(r, 2500));
+      assert.ok(collector.pid && alive(collector.pid), 'the collector runs on');
+      assert.match(await scrape(), /^# HELP|^$/m);
+      assert.equal(pidsOf(collector.output()).length, 1, 'one daemon, running, not restarted');
+      assert.equal(await collector.terminate(), 0);
+      collector = undefined;
+    } finally {
+      spawnSync('ip', ['netns', 'exec', bed.cap, 'ip', 'link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'off']);
     }
   });
 });
