@@ -25,23 +25,45 @@ type daemonLine struct {
 // "interface ens1f0: attached in generic mode, ...": the interface becomes a structured field.
 var interfacePrefix = regexp.MustCompile(`^interface (\S+): `)
 
-type lastLine struct {
-	mu   sync.Mutex
-	line string
+// runHealth is one daemon run's health as its log and exports show it: the last error line, and which
+// interfaces have an unresolved error ("" for errors about no interface, cleared only by a restart).
+type runHealth struct {
+	mu      sync.Mutex
+	last    string
+	failing map[string]bool
 }
 
-func newLastLine() *lastLine { return &lastLine{} }
+func newRunHealth() *runHealth { return &runHealth{failing: map[string]bool{}} }
 
-func (l *lastLine) set(s string) { l.mu.Lock(); l.line = s; l.mu.Unlock() }
+func (h *runHealth) lastError() string { h.mu.Lock(); defer h.mu.Unlock(); return h.last }
 
-func (l *lastLine) get() string { l.mu.Lock(); defer l.mu.Unlock(); return l.line }
+func (h *runHealth) fail(itf, line string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = line
+	h.failing[itf] = true
+}
 
-// parseDaemonLine turns one line into a level, message and fields. Lines that are not JSON (a fatal error
-// printed by the CLI before its logger exists, a Node.js warning) are logged as errors, unchanged.
-func parseDaemonLine(text string) (zapcore.Level, string, []zap.Field) {
+// ok clears itf's error (when itf is not empty) and says whether nothing is failing any more.
+func (h *runHealth) ok(itf string, clear bool) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if clear {
+		delete(h.failing, itf)
+	}
+	return len(h.failing) == 0
+}
+
+// parseDaemonLine turns one line into a level, message and fields, and says whether it was a JSON log record.
+// Other lines are logged unchanged: the CLI's fatal "xdp-decap <command>: ..." line (printed as it exits) as an
+// error, anything else (a Node.js warning) as a warning.
+func parseDaemonLine(text string) (zapcore.Level, string, []zap.Field, bool) {
 	var line daemonLine
 	if err := json.Unmarshal([]byte(text), &line); err != nil || line.Msg == "" {
-		return zapcore.ErrorLevel, text, nil
+		if strings.HasPrefix(text, "xdp-decap ") {
+			return zapcore.ErrorLevel, text, nil, false
+		}
+		return zapcore.WarnLevel, text, nil, false
 	}
 	level := zapcore.InfoLevel
 	switch line.Level {
@@ -58,12 +80,13 @@ func parseDaemonLine(text string) (zapcore.Level, string, []zap.Field) {
 		fields = append(fields, zap.String("interface", m[1]))
 		msg = strings.TrimPrefix(msg, m[0])
 	}
-	return level, msg, fields
+	return level, msg, fields, true
 }
 
 // forwardLogs logs each line of the daemon's stdout/stderr; error lines are also reported as a recoverable error
-// status (e.g. an interface refused because another XDP program is attached), and "attached" lines as OK.
-func forwardLogs(pipe io.ReadCloser, logger *zap.Logger, lastError *lastLine, report func(*componentstatus.Event)) {
+// status (e.g. an interface refused because another XDP program is attached), and an interface attached after
+// its error as OK once no interface is failing.
+func forwardLogs(pipe io.ReadCloser, logger *zap.Logger, health *runHealth, report func(*componentstatus.Event)) {
 	defer pipe.Close()
 	scanner := bufio.NewScanner(pipe)
 	scanner.Buffer(make([]byte, 64*1024), 1024*1024)
@@ -72,21 +95,24 @@ func forwardLogs(pipe io.ReadCloser, logger *zap.Logger, lastError *lastLine, re
 		if text == "" {
 			continue
 		}
-		level, msg, fields := parseDaemonLine(text)
+		level, msg, fields, record := parseDaemonLine(text)
 		if ce := logger.Check(level, msg); ce != nil {
 			ce.Write(append(fields, zap.String("source", "xdp-decap"))...)
 		}
-		full := msg
+		full, itf := msg, ""
 		for _, f := range fields {
 			if f.Key == "interface" {
-				full = "interface " + f.String + ": " + msg
+				itf = f.String
+				full = "interface " + itf + ": " + msg
 			}
 		}
 		switch {
+		case level >= zapcore.ErrorLevel && !record:
+			health.fail("exit", full) // the daemon is exiting: the supervisor reports it with this line
 		case level >= zapcore.ErrorLevel:
-			lastError.set(full)
+			health.fail(itf, full)
 			report(componentstatus.NewRecoverableErrorEvent(errors.New(full)))
-		case strings.HasPrefix(msg, "attached in "):
+		case itf != "" && strings.HasPrefix(msg, "attached in ") && health.ok(itf, true):
 			report(componentstatus.NewEvent(componentstatus.StatusOK))
 		}
 	}

@@ -302,26 +302,37 @@ func (r *xdpDecapReceiver) runOnce(ctx context.Context) runResult {
 	logger.Info("xdp-decap daemon started", zap.Strings("interfaces", r.cfg.interfaceNames()), zap.Duration("collection_interval", r.cfg.CollectionInterval))
 
 	var wg sync.WaitGroup
-	lastError := newLastLine()
+	health := newRunHealth()
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		forwardLogs(logRead, logger, lastError, r.report)
+		forwardLogs(logRead, logger, health, r.report)
 	}()
 	go func() {
 		defer wg.Done()
-		readMetrics(metricsRead, logger, r.next, func() { r.report(componentstatus.NewEvent(componentstatus.StatusOK)) })
+		readMetrics(metricsRead, logger, r.next, func() {
+			if health.ok("", false) {
+				r.report(componentstatus.NewEvent(componentstatus.StatusOK))
+			}
+		})
 	}()
 	waitErr := cmd.Wait()
-	// The pipes close when the daemon (and anything it started in its group) is gone; kill the group so a stray
-	// grandchild holding them cannot keep this waiting.
-	_ = syscall.Kill(-pid, syscall.SIGKILL)
-	wg.Wait()
+	// The pipes close when the daemon and anything it started are gone. Should a stray grandchild hold them
+	// open, kill the rest of the daemon's process group (its pgid stays reserved while a member lives).
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(2 * time.Second):
+		logger.Warn("a process of the daemon's group still holds its pipes: SIGKILL to the group")
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-drained
+	}
 	r.mu.Lock()
 	r.child = nil
 	r.mu.Unlock()
 
-	res := runResult{lastError: lastError.get()}
+	res := runResult{lastError: health.lastError()}
 	var exitErr *exec.ExitError
 	if errors.As(waitErr, &exitErr) {
 		if status, ok := exitErr.Sys().(syscall.WaitStatus); ok && status.Signaled() {

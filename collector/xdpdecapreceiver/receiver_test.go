@@ -63,6 +63,21 @@ func fakeDaemon(mode string, args []string) int {
 	case "usage":
 		fmt.Fprintln(os.Stderr, "xdp-decap run: cannot load the program: Operation not permitted (EPERM). You are not root")
 		return 2
+	case "refused":
+		// An interface refused, exports going on, then (once the test creates "attach-now") attached after all.
+		log("error", "interface cap0: another XDP program is attached: id 42 \"xdp_pass\" (generic mode); not taking over")
+		time.Sleep(200 * time.Millisecond)
+		attached := false
+		for seq := int64(1); ; seq++ {
+			if err := writeFrame(metrics, "decap.skipped.packets", seq); err != nil {
+				return 1
+			}
+			if _, err := os.Stat("attach-now"); err == nil && !attached {
+				attached = true
+				log("info", "interface cap0: attached in generic mode, ifindex 7, link id 3")
+			}
+			time.Sleep(30 * time.Millisecond)
+		}
 	case "crash-once":
 		if starts == 1 {
 			log("error", "interface cap0: simulated crash")
@@ -297,7 +312,7 @@ func TestForwardsMetricsLogsAndTheLastExport(t *testing.T) {
 	if e := entry("a debug line"); e.Level != zapcore.DebugLevel {
 		t.Errorf("debug line: %v", e.Level)
 	}
-	if e := entry("not json at all"); e.Level != zapcore.ErrorLevel {
+	if e := entry("not json at all"); e.Level != zapcore.WarnLevel {
 		t.Errorf("plain line: %v", e.Level)
 	}
 	env := entry("env: ").Message
@@ -361,6 +376,31 @@ func TestRestartsACrashedDaemonAndReportsStatus(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the restart is logged with the daemon's last error: %v", f.logs.FilterMessageSnippet("restarting").All())
+	}
+}
+
+func TestARefusedInterfaceStaysAnErrorWhileExportsGoOnUntilItAttaches(t *testing.T) {
+	f := newFixture(t, "refused")
+	if err := f.r.Start(context.Background(), f.host); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "exports after the refusal", func() bool { return f.sink.DataPointCount() >= 5 })
+	s := f.host.statuses()
+	if len(s) == 0 || s[len(s)-1] != "StatusRecoverableError" {
+		t.Fatalf("exports must not hide the refused interface: %v", s)
+	}
+	if err := f.host.lastError(); err == nil || !strings.Contains(err.Error(), `interface cap0: another XDP program is attached: id 42 "xdp_pass"`) {
+		t.Fatalf("the status names the interface and the reason: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(f.r.dir, "attach-now"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "OK once the interface attaches", func() bool {
+		s := f.host.statuses()
+		return s[len(s)-1] == "StatusOK"
+	})
+	if n := len(f.starts()); n != 1 {
+		t.Fatalf("a refused interface does not restart the daemon: %d starts", n)
 	}
 }
 
