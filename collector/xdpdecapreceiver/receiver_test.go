@@ -481,7 +481,8 @@ func TestTheDaemonDiesWithTheCollector(t *testing.T) {
 	}
 	self, _ := os.Executable()
 	cmd := exec.Command(self, "-test.run=^TestTheDaemonDiesWithTheCollector$")
-	cmd.Env = append(os.Environ(), "XDP_DECAP_TEST_HOST=1")
+	// The killed host cannot remove its private directory: keep it in a directory the test removes.
+	cmd.Env = append(os.Environ(), "XDP_DECAP_TEST_HOST=1", "TMPDIR="+t.TempDir())
 	out, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
