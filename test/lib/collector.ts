@@ -67,10 +67,11 @@ export class Collector {
   private constructor() {}
 
   /** Starts `binary --config A --config B ...` in `ns` and waits until it says it is ready. */
-  static async start(options: { binary: string; ns: string; configs: string[]; env?: NodeJS.ProcessEnv }): Promise<Collector> {
+  /** `wrap` goes before the binary (e.g. setpriv dropping capabilities); it must exec the binary in place. */
+  static async start(options: { binary: string; ns: string; configs: string[]; env?: NodeJS.ProcessEnv; wrap?: string[] }): Promise<Collector> {
     const c = new Collector();
     const args = options.configs.flatMap((f) => ['--config', f]);
-    c.child = spawn('ip', ['netns', 'exec', options.ns, options.binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    c.child = spawn('ip', ['netns', 'exec', options.ns, ...(options.wrap ?? []), options.binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     c.child.stdout!.on('data', (d: Buffer) => (c.out += d.toString()));
     c.child.stderr!.on('data', (d: Buffer) => (c.out += d.toString()));
     const deadline = Date.now() + 30000;

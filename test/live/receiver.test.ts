@@ -235,4 +235,22 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       spawnSync('ip', ['netns', 'exec', bed.cap, 'ip', 'link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'off']);
     }
   });
+
+  test('missing capabilities: one clear line, a permanent error, no restart loop; the collector runs on', async (t) => {
+    if (!requireRoot(t, 'the receiver test') || !requireTool(t, 'setpriv') || !requireTool(t, 'curl')) return;
+    assert.ok(!collector, 'runs after the previous tests');
+    // The collector (and so its daemon) without CAP_BPF, CAP_SYS_ADMIN, CAP_PERFMON and CAP_NET_ADMIN.
+    const wrap = ['setpriv', '--bounding-set=-bpf,-sys_admin,-perfmon,-net_admin', '--inh-caps=-all', '--'];
+    collector = await Collector.start({ binary, ns: bed.cap, configs: [COLLECTOR_CONFIG], env: env(), wrap });
+    await pollUntil('the daemon to give up', () => (/not restarting/.test(collector!.output()) ? true : undefined), { lastState: () => collector!.output().slice(-3000) });
+    assert.match(collector.output(), /error\s.*xdp-decap run: load BPF object .*EPERM \(operation not permitted: run as root or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\)/);
+    assert.match(collector.output(), /xdp-decap daemon cannot run with this config or on this host; not restarting/);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(pidsOf(collector.output()).length, 1, 'started once, not restarted in a loop');
+    assert.ok(collector.pid && alive(collector.pid), 'the collector runs on');
+    assert.match(await scrape(), /^# HELP|^$/m, 'its other pipelines still serve');
+    assert.doesNotMatch(inNs(bed.cap, 'ip', ['-d', 'link', 'show', bed.capIf]), /xdp/, 'nothing attached');
+    assert.equal(await collector.terminate(), 0);
+    collector = undefined;
+  });
 });
