@@ -30,7 +30,18 @@ if [ -z "$OCB_VERSION" ]; then
   exit 2
 fi
 
-HASH=$( { cat "$MANIFEST"; if [ -f "$PINNED_SUM" ]; then cat "$PINNED_SUM"; fi; } | sha256sum | cut -c1-16)
+# The xdp_decap receiver (a local module) runs this checkout's daemon: its path is fixed in the binary, never
+# taken from the collector config. The cache key covers the receiver's sources and that path.
+RECEIVER=collector/xdpdecapreceiver
+RECEIVER_PKG=github.com/xdp-decap/xdp-decap/$RECEIVER
+DAEMON_NODE="$PWD/node_modules/.bin/node"
+DAEMON_SCRIPT="$PWD/dist/src/cli.js"
+case "$PWD" in
+  *[[:space:]]*) echo "build-collector: the checkout's path ($PWD) contains white space; the daemon's path is passed in -ldflags: move the checkout" >&2; exit 2 ;;
+esac
+LDFLAGS="-s -w -X $RECEIVER_PKG.daemonNode=$DAEMON_NODE -X $RECEIVER_PKG.daemonScript=$DAEMON_SCRIPT"
+HASH=$( { cat "$MANIFEST"; if [ -f "$PINNED_SUM" ]; then cat "$PINNED_SUM"; fi; echo "$LDFLAGS";
+          find "$RECEIVER" -type f ! -name '*_test.go' ! -path '*/testdata/*' | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-16)
 OUT="$CACHE_ROOT/otelcol-$HASH"
 BIN="$OUT/otelcol-xdp-decap"
 if [ -x "$BIN" ]; then
@@ -61,7 +72,7 @@ echo "build-collector: generating sources (ocb $OCB_VERSION)" >&2
 "$OCB" --config "$work/manifest.yaml" --skip-get-modules --skip-compilation >&2
 if [ -f "$PINNED_SUM" ]; then cp "$PINNED_SUM" "$work/src/go.sum"; fi
 echo "build-collector: resolving modules and compiling (the first build takes minutes)" >&2
-"$OCB" --config "$work/manifest.yaml" --skip-generate >&2
+"$OCB" --config "$work/manifest.yaml" --skip-generate --ldflags "$LDFLAGS" >&2
 mkdir -p "$OUT"
 cp "$work/src/go.sum" "$OUT/go.sum"
 mv "$work/src/otelcol-xdp-decap" "$BIN.tmp"

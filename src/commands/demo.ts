@@ -1,9 +1,10 @@
 // `xdp-decap demo`: the README's main job; options table, preflight, run, print the summary.
 import { parseArgs } from 'node:util';
+import { buildDemoCollector } from '../demo/collector.ts';
 import { DemoInterrupted, demoPreflight, formatDemoSummary, runDemo } from '../demo/demo.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-export const DEMO_HELP = `Usage: xdp-decap demo [--duration SECONDS] [--vnis N] [--otlp URL] [--json]
+export const DEMO_HELP = `Usage: xdp-decap demo [--duration SECONDS] [--vnis N] [--otlp URL | --collector] [--json]
 
 Shows what xdp-decap does in about a minute, on a throwaway testbed it builds and removes itself:
 a "mirror source" namespace sends real VXLAN traffic (ip link add type vxlan) for a few VNIs, plus
@@ -16,6 +17,8 @@ Options:
   --duration SECONDS   traffic time with xdp-decap attached (default 10)
   --vnis N             number of VXLAN tunnels, 1-20 (default 3)
   --otlp URL           export to this OTLP/HTTP metrics endpoint (protobuf) instead of the built-in receiver
+  --collector          run xdp-decap through the real OpenTelemetry Collector and its xdp_decap receiver
+                       (built by scripts/build-collector.sh: needs Go; minutes the first time, then cached)
   --json               print the summary as JSON on stdout (progress goes to stderr)
   -h, --help           this help`;
 
@@ -26,6 +29,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       duration: { type: 'string', default: '10' },
       vnis: { type: 'string', default: '3' },
       otlp: { type: 'string' },
+      collector: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -47,10 +51,21 @@ export async function demoCommand(argv: string[]): Promise<number> {
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--otlp ${values.otlp}: expected an http(s) URL`);
   }
+  if (values.collector && values.otlp !== undefined) throw new UsageError('--collector and --otlp: choose one (with --collector the Collector exports)');
   const problems = demoPreflight();
   if (problems.length > 0) {
     for (const p of problems) console.error(`xdp-decap demo: ${p}`);
     return EXIT.usage;
+  }
+  let collectorBinary: string | undefined;
+  if (values.collector) {
+    process.stderr.write('• building the OpenTelemetry Collector with the xdp_decap receiver (scripts/build-collector.sh; cached after the first build)\n');
+    try {
+      collectorBinary = buildDemoCollector();
+    } catch (err) {
+      console.error(`xdp-decap demo: ${err instanceof Error ? err.message : String(err)}`);
+      return EXIT.usage;
+    }
   }
   const toStderr = values.json || !process.stdout.isTTY;
   const out = (text: string) => (values.json ? process.stderr : process.stdout).write(`${text}\n`);
@@ -65,7 +80,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
       };
   let summary;
   try {
-    summary = await runDemo({ durationSeconds: duration, vnis, otlpUrl: values.otlp, out, live });
+    summary = await runDemo({ durationSeconds: duration, vnis, otlpUrl: values.otlp, collectorBinary, out, live });
   } catch (err) {
     if (!(err instanceof DemoInterrupted)) throw err;
     console.error(`xdp-decap demo: ${err.message}`);

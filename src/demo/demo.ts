@@ -11,6 +11,7 @@ import { formatTable } from '../replay/summary-table.ts';
 import { geneveFrame, innerFrame } from '../testbed/packets.ts';
 import { startCapture } from '../testbed/capture.ts';
 import { Testbed, type VxlanTunnel } from '../testbed/testbed.ts';
+import { demoCollectorConfig } from './collector.ts';
 import { latestValue, readExports } from './otlp-json.ts';
 import { summarizeTap, type TapFlow } from './tap-flows.ts';
 
@@ -21,6 +22,8 @@ export interface DemoOptions {
   vnis: number;
   /** Export to this OTLP/HTTP metrics URL instead of the demo's own sink. */
   otlpUrl?: string;
+  /** Run xdp-decap through this OpenTelemetry Collector (built with the xdp_decap receiver) instead of `xdp-decap run`. */
+  collectorBinary?: string;
   /** Progress and live-table output (stderr when --json). */
   out: (text: string) => void;
   /** Redraw-in-place for the live table (terminal only). */
@@ -48,6 +51,8 @@ export interface DemoSummary {
   otlp: { endpoint: string; exportsReceived: number | null };
   /** Where the counts came from: the demo's OTLP sink, or the kernel maps when exporting elsewhere. */
   countedFrom: 'otlp' | 'kernel';
+  /** Who ran xdp-decap: `xdp-decap run`, or the Collector's xdp_decap receiver (--collector). */
+  host: 'run' | 'collector';
 }
 
 const GENEVE_VNI = 5000;
@@ -232,16 +237,27 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       tapWhile(b, join(dir, 'before.pcap'), () => sendInnerTraffic(b, tunnels, 2)),
     );
 
-    const config = {
-      interfaces: [{ name: b.capIf, mode: 'generic' }],
-      flowIdleTimeoutSeconds: 300,
-      metrics: { endpoint, exportIntervalSeconds: 1, encoding: options.otlpUrl ? 'protobuf' : 'json' },
-    };
-    const configFile = join(dir, 'config.json');
-    writeFileSync(configFile, JSON.stringify(config, null, 2));
-    plugin = await step(`starting xdp-decap run --config ${configFile} in the capture host (generic XDP on ${b.capIf})`, () =>
-      startUntil('ip', ['netns', 'exec', b.cap, process.execPath, script('../cli'), 'run', '--config', configFile], /attached in/, 'xdp-decap run'),
-    );
+    if (options.collectorBinary) {
+      const collectorBinary = options.collectorBinary;
+      const configFile = join(dir, 'otelcol.yaml');
+      const yaml = demoCollectorConfig({ interface: b.capIf, sinkUrl: `http://127.0.0.1:${SINK_PORT}`, prometheus: '127.0.0.1:9464' });
+      writeFileSync(configFile, yaml);
+      say(`• the Collector config (${configFile}):\n${yaml.replace(/^/gm, '    ').trimEnd()}`);
+      plugin = await step(`starting the OpenTelemetry Collector in the capture host: ${collectorBinary} --config ${configFile}; its xdp_decap receiver runs xdp-decap (generic XDP on ${b.capIf})`, () =>
+        startUntil('ip', ['netns', 'exec', b.cap, collectorBinary, '--config', configFile], /attached in/, 'the Collector'),
+      );
+    } else {
+      const config = {
+        interfaces: [{ name: b.capIf, mode: 'generic' }],
+        flowIdleTimeoutSeconds: 300,
+        metrics: { endpoint, exportIntervalSeconds: 1, encoding: options.otlpUrl ? 'protobuf' : 'json' },
+      };
+      const configFile = join(dir, 'config.json');
+      writeFileSync(configFile, JSON.stringify(config, null, 2));
+      plugin = await step(`starting xdp-decap run --config ${configFile} in the capture host (generic XDP on ${b.capIf})`, () =>
+        startUntil('ip', ['netns', 'exec', b.cap, process.execPath, script('../cli'), 'run', '--config', configFile], /attached in/, 'xdp-decap run'),
+      );
+    }
 
     const sentBefore = tunnels.map((t) => b.txCounters(t.device));
     let geneve = { frames: 0, bytes: 0 };
@@ -298,13 +314,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
     for (const s of kernel.skipped) skipped[s.reason] += s.packets;
 
-    await step('stopping xdp-decap (SIGTERM: detach, last export)', async () => {
+    const stopping = options.collectorBinary ? 'stopping the Collector (SIGTERM: its receiver stops xdp-decap: detach, last export)' : 'stopping xdp-decap (SIGTERM: detach, last export)';
+    await step(stopping, async () => {
       const code = await stopChild(plugin);
       plugin = undefined;
-      if (code !== 0) throw new Error(`xdp-decap run exited ${code} on SIGTERM`);
+      if (code !== 0) throw new Error(`${options.collectorBinary ? 'the Collector' : 'xdp-decap run'} exited ${code} on SIGTERM`);
     });
     const ok = rows.every((r) => r.match) && skipped.not_tunnel >= PLAIN_PINGS;
-    return { ok, vnis: rows, skipped, plainFramesSent: PLAIN_PINGS, tap: { before, after }, otlp: { endpoint, exportsReceived }, countedFrom };
+    return { ok, vnis: rows, skipped, plainFramesSent: PLAIN_PINGS, tap: { before, after }, otlp: { endpoint, exportsReceived }, countedFrom, host: options.collectorBinary ? 'collector' : 'run' };
   } finally {
     await stopChild(plugin);
     await stopChild(sink);
@@ -342,7 +359,7 @@ export function formatDemoSummary(s: DemoSummary): string {
     'AFTER (xdp-decap attached): the client conversations inside the tunnels',
     formatTable(['proto', 'source', 'destination', 'frames'], tapRows(s.tap.after)),
     '',
-    `Sent vs counted per VNI (counted from ${s.countedFrom === 'otlp' ? `the OTLP export received at ${s.otlp.endpoint}` : 'the kernel maps; metrics went to ' + s.otlp.endpoint}):`,
+    `Sent vs counted per VNI (counted from ${s.countedFrom === 'otlp' ? `the OTLP export ${s.host === 'collector' ? 'the Collector forwarded to' : 'received at'} ${s.otlp.endpoint}` : 'the kernel maps; metrics went to ' + s.otlp.endpoint}):`,
     formatTable(
       ['vni', 'type', 'frames sent', 'packets counted', 'inner bytes sent', 'bytes counted', 'overhead', 'flows', 'match'],
       s.vnis.map((v) => [v.vni, v.type, v.sentFrames, v.packets, v.sentBytes, v.bytes, v.overheadBytes, v.flows, v.match ? 'yes' : 'NO']),

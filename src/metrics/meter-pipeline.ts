@@ -7,6 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { PLUGIN_VERSION } from './names.ts';
+import { metricsFdFromEnv, PipeMetricExporter } from './pipe-exporter.ts';
 
 /** What the pipeline needs; src/config/otel-env.ts resolves it from the config file and OTEL_* variables. */
 export interface MeterPipelineSettings {
@@ -115,6 +116,7 @@ export function diagLogger(warn: (line: string) => void, debug: (line: string) =
 export function createMeterPipeline(
   settings: MeterPipelineSettings,
   warn: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  env: NodeJS.ProcessEnv = process.env,
 ): MeterPipeline {
   const timeoutMillis = exportTimeoutMillis(settings.exportIntervalMillis);
   const exporterOptions = {
@@ -123,10 +125,12 @@ export function createMeterPipeline(
     timeoutMillis,
     temporalityPreference: AggregationTemporalityPreference.CUMULATIVE,
   };
+  // Under the Collector receiver the metrics go to its private pipe instead (src/metrics/pipe-exporter.ts).
+  const pipeFd = metricsFdFromEnv(env);
   const otlp = settings.encoding === 'json' ? new OtlpJsonMetricExporter(exporterOptions) : new OtlpProtobufMetricExporter(exporterOptions);
   // A failed export is reported here, once, through `warn`, and handed to the reader as handled: the reader
   // would only pass it on to the process-wide error handler (a second report), it neither retries nor keeps it.
-  const exporter: PushMetricExporter = {
+  const exporter: PushMetricExporter = pipeFd !== undefined ? new PipeMetricExporter(pipeFd) : {
     export(metrics, done) {
       otlp.export(metrics, (result: ExportResult) => {
         if (result.code === ExportResultCode.SUCCESS) return done(result);

@@ -11,10 +11,15 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
-/** Logs `level: message` lines at or above `minimum` to stderr. */
-export function createStderrLogger(minimum: LogLevel = 'info', write = (line: string) => process.stderr.write(line)): Logger {
+/** XDP_DECAP_LOG_FORMAT=json: one JSON object a line ({"level","msg"}), what the Collector receiver parses into its logger. */
+export const LOG_FORMAT_ENV = 'XDP_DECAP_LOG_FORMAT';
+
+/** Logs `level: message` lines (or JSON lines, see LOG_FORMAT_ENV) at or above `minimum` to stderr. */
+export function createStderrLogger(minimum: LogLevel = 'info', write = (line: string) => process.stderr.write(line), env: NodeJS.ProcessEnv = process.env): Logger {
+  const json = env[LOG_FORMAT_ENV] === 'json';
   const log = (level: LogLevel) => (message: string) => {
-    if (ORDER[level] >= ORDER[minimum]) write(`xdp-decap ${level}: ${message}\n`);
+    if (ORDER[level] < ORDER[minimum]) return;
+    write(json ? `${JSON.stringify({ level, msg: message })}\n` : `xdp-decap ${level}: ${message}\n`);
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

@@ -2,6 +2,7 @@
 import type { MeterProvider } from '@opentelemetry/api';
 import { settingsNeedingRestart } from '../config/load.ts';
 import { resolveMetricsSettings } from '../config/otel-env.ts';
+import { metricsFdFromEnv } from '../metrics/pipe-exporter.ts';
 import type { DecapConfig } from '../config/schema.ts';
 import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
 import type { ActiveFlowCount } from '../decode/records.ts';
@@ -93,7 +94,11 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           }
         }, options.interfacePollMillis ?? 1000);
         poll.unref();
-        if (!options.meterProvider) logger.info(`exporting OTLP metrics to ${redactUrl(settings.endpoint)} every ${settings.exportIntervalMillis / 1000}s (${settings.encoding})`);
+        if (!options.meterProvider) {
+          const every = `every ${settings.exportIntervalMillis / 1000}s`;
+          if (metricsFdFromEnv(process.env) !== undefined) logger.info(`exporting OTLP metrics to the Collector receiver's pipe ${every}`);
+          else logger.info(`exporting OTLP metrics to ${redactUrl(settings.endpoint)} ${every} (${settings.encoding})`);
+        }
       } catch (err) {
         attacher?.detachAll();
         program.close();

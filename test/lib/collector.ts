@@ -40,6 +40,26 @@ export function writeFlowLogsOverlay(dir: string, logsEndpoint: string): string 
   return file;
 }
 
+/**
+ * A config overlay for a standalone `xdp-decap run` pushing OTLP to the collector: takes the xdp_decap receiver
+ * out of the metrics pipeline (it stays configured, unused), so the collector attaches nothing itself.
+ */
+export function writeStandaloneOverlay(dir: string): string {
+  const file = join(dir, 'collector-standalone-overlay.yaml');
+  writeFileSync(
+    file,
+    [
+      '# Test overlay: xdp-decap runs standalone and pushes OTLP; the receiver is not in any pipeline.',
+      'service:',
+      '  pipelines:',
+      '    metrics:',
+      '      receivers: [otlp]',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
 export class Collector {
   private child: ChildProcess | undefined;
   private out = '';
@@ -47,10 +67,11 @@ export class Collector {
   private constructor() {}
 
   /** Starts `binary --config A --config B ...` in `ns` and waits until it says it is ready. */
-  static async start(options: { binary: string; ns: string; configs: string[]; env?: NodeJS.ProcessEnv }): Promise<Collector> {
+  /** `wrap` goes before the binary (e.g. setpriv dropping capabilities); it must exec the binary in place. */
+  static async start(options: { binary: string; ns: string; configs: string[]; env?: NodeJS.ProcessEnv; wrap?: string[] }): Promise<Collector> {
     const c = new Collector();
     const args = options.configs.flatMap((f) => ['--config', f]);
-    c.child = spawn('ip', ['netns', 'exec', options.ns, options.binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    c.child = spawn('ip', ['netns', 'exec', options.ns, ...(options.wrap ?? []), options.binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     c.child.stdout!.on('data', (d: Buffer) => (c.out += d.toString()));
     c.child.stderr!.on('data', (d: Buffer) => (c.out += d.toString()));
     const deadline = Date.now() + 30000;
@@ -67,6 +88,23 @@ export class Collector {
 
   output(): string {
     return this.out;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** SIGTERM, then waits for the exit (SIGKILL after `timeoutMs`); resolves to the exit code or signal. */
+  async terminate(timeoutMs = 30000): Promise<number | string> {
+    const child = this.child;
+    if (!child) return 'not running';
+    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await exited;
+    clearTimeout(timer);
+    this.child = undefined;
+    return child.exitCode ?? child.signalCode ?? 'unknown';
   }
 
   stop(): void {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
 import { startCli, type CliProcess } from '../lib/cli.ts';
-import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, readFlowRecords, sumSamples, writeFlowLogsOverlay, type FlowLogRecord } from '../lib/collector.ts';
+import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, readFlowRecords, sumSamples, writeFlowLogsOverlay, writeStandaloneOverlay, type FlowLogRecord } from '../lib/collector.ts';
 import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { extractQueries, loadDashboard } from '../lib/dashboard-queries.ts';
 import { pollUntil } from '../lib/poll.ts';
@@ -51,7 +51,8 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
       sink!.once('exit', (code) => reject(new Error(`OTLP sink exited ${code}`)));
     });
     const overlay = writeFlowLogsOverlay(dir, `http://127.0.0.1:${SINK_PORT}`);
-    collector = await Collector.start({ binary: build.binary, ns: bed.cap, configs: [COLLECTOR_CONFIG, overlay] });
+    // Standalone xdp-decap here (test/live/receiver.test.ts covers the receiver): the receiver stays configured but unused.
+    collector = await Collector.start({ binary: build.binary, ns: bed.cap, configs: [COLLECTOR_CONFIG, overlay, writeStandaloneOverlay(dir)], env: { XDP_DECAP_INTERFACE: bed.capIf } });
     softflowd = await Softflowd.start({ ns: bed.cap, ifname: bed.capIf, collector: '127.0.0.1:2055', dir });
     sendFiller = fillerSender(bed, dir);
   });
@@ -72,14 +73,19 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
   test("the README's collector snippet and examples/otelcol/config.yaml are valid configs for this collector", (t) => {
     if (!requireRoot(t, 'the collector test')) return;
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Enable it in your collector'));
-    const snippet = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
-    assert.ok(snippet, 'the README section has a yaml snippet');
-    // The snippet says "or whatever your pipeline already exports to": give it the prometheus exporter.
-    const file = join(dir, 'readme-snippet.yaml');
-    writeFileSync(file, `${snippet}exporters:\n  prometheus:\n    endpoint: 127.0.0.1:9999\n`);
-    for (const config of [file, COLLECTOR_CONFIG]) {
-      const r = spawnSync(binary, ['validate', '--config', config], { encoding: 'utf8' });
+    const start = readme.indexOf('## Enable it in your collector');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
+    const snippets = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    assert.ok(snippets.length >= 2, 'the README section has its yaml snippets: the receiver first, then NetFlow beside it');
+    assert.match(snippets[0]!, /^receivers:\n  xdp_decap:/, 'the first snippet enables the xdp_decap receiver');
+    // The snippets say "or whatever your pipeline already exports to": give them the prometheus exporter.
+    const files = snippets.map((snippet, i) => {
+      const file = join(dir, `readme-snippet-${i}.yaml`);
+      writeFileSync(file, `${snippet}exporters:\n  prometheus:\n    endpoint: 127.0.0.1:9999\n`);
+      return file;
+    });
+    for (const config of [...files, COLLECTOR_CONFIG]) {
+      const r = spawnSync(binary, ['validate', '--config', config], { encoding: 'utf8', env: { ...process.env, XDP_DECAP_INTERFACE: 'ens1f0' } });
       assert.equal(r.status, 0, `${config}: ${r.stderr}`);
     }
   });

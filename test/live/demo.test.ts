@@ -14,7 +14,7 @@ function leftovers(pid: number): string[] {
   const found: string[] = [];
   const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('xd-demo-') && n.includes(`-${pid}-`));
   found.push(...ns.map((n) => `namespace ${n}`));
-  const procs = spawnSync('pgrep', ['-af', 'otlp-sink|traffic\\.(ts|js)|cli\\.(ts|js) run|tcpdump -i cap0'], { encoding: 'utf8' }).stdout.trim();
+  const procs = spawnSync('pgrep', ['-af', 'otlp-sink|traffic\\.(ts|js)|cli\\.(ts|js) run|tcpdump -i cap0|otelcol-xdp-decap --config /tmp/xdp-decap-demo-'], { encoding: 'utf8' }).stdout.trim();
   // Only this checkout's processes: another checkout's tests on the same machine are not the demo's leftovers.
   if (procs) found.push(...procs.split('\n').filter(ofThisCheckout).map((p) => `process ${p}`));
   const progs = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' }).stdout ?? '';
@@ -62,6 +62,24 @@ describe('xdp-decap demo', { skip: SKIP }, () => {
     assert.ok(s.tap.before.every((f: { dst: string; protocol: string }) => f.protocol !== 'UDP' || f.dst.endsWith(':4789')), 'before: UDP only to the VTEP');
     assert.ok(s.tap.after.some((f: { src: string }) => f.src.startsWith('192.168.1.1')), 'after: inner conversations');
     assert.match(r.stderr, /building the testbed/);
+    assert.deepEqual(await eventually(() => leftovers(r.pid!)), []);
+  });
+
+  test('--collector: the same story through the real Collector and its xdp_decap receiver; config printed; nothing left', async (t) => {
+    if (!requireRoot(t, 'the demo') || !requireTool(t, 'tcpreplay')) return;
+    const r = runCli(['demo', '--duration', '2', '--vnis', '2', '--collector', '--json'], { timeoutMs: 30 * 60 * 1000 });
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.ok, true);
+    assert.equal(s.host, 'collector');
+    assert.equal(s.countedFrom, 'otlp');
+    assert.ok(s.otlp.exportsReceived > 0, 'the Collector forwarded exports');
+    assert.deepEqual(s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`), ['vxlan/100', 'vxlan/200', 'geneve/5000']);
+    for (const v of s.vnis) {
+      assert.ok(v.sentFrames > 0 && v.packets === v.sentFrames && v.bytes === v.sentBytes, `VNI ${v.vni}: ${JSON.stringify(v)}`);
+    }
+    assert.match(r.stderr, /the Collector config \(.*otelcol\.yaml\):\n\s+# xdp-decap demo[\s\S]*xdp_decap:\n\s+interfaces: \[\{ name: cap0/, 'the config it used is printed');
+    assert.match(r.stderr, /stopping the Collector \(SIGTERM/);
     assert.deepEqual(await eventually(() => leftovers(r.pid!)), []);
   });
 
