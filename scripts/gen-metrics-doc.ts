@@ -1,8 +1,8 @@
-// Renders docs/metrics.md (and the README's metrics table) from plugin.json: prints it, `--write` writes, `--check` checks.
+// Renders docs/metrics.md, the README's metrics table and the receiver's metadata.yaml metrics and documentation.md from plugin.json: prints it, `--write` writes, `--check` checks.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { METRICS_DOC_BEGIN, renderMetricsDoc, replaceMetricsBlock } from '../src/metrics/metrics-doc.ts';
+import { METRICS_DOC_BEGIN, renderMetricsDoc, renderReceiverDocumentation, replaceMetricsBlock, replaceReceiverMetadata } from '../src/metrics/metrics-doc.ts';
 
 const USAGE = `usage: node scripts/gen-metrics-doc.ts [--write | --check]
 
@@ -38,6 +38,14 @@ const readmePath = join(root, 'README.md');
 const targets: Array<{ path: string; current: string; expected: string }> = [
   { path: docPath, current: existsSync(docPath) ? readFileSync(docPath, 'utf8') : '', expected: renderMetricsDoc() },
 ];
+const receiverDir = join(root, 'collector', 'xdpdecapreceiver');
+const metadataPath = join(receiverDir, 'metadata.yaml');
+const receiverDocPath = join(receiverDir, 'documentation.md');
+if (existsSync(metadataPath)) {
+  const metadata = readFileSync(metadataPath, 'utf8');
+  targets.push({ path: metadataPath, current: metadata, expected: replaceReceiverMetadata(metadata) });
+  targets.push({ path: receiverDocPath, current: existsSync(receiverDocPath) ? readFileSync(receiverDocPath, 'utf8') : '', expected: renderReceiverDocumentation() });
+}
 if (existsSync(readmePath)) {
   const readme = readFileSync(readmePath, 'utf8');
   if (readme.includes(METRICS_DOC_BEGIN)) targets.push({ path: readmePath, current: readme, expected: replaceMetricsBlock(readme) });

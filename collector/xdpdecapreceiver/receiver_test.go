@@ -69,7 +69,7 @@ func fakeDaemon(mode string, args []string) int {
 		time.Sleep(200 * time.Millisecond)
 		attached := false
 		for seq := int64(1); ; seq++ {
-			if err := writeFrame(metrics, "decap.skipped.packets", seq); err != nil {
+			if err := writeFrame(metrics, "decap.skipped.packet.count", seq); err != nil {
 				return 1
 			}
 			if _, err := os.Stat("attach-now"); err == nil && !attached {
@@ -104,7 +104,7 @@ func fakeDaemon(mode string, args []string) int {
 		select {
 		case <-ticker.C:
 			if mode == "serve" {
-				send("decap.tunnel.packets")
+				send("decap.tunnel.packet.count")
 			}
 		case <-sigs:
 			if mode == "hang" {

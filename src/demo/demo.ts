@@ -290,7 +290,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await step('waiting for the OTLP export to carry the final counts', async () => {
         for (let i = 0; i < 50; i++) {
           const exports = readExports(sinkFile);
-          const done = tunnels.every((t) => latestValue(exports, 'decap.tunnel.packets', { 'tunnel.vni': t.vni, 'tunnel.type': 'vxlan' }) === counted('vxlan', t.vni, 'packets'));
+          const done = tunnels.every((t) => latestValue(exports, 'decap.tunnel.packet.count', { 'decap.tunnel.id': t.vni, 'decap.tunnel.type': 'vxlan' }) === counted('vxlan', t.vni, 'packets'));
           if (done) break;
           await sleep(200);
         }
@@ -298,7 +298,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const exports = readExports(sinkFile);
       exportsReceived = exports.length;
       countedFrom = 'otlp';
-      fromOtlp = (type, vni, metric) => latestValue(exports, metric, { 'tunnel.vni': vni, 'tunnel.type': type });
+      fromOtlp = (type, vni, metric) => latestValue(exports, metric, { 'decap.tunnel.id': vni, 'decap.tunnel.type': type });
     }
     const value = (type: 'vxlan' | 'geneve', vni: number, metric: string, field: 'packets' | 'bytes' | 'overheadBytes' | 'flows') =>
       countedFrom === 'otlp' ? (fromOtlp(type, vni, metric) ?? 0) : counted(type, vni, field);
@@ -334,14 +334,14 @@ function finishRow(
   sent: { vni: number; type: 'vxlan' | 'geneve'; sentFrames: number; sentBytes: number },
   value: (type: 'vxlan' | 'geneve', vni: number, metric: string, field: 'packets' | 'bytes' | 'overheadBytes' | 'flows') => number,
 ): DemoVniRow {
-  const packets = value(sent.type, sent.vni, 'decap.tunnel.packets', 'packets');
-  const bytes = value(sent.type, sent.vni, 'decap.tunnel.bytes', 'bytes');
+  const packets = value(sent.type, sent.vni, 'decap.tunnel.packet.count', 'packets');
+  const bytes = value(sent.type, sent.vni, 'decap.tunnel.io', 'bytes');
   return {
     ...sent,
     packets,
     bytes,
     overheadBytes: value(sent.type, sent.vni, 'decap.tunnel.overhead', 'overheadBytes'),
-    flows: value(sent.type, sent.vni, 'decap.tunnel.flows', 'flows'),
+    flows: value(sent.type, sent.vni, 'decap.tunnel.flow.count', 'flows'),
     match: packets === sent.sentFrames && bytes === sent.sentBytes,
   };
 }

@@ -50,7 +50,7 @@ const VNI_COUNTER_FIELDS: ReadonlyArray<readonly [MetricName, VniField]> = [
   [METRIC.tunnelFlows, 'flows'],
 ];
 
-/** `tunnel.vni` on an admitted series; `otel.metric.overflow: true` and no VNI on an overflow series. */
+/** `decap.tunnel.id` on an admitted series; `otel.metric.overflow: true` and no VNI on an overflow series. */
 function vniAttributes(series: GroupedVniSeries, interfaceName: string): Attributes {
   return series.vni === undefined
     ? { [ATTR.tunnelType]: series.tunnelType, [ATTR.interfaceName]: interfaceName, [ATTR.overflow]: true }

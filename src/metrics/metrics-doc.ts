@@ -1,5 +1,6 @@
 // Renders plugin.json's metrics and attributes as Markdown: the whole of docs/metrics.md, and the table the README embeds.
 import manifest from '../../plugin.json' with { type: 'json' };
+import { stringify } from 'yaml';
 import { ATTRIBUTE_DEFINITIONS, METRIC_DEFINITIONS, type MetricDefinition } from './names.ts';
 
 export const METRICS_DOC_BEGIN = '<!-- metrics table: generated from plugin.json by `node scripts/gen-metrics-doc.ts --write`; do not edit -->';
@@ -61,7 +62,7 @@ export function renderMetricsDoc(): string {
     '',
     `Every instrument is observable and read once per export. Value type: ${valueTypes}. Sums are cumulative`,
     '(OTLP `AGGREGATION_TEMPORALITY_CUMULATIVE`): the kernel maps\' counters, summed over CPUs. A series of',
-    `${code('decap.tunnel.flows.active')} whose flows all went idle reports 0.`,
+    `${code('decap.tunnel.flow.active')} whose flows all went idle reports 0.`,
     `The per-VNI limit is \`${manifest.cardinality.limitSetting}\` (default ${manifest.cardinality.default}); it applies to`,
     `${manifest.cardinality.appliesTo.map(code).join(', ')}.`,
     '',
@@ -74,4 +75,77 @@ export function replaceMetricsBlock(text: string): string {
   const end = text.indexOf(METRICS_DOC_END);
   if (start < 0 || end < start) throw new Error('the generated metrics block markers are missing');
   return text.slice(0, start) + renderMetricsTable() + text.slice(end + METRICS_DOC_END.length);
+}
+
+/** The line in the receiver's metadata.yaml below which its attributes and metrics are generated. */
+export const RECEIVER_METADATA_MARKER = '# Below: generated from plugin.json by `node scripts/gen-metrics-doc.ts --write` (mdatagen layout); do not edit.';
+
+/** plugin.json's attributes and metrics in mdatagen's metadata.yaml layout (what the receiver forwards). */
+export function renderReceiverMetadataSection(): string {
+  const attributes = Object.fromEntries(
+    ATTRIBUTE_DEFINITIONS.map((a) => [
+      a.name,
+      { description: a.description, type: a.type === 'boolean' ? 'bool' : a.type, ...(a.enum ? { enum: [...a.enum] } : {}) },
+    ]),
+  );
+  const metrics = Object.fromEntries(
+    METRIC_DEFINITIONS.map((m) => [
+      m.name,
+      {
+        enabled: true,
+        description: m.description,
+        unit: m.unit,
+        ...(m.kind === 'sum'
+          ? { sum: { value_type: m.valueType, monotonic: m.monotonic, aggregation_temporality: m.temporality } }
+          : { gauge: { value_type: m.valueType } }),
+        attributes: [...m.attributes],
+      },
+    ]),
+  );
+  return `${RECEIVER_METADATA_MARKER}\n${stringify({ attributes, metrics }, { lineWidth: 0 })}`;
+}
+
+/** The receiver's metadata.yaml with its generated part replaced; `text` must contain the marker. */
+export function replaceReceiverMetadata(text: string): string {
+  const at = text.indexOf(RECEIVER_METADATA_MARKER);
+  if (at < 0) throw new Error('the generated-section marker is missing from the receiver\'s metadata.yaml');
+  return text.slice(0, at) + renderReceiverMetadataSection();
+}
+
+/** collector/xdpdecapreceiver/documentation.md, as mdatagen lays it out. */
+export function renderReceiverDocumentation(): string {
+  const sections = METRIC_DEFINITIONS.map((m) => {
+    const attrs = ATTRIBUTE_DEFINITIONS.filter((a) => m.attributes.includes(a.name));
+    return [
+      `### ${m.name}`,
+      '',
+      m.description,
+      '',
+      m.kind === 'sum' ? '| Unit | Metric Type | Value Type | Aggregation Temporality | Monotonic |' : '| Unit | Metric Type | Value Type |',
+      m.kind === 'sum' ? '| ---- | ----------- | ---------- | ----------------------- | --------- |' : '| ---- | ----------- | ---------- |',
+      m.kind === 'sum'
+        ? `| ${m.unit} | Sum | ${m.valueType === 'int' ? 'Int' : 'Double'} | ${m.temporality === 'cumulative' ? 'Cumulative' : 'Delta'} | ${m.monotonic} |`
+        : `| ${m.unit} | Gauge | ${m.valueType === 'int' ? 'Int' : 'Double'} |`,
+      '',
+      '#### Attributes',
+      '',
+      '| Name | Description | Values |',
+      '| ---- | ----------- | ------ |',
+      ...attrs.map((a) => `| ${a.name} | ${a.description} | ${a.enum ? a.enum.map((v) => `Str: \`\`${v}\`\``).join(', ') : `Any ${a.type === 'int' ? 'Int' : a.type === 'boolean' ? 'Bool' : 'Str'}`} |`),
+      '',
+    ].join('\n');
+  });
+  return [
+    '[comment]: <> (Code generated from plugin.json by node scripts/gen-metrics-doc.ts --write. DO NOT EDIT.)',
+    '',
+    '# xdp_decap',
+    '',
+    'The metrics the supervised xdp-decap daemon produces and this receiver forwards unchanged. Series beyond',
+    `\`${manifest.cardinality.limitSetting}\` (receiver key \`metrics.max_vni_series\`) are summed into one overflow series per`,
+    'interface and tunnel type, marked `otel.metric.overflow=true`.',
+    '',
+    '## Default Metrics',
+    '',
+    ...sections,
+  ].join('\n');
 }

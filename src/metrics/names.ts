@@ -29,22 +29,22 @@ export const ATTRIBUTE_DEFINITIONS: readonly AttributeDefinition[] = manifest.at
 
 /** Names used in code, as constants; test/unit/plugin-manifest.test.ts checks they are exactly plugin.json's. */
 export const METRIC = {
-  tunnelPackets: 'decap.tunnel.packets',
-  tunnelBytes: 'decap.tunnel.bytes',
+  tunnelPackets: 'decap.tunnel.packet.count',
+  tunnelBytes: 'decap.tunnel.io',
   tunnelOverhead: 'decap.tunnel.overhead',
-  tunnelFlows: 'decap.tunnel.flows',
-  tunnelFlowsActive: 'decap.tunnel.flows.active',
-  skippedPackets: 'decap.skipped.packets',
-  mapUpdatesLost: 'decap.map.updates.lost',
+  tunnelFlows: 'decap.tunnel.flow.count',
+  tunnelFlowsActive: 'decap.tunnel.flow.active',
+  skippedPackets: 'decap.skipped.packet.count',
+  mapUpdatesLost: 'decap.map.update.lost',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 export const ATTR = {
-  tunnelType: 'tunnel.type',
-  tunnelVni: 'tunnel.vni',
+  tunnelType: 'decap.tunnel.type',
+  tunnelVni: 'decap.tunnel.id',
   interfaceName: 'network.interface.name',
-  reason: 'decap.reason',
-  map: 'decap.map',
+  reason: 'decap.skip.reason',
+  map: 'decap.map.name',
   overflow: 'otel.metric.overflow',
 } as const;
 export type AttributeName = (typeof ATTR)[keyof typeof ATTR];

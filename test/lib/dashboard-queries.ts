@@ -284,7 +284,7 @@ const UNIT_WORDS: Record<string, string> = {
 /**
  * The Prometheus name the collector's Prometheus exporter gives an OpenTelemetry metric (name normalization
  * with suffixes, as in the contrib prometheus translator): characters outside [a-zA-Z0-9_:] become '_'; the
- * unit's word is appended unless the name already has it as a token (decap.tunnel.bytes + By stays
+ * unit's word is appended unless the name already has it as a token (decap.tunnel.io + By stays
  * decap_tunnel_bytes, decap.tunnel.overhead + By becomes decap_tunnel_overhead_bytes); annotations like
  * {packet} add nothing; a gauge with unit 1 gets _ratio; a monotonic sum gets _total.
  */

@@ -142,23 +142,23 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
       async () => {
         scraped = await fetchInCapture('http://127.0.0.1:9464/metrics');
         const s = parseExposition(scraped);
-        const decapDone = tunnels.every((tn) => sumSamples(s, 'decap_tunnel_packets_total', { tunnel_vni: String(tn.vni) }) === PINGS);
+        const decapDone = tunnels.every((tn) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni) }) === PINGS);
         return decapDone && sumSamples(s, 'netflow_packets_total', { network_transport: 'icmp' }) === recordSum('icmp', 'packets') ? s : undefined;
       },
       { lastState: () => `records ${JSON.stringify(all)}; scrape:\n${scraped.split('\n').filter((l) => /^(decap_tunnel_packets|netflow)/.test(l)).join('\n')}` },
     );
     for (const tunnel of tunnels) {
-      const where = { tunnel_vni: String(tunnel.vni), tunnel_type: 'vxlan', network_interface_name: bed.capIf, job: 'xdp-decap' };
-      assert.equal(sumSamples(samples, 'decap_tunnel_bytes_total', where), PINGS * FRAME_BYTES, 'decap counts inner frame (L2) bytes');
+      const where = { decap_tunnel_id: String(tunnel.vni), decap_tunnel_type: 'vxlan', network_interface_name: bed.capIf, job: 'xdp-decap' };
+      assert.equal(sumSamples(samples, 'decap_tunnel_io_bytes_total', where), PINGS * FRAME_BYTES, 'decap counts inner frame (L2) bytes');
     }
     for (const transport of ['udp', 'icmp']) {
       assert.equal(sumSamples(samples, 'netflow_packets_total', { network_transport: transport }), recordSum(transport, 'packets'), `netflow_packets_total{${transport}}`);
       assert.equal(sumSamples(samples, 'netflow_bytes_total', { network_transport: transport }), recordSum(transport, 'bytes'), `netflow_bytes_total{${transport}}`);
     }
     // Reconciled: decap L3 bytes (frame bytes minus 14 per packet) equal the bytes NetFlow reports for the inner flows.
-    const decapL3 = sumSamples(samples, 'decap_tunnel_bytes_total') - 14 * sumSamples(samples, 'decap_tunnel_packets_total');
+    const decapL3 = sumSamples(samples, 'decap_tunnel_io_bytes_total') - 14 * sumSamples(samples, 'decap_tunnel_packet_count_total');
     assert.equal(decapL3, records.filter((r) => r.src.startsWith('192.168.')).reduce((a, r) => a + r.bytes, 0));
-    assert.ok(sumSamples(samples, 'decap_skipped_packets_total', { decap_reason: 'not_tunnel' }) > 0, 'the filler frames are counted as skipped, not decapsulated');
+    assert.ok(sumSamples(samples, 'decap_skipped_packet_count_total', { decap_skip_reason: 'not_tunnel' }) > 0, 'the filler frames are counted as skipped, not decapsulated');
   });
 
   test("a real Prometheus scrapes the collector with examples/prometheus/prometheus.yml, and every query of the Grafana dashboard returns data", async (t) => {
@@ -167,12 +167,12 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     // The example file with a 1 s scrape interval, nothing else changed.
     prometheus = Prometheus.start({ dir, config: writeTestPrometheusConfig(dir, { scrapeInterval: '1s' }), port: 9090, prefix: ['ip', 'netns', 'exec', bed.cap] });
     await prometheus.waitReady();
-    await prometheus.waitForSeries('decap_tunnel_packets_total', 30000);
+    await prometheus.waitForSeries('decap_tunnel_packet_count_total', 30000);
     // Fresh traffic while Prometheus watches, so rates and increases over the window are not zero.
     const processed = softflowd!.stats().processed;
     for (const tunnel of tunnels) bed.ping(tunnel, PINGS);
     await softflowd!.exportAll(processed + PINGS * tunnels.length, sendFiller);
-    await prometheus.waitForSeries('increase(netflow_bytes_total[1m]) > 0 and on() increase(decap_tunnel_bytes_total[1m]) > 0', 30000);
+    await prometheus.waitForSeries('increase(netflow_bytes_total[1m]) > 0 and on() increase(decap_tunnel_io_bytes_total[1m]) > 0', 30000);
 
     const queries = extractQueries(loadDashboard(), { rateInterval: '1m', interval: '1s', range: '5m' });
     assert.ok(queries.length >= 15, `the dashboard has its queries: ${queries.length}`);
@@ -184,7 +184,7 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     }
     assert.deepEqual(empty, [], 'every dashboard query returns at least one series and no NaN');
     // The comparison panel's ratio: NetFlow bytes over decap L3 bytes for what was just sent is 1 (plus untouched traffic, e.g. ICMP errors).
-    const ratio = await prometheus.query('sum(increase(netflow_bytes_total{network_transport="icmp"}[5m])) / (sum(increase(decap_tunnel_bytes_total[5m])) - 14 * sum(increase(decap_tunnel_packets_total[5m])))');
+    const ratio = await prometheus.query('sum(increase(netflow_bytes_total{network_transport="icmp"}[5m])) / (sum(increase(decap_tunnel_io_bytes_total[5m])) - 14 * sum(increase(decap_tunnel_packet_count_total[5m])))');
     const r = Number(ratio[0]?.value?.[1]);
     assert.ok(r > 0.9 && r < 1.3, `NetFlow / decap L3 bytes over the window: ${r}`);
   });

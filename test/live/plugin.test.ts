@@ -101,26 +101,26 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       assert.equal(frames.filter((f) => f.src.startsWith('172.16.9.1')).length, 9, 'tap sees the Geneve inner frames');
 
       const expectDone = (e: OtlpExport[]) =>
-        sent.every((s) => latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': s.vni, 'tunnel.type': 'vxlan' }) === s.packets) &&
-        latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': 7000, 'tunnel.type': 'geneve' }) === 9;
+        sent.every((s) => latestValue(e, 'decap.tunnel.packet.count', { 'decap.tunnel.id': s.vni, 'decap.tunnel.type': 'vxlan' }) === s.packets) &&
+        latestValue(e, 'decap.tunnel.packet.count', { 'decap.tunnel.id': 7000, 'decap.tunnel.type': 'geneve' }) === 9;
       const exports = await live.waitForExports(expectDone);
       for (const s of sent) {
-        const where = { 'tunnel.vni': s.vni, 'tunnel.type': 'vxlan', 'network.interface.name': 'cap0' };
-        assert.equal(latestValue(exports, 'decap.tunnel.bytes', where), s.bytes, `inner bytes of VNI ${s.vni}`);
+        const where = { 'decap.tunnel.id': s.vni, 'decap.tunnel.type': 'vxlan', 'network.interface.name': 'cap0' };
+        assert.equal(latestValue(exports, 'decap.tunnel.io', where), s.bytes, `inner bytes of VNI ${s.vni}`);
         assert.equal(latestValue(exports, 'decap.tunnel.overhead', where), 50 * s.packets);
-        assert.equal(latestValue(exports, 'decap.tunnel.flows', where), 1);
-        assert.equal(latestValue(exports, 'decap.tunnel.flows.active', where), 1);
+        assert.equal(latestValue(exports, 'decap.tunnel.flow.count', where), 1);
+        assert.equal(latestValue(exports, 'decap.tunnel.flow.active', where), 1);
       }
-      assert.equal(latestValue(exports, 'decap.tunnel.bytes', { 'tunnel.vni': 7000 }), 9 * inner.length);
-      assert.equal(latestValue(exports, 'decap.tunnel.overhead', { 'tunnel.vni': 7000 }), 9 * (50 + 8));
-      assert.equal(latestValue(exports, 'decap.skipped.packets', { 'decap.reason': 'excluded', 'network.interface.name': 'cap0' }), 6);
-      assert.equal(latestValue(exports, 'decap.skipped.packets', { 'decap.reason': 'not_tunnel' }), 8);
-      assert.equal(latestValue(exports, 'decap.tunnel.packets', { 'tunnel.vni': 900 }), undefined, 'the excluded tunnel has no VNI series');
+      assert.equal(latestValue(exports, 'decap.tunnel.io', { 'decap.tunnel.id': 7000 }), 9 * inner.length);
+      assert.equal(latestValue(exports, 'decap.tunnel.overhead', { 'decap.tunnel.id': 7000 }), 9 * (50 + 8));
+      assert.equal(latestValue(exports, 'decap.skipped.packet.count', { 'decap.skip.reason': 'excluded', 'network.interface.name': 'cap0' }), 6);
+      assert.equal(latestValue(exports, 'decap.skipped.packet.count', { 'decap.skip.reason': 'not_tunnel' }), 8);
+      assert.equal(latestValue(exports, 'decap.tunnel.packet.count', { 'decap.tunnel.id': 900 }), undefined, 'the excluded tunnel has no VNI series');
       const last = exports.at(-1)!;
       assert.equal(last.resource['service.name'], 'xdp-decap');
       assert.ok(last.resource['host.name']);
-      assert.ok(last.points.filter((p) => p.metric === 'decap.tunnel.packets').every((p) => p.kind === 'sum' && p.monotonic && p.unit === '{packet}'));
-      assert.ok(last.points.some((p) => p.metric === 'decap.map.updates.lost' && p.attributes['decap.map'] === 'vni_stats' && p.value === 0));
+      assert.ok(last.points.filter((p) => p.metric === 'decap.tunnel.packet.count').every((p) => p.kind === 'sum' && p.monotonic && p.unit === '{packet}'));
+      assert.ok(last.points.some((p) => p.metric === 'decap.map.update.lost' && p.attributes['decap.map.name'] === 'vni_stats' && p.value === 0));
 
       // status reads the kernel: same counters, as a table and as JSON.
       const status = runCli(['status', '--interface', bed.capIf, '--json'], { ns: bed.cap });
@@ -140,7 +140,7 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       plugin.child.kill('SIGHUP');
       await plugin.waitFor(/config reloaded/);
       bed.ping(excludedTunnel, 4);
-      await live.waitForExports((e) => latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': 900 }) === 4);
+      await live.waitForExports((e) => latestValue(e, 'decap.tunnel.packet.count', { 'decap.tunnel.id': 900 }) === 4);
       const after = JSON.parse(runCli(['status', '--json'], { ns: bed.cap }).stdout);
       assert.equal(after.interfaces.find((i: { name: string }) => i.name === 'cap0').programId, linkBefore, 'still the same program: nothing was detached');
 
@@ -174,7 +174,7 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       assert.equal(await stop(plugin), 0, plugin.output());
       const fresh = live.exports().slice(startCount);
       assert.equal(fresh.length, 1, 'exactly the shutdown export');
-      assert.equal(latestValue(fresh, 'decap.tunnel.packets', { 'tunnel.vni': 100 }), 5);
+      assert.equal(latestValue(fresh, 'decap.tunnel.packet.count', { 'decap.tunnel.id': 100 }), 5);
     } finally {
       await stop(plugin, 'SIGKILL');
     }
@@ -285,7 +285,7 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       const tn = bed.addVxlan(100);
       await plugin.waitFor(/interface cap0: attached in generic mode[\s\S]*interface cap0: attached in generic mode/);
       bed.ping(tn, 3);
-      await live.waitForExports((e) => (latestValue(e, 'decap.tunnel.packets', { 'tunnel.vni': 100 }) ?? 0) >= 3);
+      await live.waitForExports((e) => (latestValue(e, 'decap.tunnel.packet.count', { 'decap.tunnel.id': 100 }) ?? 0) >= 3);
       assert.equal(await stop(plugin), 0);
     } finally {
       await stop(plugin, 'SIGKILL');
@@ -298,18 +298,18 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
 function seriesOf(e: OtlpExport, metric: string): Map<string, number[]> {
   const out = new Map<string, number[]>();
   for (const p of e.points.filter((pt) => pt.metric === metric)) {
-    const key = `${p.attributes['network.interface.name']}/${p.attributes['tunnel.type']}/${p.attributes['tunnel.vni'] ?? 'overflow'}`;
+    const key = `${p.attributes['network.interface.name']}/${p.attributes['decap.tunnel.type']}/${p.attributes['decap.tunnel.id'] ?? 'overflow'}`;
     out.set(key, [...(out.get(key) ?? []), p.value]);
   }
   return out;
 }
 
-/** startTimeUnixNano of every decap.tunnel.packets point in the sink's file, one list per export. */
+/** startTimeUnixNano of every decap.tunnel.packet.count point in the sink's file, one list per export. */
 function packetStartTimes(sinkFile: string): bigint[][] {
   type Body = { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<{ name: string; sum?: { dataPoints?: Array<{ startTimeUnixNano: string }> } }> }> }> };
   return readFileSync(sinkFile, 'utf8').split('\n').filter(Boolean).map((line) => {
     const body = (JSON.parse(line) as { body: Body }).body;
-    return (body.resourceMetrics ?? []).flatMap((r) => (r.scopeMetrics ?? []).flatMap((sm) => (sm.metrics ?? []).filter((m) => m.name === 'decap.tunnel.packets').flatMap((m) => (m.sum?.dataPoints ?? []).map((p) => BigInt(p.startTimeUnixNano)))));
+    return (body.resourceMetrics ?? []).flatMap((r) => (r.scopeMetrics ?? []).flatMap((sm) => (sm.metrics ?? []).filter((m) => m.name === 'decap.tunnel.packet.count').flatMap((m) => (m.sum?.dataPoints ?? []).map((p) => BigInt(p.startTimeUnixNano)))));
   });
 }
 
@@ -339,17 +339,17 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
       await plugin.waitFor(/interface cap0: attached in generic mode/);
       bed.ping(vx100, 10);
       bed.ping(vx200, 4);
-      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 200 }) === 4);
+      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packet.count', { 'decap.tunnel.id': 200 }) === 4);
       assert.equal(await stop(plugin), 0, plugin.output());
       const last = live.exports().at(-1)!;
       assert.deepEqual(ifindexNames(last), [], 'no series named by ifindex');
-      for (const metric of ['decap.tunnel.packets', 'decap.tunnel.bytes', 'decap.tunnel.flows']) {
+      for (const metric of ['decap.tunnel.packet.count', 'decap.tunnel.io', 'decap.tunnel.flow.count']) {
         const series = seriesOf(last, metric);
         assert.deepEqual([...series.keys()].sort(), ['cap0/vxlan/100', 'cap0/vxlan/200'], `${metric}: one series per VNI`);
         for (const values of series.values()) assert.equal(values.length, 1, `${metric}: one point per series`);
       }
-      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/100'), [10]);
-      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/200'), [4]);
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packet.count').get('cap0/vxlan/100'), [10]);
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packet.count').get('cap0/vxlan/200'), [4]);
     } finally {
       await stop(plugin, 'SIGKILL');
     }
@@ -363,19 +363,19 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
     try {
       await plugin.waitFor(/interface cap0: attached in generic mode/);
       bed.ping(vx100, 10);
-      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 100 }) === 10);
+      await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packet.count', { 'decap.tunnel.id': 100 }) === 10);
       bed.deleteLink();
       await plugin.waitFor(/interface cap0: gone/);
       bed.recreateLink();
       const again = bed.addVxlan(100);
       await plugin.waitFor(/interface cap0: attached in generic mode[\s\S]*interface cap0: attached in generic mode/);
       bed.ping(again, 5);
-      const exports = await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packets', { 'tunnel.vni': 100 }) === 15);
+      const exports = await live.waitForExports((e) => latestValue(e.slice(startCount), 'decap.tunnel.packet.count', { 'decap.tunnel.id': 100 }) === 15);
       // Every export of this run: a cumulative series never goes down, and never has a twin.
       let previous = 0;
       for (const e of exports.slice(startCount)) {
         assert.deepEqual(ifindexNames(e), [], 'no series named by ifindex');
-        const values = seriesOf(e, 'decap.tunnel.packets').get('cap0/vxlan/100') ?? [];
+        const values = seriesOf(e, 'decap.tunnel.packet.count').get('cap0/vxlan/100') ?? [];
         assert.ok(values.length <= 1, `one series for VNI 100, got ${JSON.stringify(values)}`);
         if (values[0] !== undefined) {
           assert.ok(values[0] >= previous, `cumulative never decreases: ${previous} then ${values[0]}`);
@@ -385,8 +385,8 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
       assert.equal(await stop(plugin), 0, plugin.output());
       const last = live.exports().at(-1)!;
       assert.deepEqual(ifindexNames(last), []);
-      assert.deepEqual(seriesOf(last, 'decap.tunnel.packets').get('cap0/vxlan/100'), [15]);
-      assert.deepEqual([...seriesOf(last, 'decap.tunnel.bytes').keys()], ['cap0/vxlan/100']);
+      assert.deepEqual(seriesOf(last, 'decap.tunnel.packet.count').get('cap0/vxlan/100'), [15]);
+      assert.deepEqual([...seriesOf(last, 'decap.tunnel.io').keys()], ['cap0/vxlan/100']);
       // This run counted from 0 although the previous run in this namespace counted VNI 100 too: its series
       // carry a later start time (how a cumulative sum signals a reset), and one start time throughout the re-creation.
       const starts = packetStartTimes(live.sinkFile);

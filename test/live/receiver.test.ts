@@ -109,19 +109,19 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       async () => {
         text = await scrape();
         const s = parseExposition(text);
-        const done = tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packets_total', { tunnel_vni: String(tn.vni) }) === PINGS[i]) && sumSamples(s, 'decap_tunnel_packets_total', { tunnel_vni: String(GENEVE_VNI) }) === GENEVE_FRAMES;
+        const done = tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni) }) === PINGS[i]) && sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(GENEVE_VNI) }) === GENEVE_FRAMES;
         return done ? s : undefined;
       },
       { lastState: () => text.split('\n').filter((l) => l.startsWith('decap_tunnel_packets')).join('\n') },
     );
     tunnels.forEach((tn, i) => {
-      const where = { tunnel_vni: String(tn.vni), tunnel_type: 'vxlan', network_interface_name: bed.capIf };
-      assert.equal(sumSamples(samples, 'decap_tunnel_packets_total', where), PINGS[i]);
-      assert.equal(sumSamples(samples, 'decap_tunnel_bytes_total', where), PINGS[i]! * FRAME_BYTES);
+      const where = { decap_tunnel_id: String(tn.vni), decap_tunnel_type: 'vxlan', network_interface_name: bed.capIf };
+      assert.equal(sumSamples(samples, 'decap_tunnel_packet_count_total', where), PINGS[i]);
+      assert.equal(sumSamples(samples, 'decap_tunnel_io_bytes_total', where), PINGS[i]! * FRAME_BYTES);
     });
-    const geneve = { tunnel_vni: String(GENEVE_VNI), tunnel_type: 'geneve', network_interface_name: bed.capIf };
-    assert.equal(sumSamples(samples, 'decap_tunnel_bytes_total', geneve), GENEVE_FRAMES * geneveBytes);
-    assert.equal(sumSamples(samples, 'decap_tunnel_packets_total'), PINGS.reduce((a, b) => a + b, 0) + GENEVE_FRAMES, 'nothing else counted as decapsulated');
+    const geneve = { decap_tunnel_id: String(GENEVE_VNI), decap_tunnel_type: 'geneve', network_interface_name: bed.capIf };
+    assert.equal(sumSamples(samples, 'decap_tunnel_io_bytes_total', geneve), GENEVE_FRAMES * geneveBytes);
+    assert.equal(sumSamples(samples, 'decap_tunnel_packet_count_total'), PINGS.reduce((a, b) => a + b, 0) + GENEVE_FRAMES, 'nothing else counted as decapsulated');
   });
 
   test('packet on the wire to its count at the Prometheus exporter (collection_interval 1s): within two intervals, measured', async (t) => {
@@ -132,10 +132,10 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     for (let i = 0; i < 8; i++) {
       // A random phase against the export timer, so the samples cover the whole interval.
       await new Promise((r) => setTimeout(r, Math.random() * 1000));
-      const before = sumSamples(parseExposition(await scrape()), 'decap_tunnel_packets_total', { tunnel_vni: vni });
+      const before = sumSamples(parseExposition(await scrape()), 'decap_tunnel_packet_count_total', { decap_tunnel_id: vni });
       const sent = Date.now();
       bed.ping(tunnels[0]!, 1);
-      await pollUntil('the ping counted', async () => (sumSamples(parseExposition(await scrape()), 'decap_tunnel_packets_total', { tunnel_vni: vni }) === before + 1 ? true : undefined), { intervalMs: 20, timeoutMs: 10000 });
+      await pollUntil('the ping counted', async () => (sumSamples(parseExposition(await scrape()), 'decap_tunnel_packet_count_total', { decap_tunnel_id: vni }) === before + 1 ? true : undefined), { intervalMs: 20, timeoutMs: 10000 });
       latencies.push(Date.now() - sent);
     }
     latencies.sort((a, b) => a - b);
@@ -161,7 +161,7 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       'VNI 200 counted from zero by the new daemon',
       async () => {
         text = await scrape();
-        return sumSamples(parseExposition(text), 'decap_tunnel_packets_total', { tunnel_vni: vni }) === 7 ? true : undefined;
+        return sumSamples(parseExposition(text), 'decap_tunnel_packet_count_total', { decap_tunnel_id: vni }) === 7 ? true : undefined;
       },
       { lastState: () => text.split('\n').filter((l) => l.startsWith('decap_tunnel_packets')).join('\n') },
     );
@@ -196,7 +196,7 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       sendGeneve();
       await pollUntil('the standalone counts at the exporter', async () => {
         const s = parseExposition(await scrape());
-        return tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packets_total', { tunnel_vni: String(tn.vni), job: 'xdp-decap' }) >= PINGS[i]!) ? true : undefined;
+        return tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni), job: 'xdp-decap' }) >= PINGS[i]!) ? true : undefined;
       });
       await new Promise((r) => setTimeout(r, 2000)); // a few more exports, as the hosted figures had
       const separate = { collector: rssKb(collector.pid!), daemon: rssKb(run.child.pid!) };

@@ -173,10 +173,10 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     bed.ping(tunnel, PINGS);
     const sent = bed.txCounters(tunnel.device);
     assert.equal(sent.packets - before.packets, PINGS, 'the kernel sent exactly the pings');
-    const where = { 'tunnel.vni': 100, 'tunnel.type': 'vxlan', 'network.interface.name': bed.capIf };
-    const exports = await live.waitForExports((e) => latestValue(e, 'decap.tunnel.packets', where) === PINGS, 20000);
+    const where = { 'decap.tunnel.id': 100, 'decap.tunnel.type': 'vxlan', 'network.interface.name': bed.capIf };
+    const exports = await live.waitForExports((e) => latestValue(e, 'decap.tunnel.packet.count', where) === PINGS, 20000);
     // A VXLAN device counts IP bytes; the inner frame xdp-decap counts adds its 14-byte Ethernet header.
-    assert.equal(latestValue(exports, 'decap.tunnel.bytes', where), sent.bytes - before.bytes + 14 * PINGS, 'inner bytes counted = what the VXLAN device sent');
+    assert.equal(latestValue(exports, 'decap.tunnel.io', where), sent.bytes - before.bytes + 14 * PINGS, 'inner bytes counted = what the VXLAN device sent');
     assert.equal(latestValue(exports, 'decap.tunnel.overhead', where), 50 * PINGS);
 
     process.kill(nodePid, 'SIGTERM'); // what systemd's KillSignal=SIGTERM sends to the main process

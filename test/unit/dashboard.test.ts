@@ -80,13 +80,13 @@ test('every panel has a title, a description and at least one target with an exp
 test('OpenTelemetry names become the Prometheus names the collector exports', () => {
   const byName = new Map(manifest.metrics.map((m) => [m.name, prometheusMetricName(m)]));
   assert.deepEqual(Object.fromEntries(byName), {
-    'decap.tunnel.packets': 'decap_tunnel_packets_total',
-    'decap.tunnel.bytes': 'decap_tunnel_bytes_total',
+    'decap.tunnel.packet.count': 'decap_tunnel_packet_count_total',
+    'decap.tunnel.io': 'decap_tunnel_io_bytes_total',
     'decap.tunnel.overhead': 'decap_tunnel_overhead_bytes_total',
-    'decap.tunnel.flows': 'decap_tunnel_flows_total',
-    'decap.tunnel.flows.active': 'decap_tunnel_flows_active',
-    'decap.skipped.packets': 'decap_skipped_packets_total',
-    'decap.map.updates.lost': 'decap_map_updates_lost_total',
+    'decap.tunnel.flow.count': 'decap_tunnel_flow_count_total',
+    'decap.tunnel.flow.active': 'decap_tunnel_flow_active',
+    'decap.skipped.packet.count': 'decap_skipped_packet_count_total',
+    'decap.map.update.lost': 'decap_map_update_lost_total',
   });
   assert.equal(prometheusMetricName({ name: 'x.duration', unit: 's', kind: 'gauge', monotonic: false }), 'x_duration_seconds');
   assert.equal(prometheusMetricName({ name: 'x.utilization', unit: '1', kind: 'gauge', monotonic: false }), 'x_utilization_ratio');
@@ -104,7 +104,7 @@ test('every metric a query reads is declared in plugin.json or is a NetFlow sum,
   }
   for (const name of [...declared, ...NETFLOW_METRICS]) assert.ok(onPanels.has(name), `${name} appears on a panel`);
   // The scan itself: names, not functions, labels, keywords or durations.
-  assert.deepEqual(metricNamesIn('sum by (tunnel_vni) (rate(a_total{x=~"b_total"}[1m] offset 5m)) / on (y) group_left b and {__name__="c"}'), ['a_total', 'b', 'c']);
+  assert.deepEqual(metricNamesIn('sum by (decap_tunnel_id) (rate(a_total{x=~"b_total"}[1m] offset 5m)) / on (y) group_left b and {__name__="c"}'), ['a_total', 'b', 'c']);
 });
 
 test('the extracted queries have every variable substituted, and unknown variables are named', () => {
@@ -112,16 +112,16 @@ test('the extracted queries have every variable substituted, and unknown variabl
   assert.deepEqual(queries.filter((q) => q.source === 'variable').map((q) => q.variable).sort(), ['interface', 'vni']);
   for (const q of queries) assert.doesNotMatch(q.expr, /\$|\[\[/, `${q.where} still has a variable: ${q.expr}`);
   const vni = queries.find((q) => q.variable === 'vni')!;
-  assert.equal(vni.expr, 'count by (tunnel_vni) (decap_tunnel_packets_total{network_interface_name=~".+", tunnel_vni!=""})');
+  assert.equal(vni.expr, 'count by (decap_tunnel_id) (decap_tunnel_packet_count_total{network_interface_name=~".+", decap_tunnel_id!=""})');
   assert.equal(labelValuesToPromQL('label_values(up, job)'), 'count by (job) (up{job!=""})');
   assert.equal(labelValuesToPromQL('label_values(up{}, job)'), 'count by (job) (up{job!=""})');
-  assert.equal(labelValuesToPromQL('label_values(tunnel_vni)'), 'count by (tunnel_vni) ({tunnel_vni!=""})');
+  assert.equal(labelValuesToPromQL('label_values(decap_tunnel_id)'), 'count by (decap_tunnel_id) ({decap_tunnel_id!=""})');
 
-  const expr = 'rate(decap_tunnel_bytes_total{network_interface_name=~"$interface", tunnel_vni=~"${vni}"}[$__rate_interval])';
-  assert.equal(substituteVariables(expr, dashboard), 'rate(decap_tunnel_bytes_total{network_interface_name=~".+", tunnel_vni=~".*"}[1m])', '"All" is the allValue');
+  const expr = 'rate(decap_tunnel_io_bytes_total{network_interface_name=~"$interface", decap_tunnel_id=~"${vni}"}[$__rate_interval])';
+  assert.equal(substituteVariables(expr, dashboard), 'rate(decap_tunnel_io_bytes_total{network_interface_name=~".+", decap_tunnel_id=~".*"}[1m])', '"All" is the allValue');
   assert.equal(
     substituteVariables(expr, dashboard, { variables: { interface: 'eth0.100', vni: ['100', '200'] }, rateInterval: '30s' }),
-    'rate(decap_tunnel_bytes_total{network_interface_name=~"eth0\\\\.100", tunnel_vni=~"(100|200)"}[30s])',
+    'rate(decap_tunnel_io_bytes_total{network_interface_name=~"eth0\\\\.100", decap_tunnel_id=~"(100|200)"}[30s])',
     'given values are regex-escaped inside the PromQL string, several become an alternation',
   );
   assert.equal(substituteVariables('x[$__range] # $__range_s', dashboard, { range: '6h' }), 'x[6h] # 21600');
@@ -144,7 +144,7 @@ test('every extracted expression parses (promtool check rules)', (t) => {
   const r = check(queries.map((q) => q.expr));
   assert.equal(r.status, 0, `promtool check rules:\n${r.stdout}${r.stderr}\n${queries.map((q, i) => `query_${i}: ${q.where}: ${q.expr}`).join('\n')}`);
   assert.match(r.stdout, new RegExp(`SUCCESS: ${queries.length} rules found`));
-  const bad = check(['sum(rate(decap_tunnel_bytes_total[1m])']);
+  const bad = check(['sum(rate(decap_tunnel_io_bytes_total[1m])']);
   assert.notEqual(bad.status, 0, 'the check catches a parse error');
 });
 

@@ -12,10 +12,10 @@ import { groupVniSeries, selectVniSeries, seriesKey, VniSeriesSelector } from '.
 import { collectPoints, fakeCollector, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
 
 const names = (ifindex: number) => (ifindex === 2 ? 'ens1f0' : `if${ifindex}`);
-const TUNNEL_COUNTERS = ['decap.tunnel.packets', 'decap.tunnel.bytes', 'decap.tunnel.overhead', 'decap.tunnel.flows'] as const;
-const FIELD_OF = { 'decap.tunnel.packets': 'packets', 'decap.tunnel.bytes': 'bytes', 'decap.tunnel.overhead': 'overheadBytes', 'decap.tunnel.flows': 'flows' } as const;
+const TUNNEL_COUNTERS = ['decap.tunnel.packet.count', 'decap.tunnel.io', 'decap.tunnel.overhead', 'decap.tunnel.flow.count'] as const;
+const FIELD_OF = { 'decap.tunnel.packet.count': 'packets', 'decap.tunnel.io': 'bytes', 'decap.tunnel.overhead': 'overheadBytes', 'decap.tunnel.flow.count': 'flows' } as const;
 
-const isOurOverflow = (p: FlatPoint) => p.attributes['otel.metric.overflow'] === true && 'tunnel.type' in p.attributes;
+const isOurOverflow = (p: FlatPoint) => p.attributes['otel.metric.overflow'] === true && 'decap.tunnel.type' in p.attributes;
 /** The SDK's own overflow series carries `otel.metric.overflow: true` and nothing else. */
 const isSdkOverflow = (p: FlatPoint) => p.attributes['otel.metric.overflow'] === true && Object.keys(p.attributes).length === 1;
 const sum = (values: number[]) => values.reduce((s, v) => s + v, 0);
@@ -31,16 +31,16 @@ test('one read per collection; values, units, descriptions and attributes as plu
   await collectPoints(reader);
   assert.equal(reads, 2);
 
-  const find = (metric: string, vni?: number) => points.filter((p) => p.metric === metric && (vni === undefined || p.attributes['tunnel.vni'] === vni));
-  assert.deepEqual(find('decap.tunnel.packets', 2).map((p) => [p.value, p.unit, p.attributes]), [[2, '{packet}', { 'tunnel.type': 'vxlan', 'tunnel.vni': 2, 'network.interface.name': 'ens1f0' }]]);
-  assert.equal(find('decap.tunnel.bytes', 3)[0]?.value, 30);
-  assert.equal(find('decap.tunnel.bytes', 3)[0]?.unit, 'By');
+  const find = (metric: string, vni?: number) => points.filter((p) => p.metric === metric && (vni === undefined || p.attributes['decap.tunnel.id'] === vni));
+  assert.deepEqual(find('decap.tunnel.packet.count', 2).map((p) => [p.value, p.unit, p.attributes]), [[2, '{packet}', { 'decap.tunnel.type': 'vxlan', 'decap.tunnel.id': 2, 'network.interface.name': 'ens1f0' }]]);
+  assert.equal(find('decap.tunnel.io', 3)[0]?.value, 30);
+  assert.equal(find('decap.tunnel.io', 3)[0]?.unit, 'By');
   assert.equal(find('decap.tunnel.overhead', 3)[0]?.value, 150);
-  assert.equal(find('decap.tunnel.flows', 1)[0]?.value, 1);
-  assert.equal(find('decap.tunnel.flows.active', 1)[0]?.value, 1);
-  assert.deepEqual(find('decap.skipped.packets').map((p) => [p.attributes, p.value]), [[{ 'decap.reason': 'not_tunnel', 'network.interface.name': 'ens1f0' }, 7]], 'decapsulated is not a skip reason');
-  assert.deepEqual(find('decap.map.updates.lost').map((p) => [p.attributes['decap.map'], p.value]).sort(), [['flows', 3], ['outcome_stats', 0], ['vni_stats', 0]]);
-  assert.equal(typeof find('decap.tunnel.packets', 1)[0]?.attributes['tunnel.vni'], 'number', 'tunnel.vni is an integer attribute');
+  assert.equal(find('decap.tunnel.flow.count', 1)[0]?.value, 1);
+  assert.equal(find('decap.tunnel.flow.active', 1)[0]?.value, 1);
+  assert.deepEqual(find('decap.skipped.packet.count').map((p) => [p.attributes, p.value]), [[{ 'decap.skip.reason': 'not_tunnel', 'network.interface.name': 'ens1f0' }, 7]], 'decapsulated is not a skip reason');
+  assert.deepEqual(find('decap.map.update.lost').map((p) => [p.attributes['decap.map.name'], p.value]).sort(), [['flows', 3], ['outcome_stats', 0], ['vni_stats', 0]]);
+  assert.equal(typeof find('decap.tunnel.packet.count', 1)[0]?.attributes['decap.tunnel.id'], 'number', 'decap.tunnel.id is an integer attribute');
   for (const p of points) {
     const declared = manifest.metrics.find((m) => m.name === p.metric);
     assert.ok(declared, `${p.metric} is declared`);
@@ -59,9 +59,9 @@ test('per-CPU sums arrive summed: observed as given, never summed again across C
   for (let collection = 0; collection < 3; collection++) {
     const points = await collectPoints(reader);
     const value = (metric: string) => points.filter((p) => p.metric === metric).map((p) => p.value);
-    assert.deepEqual(value('decap.tunnel.bytes'), [big], `collection ${collection}: the cumulative value as read, not a running sum`);
-    assert.deepEqual(value('decap.tunnel.packets'), [4]);
-    assert.deepEqual(value('decap.tunnel.flows'), [2]);
+    assert.deepEqual(value('decap.tunnel.io'), [big], `collection ${collection}: the cumulative value as read, not a running sum`);
+    assert.deepEqual(value('decap.tunnel.packet.count'), [4]);
+    assert.deepEqual(value('decap.tunnel.flow.count'), [2]);
   }
 });
 
@@ -75,12 +75,12 @@ test('50,000 VNIs with maxVniSeries 2000: 2000 series + overflow per instrument,
   const elapsed = performance.now() - started;
 
   assert.ok(!points.some(isSdkOverflow), 'the SDK did not fold any series into its own overflow');
-  for (const metric of [...TUNNEL_COUNTERS, 'decap.tunnel.flows.active']) {
+  for (const metric of [...TUNNEL_COUNTERS, 'decap.tunnel.flow.active']) {
     const series = points.filter((p) => p.metric === metric);
-    assert.equal(series.filter((p) => p.attributes['tunnel.vni'] !== undefined).length, max, `${metric}: ${max} individual series`);
+    assert.equal(series.filter((p) => p.attributes['decap.tunnel.id'] !== undefined).length, max, `${metric}: ${max} individual series`);
     const overflow = series.filter(isOurOverflow);
     assert.equal(overflow.length, 1, `${metric}: one overflow series (one interface, one tunnel type)`);
-    assert.deepEqual(overflow[0]!.attributes, { 'tunnel.type': 'vxlan', 'network.interface.name': 'ens1f0', 'otel.metric.overflow': true });
+    assert.deepEqual(overflow[0]!.attributes, { 'decap.tunnel.type': 'vxlan', 'network.interface.name': 'ens1f0', 'otel.metric.overflow': true });
     assert.equal(series.length, max + 1);
   }
   for (const metric of TUNNEL_COUNTERS) {
@@ -90,17 +90,17 @@ test('50,000 VNIs with maxVniSeries 2000: 2000 series + overflow per instrument,
     const individualIn = sum(input.counters.vnis.filter((v) => v.vni > 48_000).map((v) => v[FIELD_OF[metric]]));
     assert.equal(series.find(isOurOverflow)!.value, totalIn - individualIn, `${metric}: overflow == the sum of the rest`);
   }
-  assert.equal(sum(points.filter((p) => p.metric === 'decap.tunnel.flows.active').map((p) => p.value)), 50_000);
+  assert.equal(sum(points.filter((p) => p.metric === 'decap.tunnel.flow.active').map((p) => p.value)), 50_000);
   assert.equal(decapMetrics.overflowVnis(), 48_000);
   assert.equal(decapMetrics.individualVnis(), max);
-  const firstMembers = new Set(points.filter((p) => p.metric === 'decap.tunnel.bytes' && p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']));
+  const firstMembers = new Set(points.filter((p) => p.metric === 'decap.tunnel.io' && p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']));
   assert.equal(Math.min(...[...firstMembers].map(Number)), 48_001, 'the largest VNIs by bytes were admitted first');
 
   // The order by bytes flips (the small VNIs now carry the most) and one VNI appears: membership does not move.
   input = syntheticInput(50_001, (v) => v * 10 + (v <= 3000 ? 10_000_000 : 0));
   const again = await collectPoints(reader);
   assert.ok(!again.some(isSdkOverflow));
-  const againMembers = new Set(again.filter((p) => p.metric === 'decap.tunnel.bytes' && p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']));
+  const againMembers = new Set(again.filter((p) => p.metric === 'decap.tunnel.io' && p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']));
   assert.deepEqual(againMembers, firstMembers, 'the same VNIs have series of their own');
   for (const metric of TUNNEL_COUNTERS) {
     const before = points.filter((p) => p.metric === metric).find(isOurOverflow)!.value;
@@ -133,19 +133,19 @@ test('overflow is per (interface, tunnel type); the active-flows gauge shares th
   };
   registerDecapMetrics({ meterProvider: provider, read: () => input, maxVniSeries: 3, interfaceName: names });
   const points = await collectPoints(reader);
-  const packets = points.filter((p) => p.metric === 'decap.tunnel.packets');
-  assert.equal(packets.filter((p) => p.attributes['tunnel.vni'] !== undefined).length, 3);
-  const overflowGroups = packets.filter(isOurOverflow).map((p) => `${p.attributes['network.interface.name']}/${p.attributes['tunnel.type']}=${p.value}`).sort();
+  const packets = points.filter((p) => p.metric === 'decap.tunnel.packet.count');
+  assert.equal(packets.filter((p) => p.attributes['decap.tunnel.id'] !== undefined).length, 3);
+  const overflowGroups = packets.filter(isOurOverflow).map((p) => `${p.attributes['network.interface.name']}/${p.attributes['decap.tunnel.type']}=${p.value}`).sort();
   // The 3 largest by bytes are on ifindex 7 (vxlan 5, geneve 5, then a tie at 4: the first in input order, vxlan).
   assert.deepEqual(overflowGroups, ['ens1f0/geneve=5', 'ens1f0/vxlan=5', 'if7/geneve=4', 'if7/vxlan=3']);
   assert.equal(sum(packets.map((p) => p.value)), 20);
-  const active = points.filter((p) => p.metric === 'decap.tunnel.flows.active');
-  assert.deepEqual(active.filter((p) => p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']).sort(), packets.filter((p) => p.attributes['tunnel.vni'] !== undefined).map((p) => p.attributes['tunnel.vni']).sort());
+  const active = points.filter((p) => p.metric === 'decap.tunnel.flow.active');
+  assert.deepEqual(active.filter((p) => p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']).sort(), packets.filter((p) => p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']).sort());
   assert.equal(sum(active.map((p) => p.value)), 40);
 
   // Every flow goes idle: each gauge series (overflow ones included) reports 0 rather than its last value.
   input = { ...input, activeFlows: [] };
-  const idle = (await collectPoints(reader)).filter((p) => p.metric === 'decap.tunnel.flows.active');
+  const idle = (await collectPoints(reader)).filter((p) => p.metric === 'decap.tunnel.flow.active');
   assert.equal(idle.length, active.length);
   assert.ok(idle.every((p) => p.value === 0), 'idle series report 0');
 });
@@ -219,7 +219,7 @@ test('pipeline: OTLP/HTTP JSON with the resource, cumulative int sums and the he
   assert.equal(resource['deployment.environment.name'], 'test');
   const exported = body.resourceMetrics[0]!.scopeMetrics.flatMap((s) => s.metrics);
   assert.deepEqual(exported.map((m) => m.name).sort(), manifest.metrics.map((m) => m.name).sort());
-  const bytes = exported.find((m) => m.name === 'decap.tunnel.bytes')!;
+  const bytes = exported.find((m) => m.name === 'decap.tunnel.io')!;
   assert.equal(bytes.unit, 'By');
   assert.deepEqual(bytes.sum && [bytes.sum.aggregationTemporality, bytes.sum.isMonotonic], [2, true], 'cumulative (2), monotonic');
 });
@@ -235,7 +235,7 @@ test('pipeline: OTLP/HTTP protobuf', async (t) => {
   assert.deepEqual(warnings, []);
   const request = collector.requests[0]!;
   assert.equal(request.headers['content-type'], 'application/x-protobuf');
-  for (const text of ['decap.tunnel.bytes', 'xdp-decap-test', 'ens1f0']) assert.ok(request.body.includes(text), `the protobuf body carries ${text}`);
+  for (const text of ['decap.tunnel.io', 'xdp-decap-test', 'ens1f0']) assert.ok(request.body.includes(text), `the protobuf body carries ${text}`);
 });
 
 test('pipeline: a collector that is down or refusing never throws; each failed export is one warning line', async (t) => {
@@ -307,7 +307,7 @@ test('pipeline: while the collector refuses, nothing is lost: the first export i
   const accepted = collector.requests.at(-1)!;
   type Point = { asInt?: string | number; attributes: Array<{ key: string; value: { intValue?: string | number } }> };
   const body = JSON.parse(accepted.body.toString()) as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string; sum?: { dataPoints: Point[] } }> }> }> };
-  const metric = body.resourceMetrics[0]!.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.name === 'decap.tunnel.packets')!;
+  const metric = body.resourceMetrics[0]!.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.name === 'decap.tunnel.packet.count')!;
   assert.deepEqual(metric.sum!.dataPoints.map((p) => Number(p.asInt)), [31], 'the total, not what accrued since the last accepted export');
   assert.equal(collector.requests.length, 3);
 });

@@ -40,9 +40,9 @@ test('with XDP_DECAP_METRICS_FD the pipeline writes one length-prefixed OTLP pro
     const warnings: string[] = [];
     const pipeline = createMeterPipeline(settings, (l) => warnings.push(l), { [METRICS_FD_ENV]: String(fd) });
     const counter = pipeline.meterProvider.getMeter('t').createCounter('decap.test.counter', { unit: '{packet}' });
-    counter.add(41, { 'tunnel.vni': 100 });
+    counter.add(41, { 'decap.tunnel.id': 100 });
     await pipeline.forceFlush();
-    counter.add(1, { 'tunnel.vni': 100 });
+    counter.add(1, { 'decap.tunnel.id': 100 });
     await pipeline.shutdown();
     const got = frames(readFileSync(file));
     assert.equal(got.length, 2, 'one frame per export: the flush and the last export at shutdown');

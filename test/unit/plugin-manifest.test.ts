@@ -10,7 +10,8 @@ import pkg from '../../package.json' with { type: 'json' };
 import { SKIP_REASONS, LOST_COUNTERS, TUNNEL_TYPES } from '../../src/decode/layout.ts';
 import { registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
 import { createMeterPipeline, pipelineResourceAttributes, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
-import { renderMetricsDoc, replaceMetricsBlock } from '../../src/metrics/metrics-doc.ts';
+import { renderMetricsDoc, renderReceiverDocumentation, replaceMetricsBlock, replaceReceiverMetadata } from '../../src/metrics/metrics-doc.ts';
+import { parse as parseYaml } from 'yaml';
 import { ATTR, METRIC } from '../../src/metrics/names.ts';
 import * as api from '../../src/index.ts';
 import { collectPoints, fakeCollector, syntheticInput, testProvider } from '../lib/metrics-fixture.ts';
@@ -43,7 +44,7 @@ test('every instrument the code registers is in plugin.json with the same unit, 
     }
     if (p.attributes[ATTR.overflow] === true) {
       assert.ok(manifest.cardinality.appliesTo.includes(p.metric), `${p.metric} has overflow series only if plugin.json says so`);
-      assert.ok(!(ATTR.tunnelVni in p.attributes), 'no tunnel.vni on an overflow series');
+      assert.ok(!(ATTR.tunnelVni in p.attributes), 'no decap.tunnel.id on an overflow series');
     }
   }
 });
@@ -104,9 +105,9 @@ test('names in code, enums and versions agree with plugin.json', () => {
   assert.deepEqual(Object.values(METRIC).sort(), manifest.metrics.map((m) => m.name).sort());
   assert.deepEqual(Object.values(ATTR).sort(), manifest.attributes.map((a) => a.name).sort(), 'the attributes in code are exactly those declared');
   const enumOf = (name: string) => manifest.attributes.find((a) => a.name === name)?.enum;
-  assert.deepEqual(enumOf('decap.reason'), [...SKIP_REASONS]);
-  assert.deepEqual(enumOf('decap.map'), [...LOST_COUNTERS]);
-  assert.deepEqual(enumOf('tunnel.type'), [...TUNNEL_TYPES]);
+  assert.deepEqual(enumOf('decap.skip.reason'), [...SKIP_REASONS]);
+  assert.deepEqual(enumOf('decap.map.name'), [...LOST_COUNTERS]);
+  assert.deepEqual(enumOf('decap.tunnel.type'), [...TUNNEL_TYPES]);
   assert.equal(manifest.version, pkg.version);
   assert.deepEqual(manifest.requirements.capabilities, ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']);
   assert.equal(typeof (api as Record<string, unknown>)[manifest.export], 'function', `src/index.ts exports ${manifest.export}`);
@@ -114,13 +115,21 @@ test('names in code, enums and versions agree with plugin.json', () => {
   assert.equal(pkg.main, manifest.entryPoint);
 });
 
-test('docs/metrics.md and the README table are generated from plugin.json and up to date', () => {
+test('docs/metrics.md, the README table and the receiver\'s metadata.yaml and documentation.md are generated from plugin.json and up to date', () => {
   const stale = 'is stale: run node scripts/gen-metrics-doc.ts --write';
   const doc = readFileSync(join(REPO_ROOT, 'docs', 'metrics.md'), 'utf8');
   assert.equal(doc, renderMetricsDoc(), `docs/metrics.md ${stale}`);
   assert.match(doc.split('\n')[0]!, /generated from plugin\.json.*do not edit/);
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   assert.equal(replaceMetricsBlock(readme), readme, `README.md ${stale}`);
+  const receiver = join(REPO_ROOT, 'collector', 'xdpdecapreceiver');
+  const metadata = readFileSync(join(receiver, 'metadata.yaml'), 'utf8');
+  assert.equal(replaceReceiverMetadata(metadata), metadata, `the receiver's metadata.yaml ${stale}`);
+  const parsed = parseYaml(metadata) as { metrics: Record<string, { unit: string; attributes: string[] }>; attributes: Record<string, unknown> };
+  assert.deepEqual(Object.keys(parsed.metrics), manifest.metrics.map((m) => m.name), 'metadata.yaml lists plugin.json\'s metrics');
+  for (const m of manifest.metrics) assert.deepEqual([parsed.metrics[m.name]?.unit, parsed.metrics[m.name]?.attributes], [m.unit, m.attributes], m.name);
+  assert.deepEqual(Object.keys(parsed.attributes), manifest.attributes.map((a) => a.name));
+  assert.equal(readFileSync(join(receiver, 'documentation.md'), 'utf8'), renderReceiverDocumentation(), `the receiver's documentation.md ${stale}`);
   for (const text of [doc, readme]) {
     for (const m of manifest.metrics) assert.ok(text.includes(`| \`${m.name}\` |`), `${m.name} has a row`);
     for (const a of manifest.attributes) assert.ok(text.includes(`| \`${a.name}\` |`), `${a.name} has a row`);
