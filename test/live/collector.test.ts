@@ -172,7 +172,8 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     const processed = softflowd!.stats().processed;
     for (const tunnel of tunnels) bed.ping(tunnel, PINGS);
     await softflowd!.exportAll(processed + PINGS * tunnels.length, sendFiller);
-    await prometheus.waitForSeries('increase(netflow_bytes_total[1m]) > 0 and on() increase(decap_tunnel_io_bytes_total[1m]) > 0', 30000);
+    // Every tunnel's series, not just one of them, must show the fresh traffic in the window (else a ratio of two zero rates is NaN).
+    await prometheus.waitForSeries(`increase(netflow_bytes_total[1m]) > 0 and on() count(increase(decap_tunnel_io_bytes_total{decap_tunnel_id!=""}[1m]) > 0) >= ${tunnels.length}`, 30000);
 
     const queries = extractQueries(loadDashboard(), { rateInterval: '1m', interval: '1s', range: '5m' });
     assert.ok(queries.length >= 15, `the dashboard has its queries: ${queries.length}`);
