@@ -55,7 +55,7 @@ async function measure(vnis: number, flows: number): Promise<void> {
     meterProvider: provider,
     maxVniSeries: 2000,
     interfaceName: () => 'ens1f0',
-    read: () => ({ counters: program.readCounters(), activeFlows: program.expireIdleFlows(3600n * 1_000_000_000n).active }),
+    read: () => ({ counters: program.readCounters(), activeFlows: program.countActiveFlows(3600n * 1_000_000_000n) }),
   });
   const times: number[] = [];
   let encoded = 0;

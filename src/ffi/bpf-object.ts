@@ -35,6 +35,7 @@ export class BpfMap {
   /** Bytes userspace reads or writes for one element. */
   readonly userValueSize: number;
   private batchUnsupported = false;
+  private deleteBatchUnsupported = false;
 
   constructor(name: string, fd: number, keySize: number, valueSize: number, type: number) {
     this.name = name;
@@ -115,14 +116,30 @@ export class BpfMap {
     visit(this.readAllIterated());
   }
 
-  /** Deletes `count` packed keys in one BPF_MAP_DELETE_BATCH (per key where the kernel lacks it). */
-  deleteMany(keys: Buffer, count: number): void {
-    if (count === 0) return;
-    const n = [count];
-    const ret = libbpf().bpf_map_delete_batch(this.fd, keys, n, { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n });
-    if (ret === 0 || ret === -2) return;
-    if (ret !== -22 && ret !== -95) check(ret, 'batch-delete from map', this.name);
-    for (let i = 0; i < count; i++) this.delete(keys.subarray(i * this.keySize, (i + 1) * this.keySize));
+  /**
+   * Deletes `count` packed keys with BPF_MAP_DELETE_BATCH (per key where the kernel lacks it); returns how many
+   * were deleted. The kernel stops a batch at the first key that is gone (ENOENT: an LRU map evicted it, or
+   * the program's CPU deleted it) and reports how many it deleted before it: skip that key and go on.
+   */
+  deleteMany(keys: Buffer, count: number): number {
+    let deleted = 0;
+    let start = 0;
+    while (start < count && !this.deleteBatchUnsupported) {
+      const n = [count - start];
+      const ret = libbpf().bpf_map_delete_batch(this.fd, keys.subarray(start * this.keySize, count * this.keySize), n, { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n });
+      const done = n[0] ?? 0;
+      deleted += done;
+      if (ret === 0) return deleted;
+      if (ret === -2 /* ENOENT */) {
+        start += done + 1;
+        continue;
+      }
+      if (ret !== -22 && ret !== -95) check(ret, 'batch-delete from map', this.name, () => `${count - start} keys`);
+      this.deleteBatchUnsupported = true;
+      start += done;
+    }
+    for (let i = start; i < count; i++) if (this.delete(keys.subarray(i * this.keySize, (i + 1) * this.keySize))) deleted++;
+    return deleted;
   }
 
   private batchedChunks(chunk: number, visit: (chunk: MapEntries) => void): void {

@@ -168,20 +168,31 @@ export class DecapProgram {
     return decodeFlows(this.object.map(MAP_NAMES.flows).readAll());
   }
 
+  /** Flows seen within `idleNs`, per (interface, tunnel type, VNI). Only reads: a metrics collection calls it. */
+  countActiveFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): ActiveFlowCount[] {
+    const counts = new Map<number, number>();
+    // Streamed chunk by chunk: a million flows never sit in memory as objects.
+    this.object.map(MAP_NAMES.flows).forEachChunk((chunk) => void countActiveFlows(chunk, nowNs - idleNs, counts));
+    return activeFlowCounts(counts);
+  }
+
   /**
-   * Counts flows seen within `idleNs` per VNI and deletes the idle ones, so a flow that comes back later is
-   * counted as new, as a NetFlow exporter's inactive timeout would.
+   * Deletes the flows unseen for `idleNs`, so a flow that comes back later is counted as new, as a NetFlow
+   * exporter's inactive timeout would. Run by FlowExpiry on its own timer, never by a metrics collection.
    */
-  expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { active: ActiveFlowCount[]; expired: number } {
+  expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { expired: number; kept: number } {
     const map = this.object.map(MAP_NAMES.flows);
     const counts = new Map<number, number>();
     const idleKeys: Buffer[] = [];
-    // Streamed chunk by chunk: a million flows never sit in memory as objects.
+    let kept = 0;
     map.forEachChunk((chunk) => {
-      for (const i of countActiveFlows(chunk, nowNs - idleNs, counts)) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));
+      const idle = countActiveFlows(chunk, nowNs - idleNs, counts);
+      kept += chunk.count - idle.length;
+      for (const i of idle) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));
     });
-    map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
-    return { active: activeFlowCounts(counts), expired: idleKeys.length };
+    // Keys the LRU evicted since the read are skipped by deleteMany, not counted.
+    const expired = map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
+    return { expired, kept };
   }
 
   close(): void {
