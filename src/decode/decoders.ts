@@ -1,5 +1,5 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
-import { LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
+import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
@@ -193,4 +193,63 @@ export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[]
     vni: id % 2 ** 24,
     flows,
   }));
+}
+
+/**
+ * Slot of the flow key at `offset` in the flow_cache array: flow_cache_index() in bpf/decap.bpf.c (keep in
+ * sync). The key's first eight 32-bit words and its last four are folded apart, multiplied, mixed.
+ */
+export function flowCacheIndex(keys: Buffer, offset: number): number {
+  let a = 0;
+  for (let i = 0; i < 32; i += 4) a ^= keys.readUInt32LE(offset + i);
+  let b = 0;
+  for (let i = 32; i < 48; i += 4) b ^= keys.readUInt32LE(offset + i);
+  const h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77)) >>> 0;
+  return (h ^ (h >>> 16)) & (FLOW_CACHE_SLOTS - 1);
+}
+
+/** The flow_cache per-CPU array as read: `slots` holds slot i of CPU c at `(i * cpus + c) * stride`. */
+export interface FlowCacheSnapshot {
+  slots: Buffer;
+  stride: number;
+  cpus: number;
+}
+
+/** Arranges raw flow_cache entries (index keys, per-CPU values) by slot index. */
+export function flowCacheSnapshot(raw: RawEntries, layout: PerCpuLayout): FlowCacheSnapshot {
+  const bytes = layout.stride * layout.cpus;
+  const slots = Buffer.alloc(FLOW_CACHE_SLOTS * bytes);
+  for (let i = 0; i < raw.count; i++) {
+    const index = raw.keys.readUInt32LE(i * 4);
+    if (index < FLOW_CACHE_SLOTS) raw.values.copy(slots, index * bytes, i * bytes, (i + 1) * bytes);
+  }
+  return { slots, stride: layout.stride, cpus: layout.cpus };
+}
+
+/**
+ * Adds what each CPU's flow_cache slot counted but has not yet added to the flows table (see the flow_cache
+ * comment in bpf/decap.bpf.c) to the matching entries of a chunk of raw flows, in place, and takes the later
+ * last_seen. Slots of flows no longer in the table are ignored: they belong to an expired or evicted flow.
+ */
+export function mergeFlowCache(raw: RawEntries, cache: FlowCacheSnapshot): void {
+  const K = LAYOUT.flow_key.size;
+  const V = LAYOUT.flow_value;
+  const S = LAYOUT.flow_cache_slot;
+  for (let i = 0; i < raw.count; i++) {
+    const index = flowCacheIndex(raw.keys, i * K);
+    for (let cpu = 0; cpu < cache.cpus; cpu++) {
+      const slot = (index * cache.cpus + cpu) * cache.stride;
+      // Quick reject on the first word (interface and VNI), then the whole key.
+      if (cache.slots.readUInt32LE(slot + S.key) !== raw.keys.readUInt32LE(i * K)) continue;
+      if (cache.slots.compare(raw.keys, i * K, (i + 1) * K, slot + S.key, slot + S.key + K) !== 0) continue;
+      const v = i * V.size;
+      const packets = cache.slots.readBigUInt64LE(slot + S.packets);
+      if (packets > 0n) {
+        raw.values.writeBigUInt64LE(raw.values.readBigUInt64LE(v + V.packets) + packets, v + V.packets);
+        raw.values.writeBigUInt64LE(raw.values.readBigUInt64LE(v + V.bytes) + cache.slots.readBigUInt64LE(slot + S.bytes), v + V.bytes);
+      }
+      const seen = cache.slots.readBigUInt64LE(slot + S.last_seen_ns);
+      if (seen > raw.values.readBigUInt64LE(v + V.last_seen_ns)) raw.values.writeBigUInt64LE(seen, v + V.last_seen_ns);
+    }
+  }
 }

@@ -7,6 +7,7 @@ import { lpmKey, parsePrefix } from '../config/prefixes.ts';
 import { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
+import { forEachMergedFlowChunk, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
@@ -18,6 +19,13 @@ export interface DataplaneSettings {
   /** Outer sources or destinations never touched. */
   excludePrefixes: readonly string[];
   trackFlows: boolean;
+  /** Flows unseen this long are expired by userspace; the kernel's per-CPU flow cache syncs at least this often. */
+  flowIdleSeconds?: number;
+}
+
+/** How often a flow_cache slot syncs with the flows table: 1 s, or the idle timeout if that is shorter. */
+export function flowSyncMillis(flowIdleSeconds = 60): number {
+  return Math.max(1, Math.min(1000, Math.floor(flowIdleSeconds * 1000)));
 }
 
 /** Fixed at load time. */
@@ -122,6 +130,7 @@ export class DecapProgram {
       trackFlows: settings.trackFlows,
       excludeV4: exclude.v4.size > 0,
       excludeV6: exclude.v6.size > 0,
+      flowSyncMillis: flowSyncMillis(settings.flowIdleSeconds),
     };
     const cfgMap = this.object.map(MAP_NAMES.config);
     // A destination filter that stays on through the change must not see a half-written trie with the
@@ -135,6 +144,8 @@ export class DecapProgram {
         // Look excludes up while either the old or the new set has entries.
         excludeV4: this.flags.excludeV4 || next.excludeV4,
         excludeV6: this.flags.excludeV6 || next.excludeV6,
+        // A shorter idle timeout makes slots sync sooner before any flow is expired with it.
+        flowSyncMillis: Math.min(this.flags.flowSyncMillis, next.flowSyncMillis),
       }));
     }
     syncMap(this.object.map(MAP_NAMES.excludeV4), exclude.v4);
@@ -163,16 +174,20 @@ export class DecapProgram {
     };
   }
 
-  /** Reads the whole flow table. */
+  /** Reads the whole flow table (the per-CPU flow cache merged in). */
   readFlows(): FlowRecord[] {
-    return decodeFlows(this.object.map(MAP_NAMES.flows).readAll());
+    return decodeFlows(readMergedFlows(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache)));
+  }
+
+  private forEachFlowChunk(visit: Parameters<typeof forEachMergedFlowChunk>[2]): void {
+    forEachMergedFlowChunk(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache), visit);
   }
 
   /** Flows seen within `idleNs`, per (interface, tunnel type, VNI). Only reads: a metrics collection calls it. */
   countActiveFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): ActiveFlowCount[] {
     const counts = new Map<number, number>();
     // Streamed chunk by chunk: a million flows never sit in memory as objects.
-    this.object.map(MAP_NAMES.flows).forEachChunk((chunk) => void countActiveFlows(chunk, nowNs - idleNs, counts));
+    this.forEachFlowChunk((chunk) => void countActiveFlows(chunk, nowNs - idleNs, counts));
     return activeFlowCounts(counts);
   }
 
@@ -181,11 +196,14 @@ export class DecapProgram {
    * exporter's inactive timeout would. Run by FlowExpiry on its own timer, never by a metrics collection.
    */
   expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { expired: number; kept: number } {
+    // Never sooner than the flow cache syncs: a deleted flow's next packet must find its slot due (decap.bpf.c).
+    const syncNs = BigInt(this.flags?.flowSyncMillis ?? 1000) * 1_000_000n;
+    if (idleNs < syncNs) idleNs = syncNs;
     const map = this.object.map(MAP_NAMES.flows);
     const counts = new Map<number, number>();
     const idleKeys: Buffer[] = [];
     let kept = 0;
-    map.forEachChunk((chunk) => {
+    this.forEachFlowChunk((chunk) => {
       const idle = countActiveFlows(chunk, nowNs - idleNs, counts);
       kept += chunk.count - idle.length;
       for (const i of idle) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));

@@ -5,6 +5,7 @@ import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
 import type { CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
 import { libbpf } from '../ffi/libbpf.ts';
+import { readMergedFlows } from '../program/flow-table.ts';
 import { interfaceIndex, openMapById, programInfo, queryXdp, type XdpAttachMode } from '../ffi/xdp.ts';
 
 export interface InterfaceXdp {
@@ -78,17 +79,21 @@ export function readProgramCounters(progId: number): CounterSnapshot {
   }
 }
 
-/** The inner flow table (LRU) of a loaded xdp-decap program, through its map id. */
+/** The inner flow table of a loaded xdp-decap program (its per-CPU flow cache merged in), through its map ids. */
 export function readProgramFlows(progId: number): FlowRecord[] {
-  for (const id of programInfo(progId).mapIds) {
-    const map = openMapById(id);
-    try {
-      if (map.name === MAP_NAMES.flows) return decodeFlows(map.readAll());
-    } finally {
-      libbpf().close(map.fd);
+  const maps = new Map<string, BpfMap>();
+  try {
+    for (const id of programInfo(progId).mapIds) {
+      const map = openMapById(id);
+      maps.set(map.name, map);
     }
+    const flows = maps.get(MAP_NAMES.flows);
+    const cache = maps.get(MAP_NAMES.flowCache);
+    if (!flows || !cache) throw new Error(`program ${progId} has no map ${flows ? MAP_NAMES.flowCache : MAP_NAMES.flows}: not an xdp-decap program of this version`);
+    return decodeFlows(readMergedFlows(flows, cache));
+  } finally {
+    for (const map of maps.values()) libbpf().close(map.fd);
   }
-  throw new Error(`program ${progId} has no map ${MAP_NAMES.flows}: not an xdp-decap program of this version`);
 }
 
 export function readStatus(onlyInterfaces?: readonly string[]): DecapStatus {

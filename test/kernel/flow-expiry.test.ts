@@ -18,7 +18,7 @@ function flowFrame(n: number, vni = 100): Buffer {
 describe('idle-flow expiry on the real flow table', { skip: SKIP }, () => {
   let put: ProgramUnderTest;
   before(() => {
-    if (IS_ROOT) put = new ProgramUnderTest({}, { vniCapacity: 1024, flowCapacity: 4096 });
+    if (IS_ROOT) put = new ProgramUnderTest({ flowIdleSeconds: 0.2 }, { vniCapacity: 1024, flowCapacity: 4096 });
   });
   after(() => put?.program.close());
 
