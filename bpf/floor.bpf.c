@@ -62,8 +62,7 @@ int xdp_parse_only(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
-SEC("xdp.frags")
-int xdp_floor(struct xdp_md *ctx)
+static __always_inline void floor_work(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -71,5 +70,25 @@ int xdp_floor(struct xdp_md *ctx)
 
 	if (overhead > 0 && bpf_xdp_adjust_head(ctx, overhead) == 0)
 		bpf_xdp_adjust_head(ctx, -overhead); /* the bench restore, as in decap-bench.bpf.o */
+}
+
+SEC("xdp.frags")
+int xdp_floor(struct xdp_md *ctx)
+{
+	floor_work(ctx);
 	return XDP_PASS;
+}
+
+/* The same two as XDP_DROP, for the live-frames rows (BPF_F_TEST_XDP_LIVE_FRAMES sends XDP_PASS frames up a stack). */
+SEC("xdp.frags")
+int xdp_drop_trivial(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
+SEC("xdp.frags")
+int xdp_floor_drop(struct xdp_md *ctx)
+{
+	floor_work(ctx);
+	return XDP_DROP;
 }

@@ -214,7 +214,12 @@ export interface TestRunOptions {
   /** `struct xdp_md` to pass as context (ingress_ifindex, rx_queue_index ...). */
   ctxIn?: Buffer;
   batchSize?: number;
+  /** BPF_F_TEST_XDP_LIVE_FRAMES: frames go through the real XDP verdict path (no output frame is returned). */
+  liveFrames?: boolean;
 }
+
+/** `BPF_F_TEST_XDP_LIVE_FRAMES` from linux/bpf.h. */
+const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 
 /** A loaded program, by file descriptor. */
 export class BpfProgram {
@@ -234,16 +239,16 @@ export class BpfProgram {
 
   /** Runs the program once (or `repeat` times) on `data` with BPF_PROG_TEST_RUN. */
   testRun(data: Buffer, options: TestRunOptions = {}): TestRunResult {
-    const out = Buffer.alloc(options.dataOutSize ?? data.length + 256);
+    const out = Buffer.alloc(options.liveFrames ? 0 : options.dataOutSize ?? data.length + 256);
     const o = this.opts;
     o.data_in = data;
     o.data_size_in = data.length;
-    o.data_out = out;
+    o.data_out = options.liveFrames ? null : out;
     o.data_size_out = out.length;
     o.ctx_in = options.ctxIn ?? null;
     o.ctx_size_in = options.ctxIn?.length ?? 0;
     o.repeat = options.repeat ?? 1;
-    o.flags = options.flags ?? 0;
+    o.flags = (options.flags ?? 0) | (options.liveFrames ? BPF_F_TEST_XDP_LIVE_FRAMES : 0);
     o.batch_size = options.batchSize ?? 0;
     o.retval = 0;
     o.duration = 0;
