@@ -85,6 +85,19 @@ struct {
 } vni_stats SEC(".maps");
 
 /*
+ * Per-CPU direct-mapped cache in front of vni_stats: the slot of a VNI is vni_cache_index(). Invalidation:
+ * none. The first VNI counted in vni_stats that reaches an empty slot on a CPU owns it for good and is then
+ * counted there (plain per-CPU adds, no hash lookup); a VNI whose slot another owns stays in vni_stats. Counts never move between the
+ * two, so a reader that adds both (src/program/counters.ts) never counts a packet twice or misses one.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1 << VNI_CACHE_BITS);
+	__type(key, __u32);
+	__type(value, struct vni_cache_slot);
+} vni_cache SEC(".maps");
+
+/*
  * Per (interface, outcome): packets and bytes, decapsulated or passed untouched and why. Per-CPU array
  * indexed by ifindex * OUTCOME_MAX + outcome for ifindex < OUTCOME_IFINDEX_SLOTS: every packet updates it,
  * so it must cost next to nothing.
@@ -186,8 +199,30 @@ static __always_inline void count_outcome(__u32 ifindex, __u32 outcome, __u64 by
 	}
 }
 
+static __always_inline void vni_add(struct vni_value *val, __u64 bytes, __u64 overhead, __u64 new_flows)
+{
+	/* per-CPU value, softirq context: no atomics needed */
+	val->packets += 1;
+	val->bytes += bytes;
+	val->overhead_bytes += overhead;
+	val->flows += new_flows;
+}
+
+static __always_inline __u32 vni_cache_index(__u64 key)
+{
+	return ((__u32)key ^ (__u32)(key >> 32)) * 0x9E3779B1u >> (32 - VNI_CACHE_BITS);
+}
+
 static __always_inline void count_vni(struct vni_key *key, __u64 bytes, __u64 overhead, __u64 new_flows)
 {
+	__u64 packed = (__u64)key->ifindex << 32 | key->tunnel_type << 24 | key->vni;
+	__u32 index = vni_cache_index(packed);
+	struct vni_cache_slot *slot = bpf_map_lookup_elem(&vni_cache, &index);
+
+	if (slot && slot->key == packed) {
+		vni_add(&slot->counts, bytes, overhead, new_flows);
+		return;
+	}
 	struct vni_value *val = bpf_map_lookup_elem(&vni_stats, key);
 
 	if (!val) {
@@ -201,10 +236,10 @@ static __always_inline void count_vni(struct vni_key *key, __u64 bytes, __u64 ov
 		if (!val)
 			return;
 	}
-	val->packets += 1;
-	val->bytes += bytes;
-	val->overhead_bytes += overhead;
-	val->flows += new_flows;
+	vni_add(val, bytes, overhead, new_flows);
+	/* Only a VNI vni_stats holds may take a slot, so vni_capacity still bounds the VNIs counted. */
+	if (slot && !slot->key)
+		slot->key = packed; /* the first such VNI here on this CPU owns the slot for good */
 }
 
 /* The flow key as six 8-byte words: built, compared and hashed a word at a time. */

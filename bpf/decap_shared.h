@@ -83,6 +83,20 @@ struct vni_value {
 	__u64 flows;          /* inner flows seen for the first time */
 };
 
+/*
+ * One slot of the per-CPU VNI cache in front of vni_stats (bpf/decap.bpf.c explains the rules). Readers add
+ * every CPU's slot counts to the vni_stats counts of the same key (src/program/counters.ts).
+ */
+struct vni_cache_slot {
+	__u64 key; /* ifindex << 32 | tunnel_type << 24 | vni; 0: empty */
+	struct vni_value counts;
+};
+
+/* Slots per CPU of the VNI cache: 1 << VNI_CACHE_BITS. */
+#ifndef VNI_CACHE_BITS
+#define VNI_CACHE_BITS 10
+#endif
+
 /* Per (interface, outcome) counters. */
 struct outcome_key {
 	__u32 ifindex;

@@ -59,6 +59,56 @@ export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounte
   return out;
 }
 
+/**
+ * Counts held in the per-CPU vni_cache (see bpf/decap.bpf.c): every CPU's owned slots, summed per key. A key
+ * may also have counts in vni_stats: add both with addVniCounters.
+ */
+export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounters[] {
+  const S = LAYOUT.vni_cache_slot;
+  const V = LAYOUT.vni_value;
+  const byKey = new Map<number, VniCounters>();
+  const valueBytes = layout.stride * layout.cpus;
+  for (let i = 0; i < raw.count; i++) {
+    for (let cpu = 0; cpu < layout.cpus; cpu++) {
+      const at = i * valueBytes + cpu * layout.stride;
+      const typeVni = raw.values.readUInt32LE(at + S.key);
+      const ifindex = raw.values.readUInt32LE(at + S.key + 4);
+      if (ifindex === 0) continue; // empty slot
+      const id = ifindex * 2 ** 32 + typeVni;
+      let row = byKey.get(id);
+      if (!row) {
+        row = { ifindex, tunnelType: tunnelTypeName(typeVni >>> 24), vni: typeVni & 0xffffff, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 };
+        byKey.set(id, row);
+      }
+      const c = at + S.counts;
+      row.packets += readU64(raw.values, c + V.packets);
+      row.bytes += readU64(raw.values, c + V.bytes);
+      row.overheadBytes += readU64(raw.values, c + V.overhead_bytes);
+      row.flows += readU64(raw.values, c + V.flows);
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI). */
+export function addVniCounters(stats: VniCounters[], cached: VniCounters[]): VniCounters[] {
+  if (cached.length === 0) return stats;
+  const key = (r: VniCounters) => `${r.ifindex}/${r.tunnelType}/${r.vni}`;
+  const rows = new Map(stats.map((r) => [key(r), r]));
+  for (const c of cached) {
+    const row = rows.get(key(c));
+    if (!row) {
+      rows.set(key(c), { ...c });
+      continue;
+    }
+    row.packets += c.packets;
+    row.bytes += c.bytes;
+    row.overheadBytes += c.overheadBytes;
+    row.flows += c.flows;
+  }
+  return [...rows.values()];
+}
+
 export function decodeOutcomeStats(raw: RawEntries, layout: PerCpuLayout): OutcomeCounters[] {
   const K = LAYOUT.outcome_key;
   const V = LAYOUT.outcome_value;

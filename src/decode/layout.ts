@@ -24,6 +24,9 @@ export const SKIP_REASONS = OUTCOMES.filter((o): o is SkipReason => o !== 'decap
 /** `OUTCOME_IFINDEX_SLOTS`: ifindexes below it are counted in the outcome_stats array, the rest in outcome_hi. */
 export const OUTCOME_IFINDEX_SLOTS = 512;
 
+/** `VNI_CACHE_BITS`: the vni_cache array has 1 << VNI_CACHE_BITS slots per CPU. */
+export const VNI_CACHE_BITS = 10;
+
 /** `FLOW_CACHE_SLOTS`: slots per CPU of the flow_cache array (a power of two). */
 export const FLOW_CACHE_SLOTS = 4096;
 
@@ -38,6 +41,7 @@ export const LAYOUT = {
   lpm_v6_key: { size: 20, prefixlen: 0, addr: 4 },
   vni_key: { size: 12, ifindex: 0, vni: 4, tunnel_type: 8 },
   vni_value: { size: 32, packets: 0, bytes: 8, overhead_bytes: 16, flows: 24 },
+  vni_cache_slot: { size: 40, key: 0, counts: 8 },
   outcome_key: { size: 8, ifindex: 0, outcome: 4 },
   outcome_value: { size: 16, packets: 0, bytes: 8 },
   flow_key: {
@@ -56,6 +60,7 @@ export const MAP_NAMES = {
   excludeV4: 'excl_v4',
   excludeV6: 'excl_v6',
   vniStats: 'vni_stats',
+  vniCache: 'vni_cache',
   outcomeStats: 'outcome_stats',
   outcomeHi: 'outcome_hi',
   flows: 'flows',

@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
 import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
+import { readCounterMaps } from './counters.ts';
 import { forEachMergedFlowChunk, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 
@@ -161,17 +162,9 @@ export class DecapProgram {
     this.flags = next;
   }
 
-  /** Reads vni_stats, outcome_stats and lost_updates once, summed over CPUs. */
+  /** Reads every counter map once, summed over CPUs, the kernel's caches merged in (program/counters.ts). */
   readCounters(): CounterSnapshot {
-    const read = <T>(name: string, decode: (raw: RawEntries, layout: PerCpuLayout) => T): T => {
-      const map = this.object.map(name);
-      return decode(map.readAll(), map.perCpuLayout);
-    };
-    return {
-      vnis: read(MAP_NAMES.vniStats, decodeVniStats),
-      outcomes: [...read(MAP_NAMES.outcomeStats, decodeOutcomeArray), ...read(MAP_NAMES.outcomeHi, decodeOutcomeStats)],
-      lost: read(MAP_NAMES.lostUpdates, decodeLostUpdates),
-    };
+    return readCounterMaps((name) => this.object.map(name));
   }
 
   /** Reads the whole flow table (the per-CPU flow cache merged in). */

@@ -1,6 +1,7 @@
 // What is attached where, read from the kernel (no running plugin needed): XDP per interface, xdp-decap counters.
 import { readdirSync } from 'node:fs';
-import { decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats } from '../decode/decoders.ts';
+import { decodeFlows } from '../decode/decoders.ts';
+import { readCounterMaps } from '../program/counters.ts';
 import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
 import type { CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
@@ -60,20 +61,11 @@ export function readProgramCounters(progId: number): CounterSnapshot {
       const map = openMapById(id);
       maps.set(map.name, map);
     }
-    const get = (name: string): BpfMap => {
+    return readCounterMaps((name) => {
       const map = maps.get(name);
       if (!map) throw new Error(`program ${progId} has no map ${name}: not an xdp-decap program of this version`);
       return map;
-    };
-    const vnis = get(MAP_NAMES.vniStats);
-    const outcomes = get(MAP_NAMES.outcomeStats);
-    const outcomesHi = get(MAP_NAMES.outcomeHi);
-    const lost = get(MAP_NAMES.lostUpdates);
-    return {
-      vnis: decodeVniStats(vnis.readAll(), vnis.perCpuLayout),
-      outcomes: [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
-      lost: decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
-    };
+    });
   } finally {
     for (const map of maps.values()) libbpf().close(map.fd);
   }

@@ -1,7 +1,9 @@
-// The per-CPU flow cache in front of the flows table: userspace finds each slot where the kernel put it, and reads stay exact.
+// The per-CPU caches in front of the flows and vni_stats tables: userspace finds each slot where the kernel put it, and reads stay exact.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { flowCacheIndex, flowCacheSnapshot } from '../../src/decode/decoders.ts';
+import { decodeVniStats, flowCacheIndex, flowCacheSnapshot } from '../../src/decode/decoders.ts';
+import { programIdOfFd } from '../../src/ffi/xdp.ts';
+import { readProgramCounters } from '../../src/status/read-status.ts';
 import { LAYOUT, MAP_NAMES } from '../../src/decode/layout.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { IS_ROOT, requireRoot } from '../lib/env.ts';
@@ -63,6 +65,19 @@ describe('per-CPU flow cache', { skip: SKIP }, () => {
     assert.equal(flow?.bytes, 1000 * (frame.length - 50));
     assert.equal(vniFlows() - newBefore, 1);
     assert.deepEqual(put.program.countActiveFlows(5_000_000_000n).map((a) => a.flows), [1]);
+  });
+
+  test('VNI counts held in the per-CPU VNI cache are added to vni_stats on every read, status included', (t) => {
+    if (!requireRoot(t, 'the VNI cache')) return;
+    const frame = vxlanFrame({ outerSrc: '10.1.0.1', outerDst: '10.1.0.2', vni: 9090, inner: innerFrame({ src: '10.9.0.1', dst: '10.9.0.2', protocol: 'udp', payloadSize: 64 }) }).frame;
+    for (let i = 0; i < 500; i++) put.program.program.testRun(frame);
+    const row = put.program.readCounters().vnis.find((v) => v.vni === 9090);
+    assert.deepEqual(row && [row.packets, row.bytes, row.overheadBytes, row.flows], [500, 500 * (frame.length - 50), 500 * 50, 1]);
+    const stats = put.program.object.map(MAP_NAMES.vniStats);
+    const inHash = decodeVniStats(stats.readAll(), stats.perCpuLayout).find((v) => v.vni === 9090)?.packets ?? 0;
+    assert.ok(inHash < 500, `most packets counted in the cache (${inHash} in vni_stats)`);
+    const viaStatus = readProgramCounters(programIdOfFd(put.program.program.fd)).vnis.find((v) => v.vni === 9090);
+    assert.equal(viaStatus?.packets, 500, 'status reads through the same merge');
   });
 
   test('two flows sharing a slot take it in turn; counts and new-flow counts stay exact', (t) => {
