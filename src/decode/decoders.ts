@@ -280,12 +280,22 @@ export function flowCacheSnapshot(raw: RawEntries, layout: PerCpuLayout): FlowCa
  * Adds what each CPU's flow_cache slot counted but has not yet added to the flows table (see the flow_cache
  * comment in bpf/decap.bpf.c) to the matching entries of a chunk of raw flows, in place, and takes the later
  * last_seen. Slots of flows no longer in the table are ignored: they belong to an expired or evicted flow.
+ * With `onlySeenBeforeNs`, only entries the table shows as unseen since then are merged (for last_seen only:
+ * their counts are then merged too, the others' are not).
  */
-export function mergeFlowCache(raw: RawEntries, cache: FlowCacheSnapshot): void {
+export function mergeFlowCache(raw: RawEntries, cache: FlowCacheSnapshot, onlySeenBeforeNs?: bigint): void {
   const K = LAYOUT.flow_key.size;
   const V = LAYOUT.flow_value;
   const S = LAYOUT.flow_cache_slot;
+  const cutHi = onlySeenBeforeNs === undefined ? 0 : Number(onlySeenBeforeNs >> 32n);
+  const cutLo = onlySeenBeforeNs === undefined ? 0 : Number(onlySeenBeforeNs & 0xffffffffn);
   for (let i = 0; i < raw.count; i++) {
+    if (onlySeenBeforeNs !== undefined) {
+      // Only last_seen is wanted: an entry the table already shows as seen since the cutoff needs no slot.
+      const at = i * V.size + V.last_seen_ns;
+      const hi = raw.values.readUInt32LE(at + 4);
+      if (hi > cutHi || (hi === cutHi && raw.values.readUInt32LE(at) >= cutLo)) continue;
+    }
     const index = flowCacheIndex(raw.keys, i * K);
     for (let cpu = 0; cpu < cache.cpus; cpu++) {
       const slot = (index * cache.cpus + cpu) * cache.stride;

@@ -8,7 +8,7 @@ import { activeFlowCounts, countActiveFlows, decodeFlows } from '../decode/decod
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
 import { readCounterMaps } from './counters.ts';
-import { forEachMergedFlowChunk, readMergedFlows } from './flow-table.ts';
+import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
@@ -172,15 +172,15 @@ export class DecapProgram {
     return decodeFlows(readMergedFlows(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache)));
   }
 
-  private forEachFlowChunk(visit: Parameters<typeof forEachMergedFlowChunk>[2]): void {
-    forEachMergedFlowChunk(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache), visit);
+  private forEachFlowChunk(cutoffNs: bigint, visit: Parameters<typeof forEachFlowChunkSeenSince>[3]): void {
+    forEachFlowChunkSeenSince(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache), cutoffNs, visit);
   }
 
   /** Flows seen within `idleNs`, per (interface, tunnel type, VNI). Only reads: a metrics collection calls it. */
   countActiveFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): ActiveFlowCount[] {
     const counts = new Map<number, number>();
     // Streamed chunk by chunk: a million flows never sit in memory as objects.
-    this.forEachFlowChunk((chunk) => void countActiveFlows(chunk, nowNs - idleNs, counts));
+    this.forEachFlowChunk(nowNs - idleNs, (chunk) => void countActiveFlows(chunk, nowNs - idleNs, counts));
     return activeFlowCounts(counts);
   }
 
@@ -196,7 +196,7 @@ export class DecapProgram {
     const counts = new Map<number, number>();
     const idleKeys: Buffer[] = [];
     let kept = 0;
-    this.forEachFlowChunk((chunk) => {
+    this.forEachFlowChunk(nowNs - idleNs, (chunk) => {
       const idle = countActiveFlows(chunk, nowNs - idleNs, counts);
       kept += chunk.count - idle.length;
       for (const i of idle) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));

@@ -7,13 +7,14 @@ function snapshot(cache: BpfMap): FlowCacheSnapshot {
 }
 
 /**
- * Streams the merged flow table chunk by chunk (for counting and expiry, which need last_seen: a slot read
- * before the table can only be older than what a sync moved into it, and the later one wins).
+ * Streams the flow table chunk by chunk with last_seen merged from the cache for every entry the table shows
+ * as unseen since `cutoffNs` (for counting and expiry, which only compare last_seen with the cutoff: a slot
+ * read before the table can only be older than what a sync moved into it, and the later one wins).
  */
-export function forEachMergedFlowChunk(flows: BpfMap, cache: BpfMap, visit: (chunk: MapEntries) => void): void {
+export function forEachFlowChunkSeenSince(flows: BpfMap, cache: BpfMap, cutoffNs: bigint, visit: (chunk: MapEntries) => void): void {
   const slots = snapshot(cache);
   flows.forEachChunk((chunk) => {
-    mergeFlowCache(chunk, slots);
+    mergeFlowCache(chunk, slots, cutoffNs);
     visit(chunk);
   });
 }
