@@ -294,17 +294,21 @@ static __always_inline int parse_inner_flow(void *data, void *data_end, union fl
 }
 
 /*
- * Slot of a key in flow_cache: the source half (interface, VNI, type, ports, source address) and the
- * destination address folded apart, so a flow and its reverse land in different slots.
- * Keep in sync with flowCacheIndex in src/decode/decoders.ts.
+ * Slot of a key in flow_cache: each of the key's twelve 32-bit words times its own odd constant, summed, then
+ * mixed (fields that share bit positions in different words, such as the VNI and a port, must not cancel out
+ * as they would in an XOR fold). Keep in sync with flowCacheIndex in src/decode/decoders.ts.
  */
 static __always_inline __u32 flow_cache_index(union flow_key_words *k)
 {
-	__u64 a = k->w[0] ^ k->w[1] ^ k->w[2] ^ k->w[3];
-	__u64 b = k->w[4] ^ k->w[5];
-	__u32 h = ((__u32)a ^ (__u32)(a >> 32)) * 0x9E3779B1u ^ ((__u32)b ^ (__u32)(b >> 32)) * 0x85EBCA77u;
+	__u32 *w = (__u32 *)k->w;
+	__u32 h = w[0] * 0x9E3779B1u + w[1] * 0x85EBCA77u + w[2] * 0xC2B2AE3Du + w[3] * 0x27D4EB2Fu +
+		  w[4] * 0x165667B1u + w[5] * 0xD3A2646Du + w[6] * 0xFD7046C5u + w[7] * 0xB55A4F09u +
+		  w[8] * 0x7FEB352Du + w[9] * 0x846CA68Bu + w[10] * 0x2C1B3C6Du + w[11] * 0x297A2D39u;
 
-	return (h ^ (h >> 16)) & (FLOW_CACHE_SLOTS - 1);
+	h ^= h >> 16;
+	h *= 0x7FEB352Du;
+	h ^= h >> 15;
+	return h & (FLOW_CACHE_SLOTS - 1);
 }
 
 static __always_inline int flow_key_equal(struct flow_key *a, union flow_key_words *b)

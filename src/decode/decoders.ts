@@ -245,17 +245,21 @@ export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[]
   }));
 }
 
+const FLOW_CACHE_MULTIPLIERS = [
+  0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646d, 0xfd7046c5, 0xb55a4f09, 0x7feb352d, 0x846ca68b, 0x2c1b3c6d, 0x297a2d39,
+];
+
 /**
  * Slot of the flow key at `offset` in the flow_cache array: flow_cache_index() in bpf/decap.bpf.c (keep in
- * sync). The key's first eight 32-bit words and its last four are folded apart, multiplied, mixed.
+ * sync): each 32-bit word of the key times its own odd constant, summed mod 2^32, then mixed.
  */
 export function flowCacheIndex(keys: Buffer, offset: number): number {
-  let a = 0;
-  for (let i = 0; i < 32; i += 4) a ^= keys.readUInt32LE(offset + i);
-  let b = 0;
-  for (let i = 32; i < 48; i += 4) b ^= keys.readUInt32LE(offset + i);
-  const h = (Math.imul(a, 0x9e3779b1) ^ Math.imul(b, 0x85ebca77)) >>> 0;
-  return (h ^ (h >>> 16)) & (FLOW_CACHE_SLOTS - 1);
+  let h = 0;
+  for (let i = 0; i < 12; i++) h = (h + Math.imul(keys.readUInt32LE(offset + i * 4), FLOW_CACHE_MULTIPLIERS[i]!)) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  return h & (FLOW_CACHE_SLOTS - 1);
 }
 
 /** The flow_cache per-CPU array as read: `slots` holds slot i of CPU c at `(i * cpus + c) * stride`. */
