@@ -55,7 +55,7 @@ async function measure(vnis: number, flows: number): Promise<void> {
     meterProvider: provider,
     maxVniSeries: 2000,
     interfaceName: () => 'ens1f0',
-    read: () => ({ counters: program.readCounters(), activeFlows: program.expireIdleFlows(3600n * 1_000_000_000n).active }),
+    read: () => ({ counters: program.readCounters(), activeFlows: program.countActiveFlows(3600n * 1_000_000_000n) }),
   });
   const times: number[] = [];
   let encoded = 0;
@@ -84,7 +84,7 @@ if (process.argv[2] === '--fill') {
     const m = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { collectMs: number; encodedBytes: number; rssMB: number; rssBeforeGcMB: number; maxRssMB: number };
     const big = vnis === 100_000 && flows === 1_000_000;
     const fraction = m.collectMs / EXPORT_INTERVAL_MS;
-    rows.push({ name: `${vnis} VNIs + ${flows} flows: collection / 60 s interval`, measured: fraction, unit: 'ratio', target: big ? '<= 0.01' : undefined, met: big ? fraction <= 0.01 : undefined, context: `${m.collectMs.toFixed(0)} ms per collection, OTLP body ${(m.encodedBytes / 1024).toFixed(0)} KiB` });
+    rows.push({ name: `${vnis} VNIs + ${flows} flows: collection / 60 s interval`, measured: fraction, unit: 'ratio', target: big ? '<= 0.005' : undefined, met: big ? fraction <= 0.005 : undefined, context: `${m.collectMs.toFixed(0)} ms per collection, OTLP body ${(m.encodedBytes / 1024).toFixed(0)} KiB` });
     rows.push({ name: `${vnis} VNIs + ${flows} flows: plugin RSS / 250 MB`, measured: m.rssBeforeGcMB / 250, unit: 'ratio', target: big ? '<= 1' : undefined, met: big ? m.rssBeforeGcMB <= 250 : undefined, context: `RSS right after ${SMOKE ? 1 : 5} collections ${m.rssBeforeGcMB.toFixed(0)} MB (${m.rssMB.toFixed(0)} MB after GC); process peak ${m.maxRssMB.toFixed(0)} MB` });
   }
   report('userspace-scaling', rows);

@@ -55,7 +55,7 @@ struct decap_config {
 	__u32 track_flows;   /* 1: keep the per-flow table and the flows counter */
 	__u32 exclude_v4;    /* 1: excl_v4 has entries (an empty trie is not even looked up) */
 	__u32 exclude_v6;    /* 1: excl_v6 has entries */
-	__u32 reserved;
+	__u32 flow_sync_ms;  /* flow_cache slots add their counts to flows at least this often; <= the idle timeout */
 };
 
 /* LPM trie keys for outer IPv4 / IPv6 prefixes (prefixlen first, as the kernel requires). */
@@ -82,6 +82,20 @@ struct vni_value {
 	__u64 overhead_bytes; /* outer bytes removed */
 	__u64 flows;          /* inner flows seen for the first time */
 };
+
+/*
+ * One slot of the per-CPU VNI cache in front of vni_stats (bpf/decap.bpf.c explains the rules). Readers add
+ * every CPU's slot counts to the vni_stats counts of the same key (src/program/counters.ts).
+ */
+struct vni_cache_slot {
+	__u64 key; /* ifindex << 32 | tunnel_type << 24 | vni; 0: empty */
+	struct vni_value counts;
+};
+
+/* Slots per CPU of the VNI cache: 1 << VNI_CACHE_BITS. */
+#ifndef VNI_CACHE_BITS
+#define VNI_CACHE_BITS 10
+#endif
 
 /* Per (interface, outcome) counters. */
 struct outcome_key {
@@ -111,8 +125,26 @@ struct flow_key {
 struct flow_value {
 	__u64 packets;
 	__u64 bytes;         /* inner frame bytes */
-	__u64 first_seen_ns; /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u64 first_seen_ns; /* bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC at tick resolution */
 	__u64 last_seen_ns;
 };
+
+/*
+ * One slot of the per-CPU flow cache in front of the shared flows table (bpf/decap.bpf.c explains the rules).
+ * packets/bytes are counted on this CPU since the slot last added them to flows: a reader adds them to the
+ * flows entry with the same key (src/decode/decoders.ts, mergeFlowCache). An empty slot has ifindex 0.
+ */
+struct flow_cache_slot {
+	struct flow_key key;
+	__u64 packets;
+	__u64 bytes;
+	__u64 last_seen_ns;
+	__u64 synced_ns; /* when the slot last added its counts to flows */
+};
+
+/* Slots per CPU (a power of two); the slot of a key is flow_cache_index() in decap.bpf.c, mirrored in decoders.ts. */
+#ifndef FLOW_CACHE_SLOTS
+#define FLOW_CACHE_SLOTS 4096
+#endif
 
 #endif /* XDP_DECAP_SHARED_H */

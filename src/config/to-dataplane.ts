@@ -9,6 +9,7 @@ export function dataplaneFromConfig(config: DecapConfig): DataplaneSettings {
     decapPrefixes: config.decapPrefixes,
     excludePrefixes: config.excludePrefixes,
     trackFlows: config.trackFlows,
+    flowIdleSeconds: config.flowIdleTimeoutSeconds,
   };
 }
 

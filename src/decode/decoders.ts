@@ -1,5 +1,5 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
-import { LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, packVniKey, TUNNEL_TYPE_IDS, unpackVniKey, type TunnelType } from './layout.ts';
+import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, packVniKey, TUNNEL_TYPE_IDS, unpackVniKey, type TunnelType } from './layout.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
@@ -57,6 +57,56 @@ export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounte
     };
   }
   return out;
+}
+
+/**
+ * Counts held in the per-CPU vni_cache (see bpf/decap.bpf.c): every CPU's owned slots, summed per key. A key
+ * may also have counts in vni_stats: add both with addVniCounters.
+ */
+export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounters[] {
+  const S = LAYOUT.vni_cache_slot;
+  const V = LAYOUT.vni_value;
+  const byKey = new Map<number, VniCounters>();
+  const valueBytes = layout.stride * layout.cpus;
+  for (let i = 0; i < raw.count; i++) {
+    for (let cpu = 0; cpu < layout.cpus; cpu++) {
+      const at = i * valueBytes + cpu * layout.stride;
+      const typeVni = raw.values.readUInt32LE(at + S.key);
+      const ifindex = raw.values.readUInt32LE(at + S.key + 4);
+      if (ifindex === 0) continue; // empty slot
+      const id = ifindex * 2 ** 32 + typeVni;
+      let row = byKey.get(id);
+      if (!row) {
+        row = { ifindex, tunnelType: tunnelTypeName(typeVni >>> 24), vni: typeVni & 0xffffff, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 };
+        byKey.set(id, row);
+      }
+      const c = at + S.counts;
+      row.packets += readU64(raw.values, c + V.packets);
+      row.bytes += readU64(raw.values, c + V.bytes);
+      row.overheadBytes += readU64(raw.values, c + V.overhead_bytes);
+      row.flows += readU64(raw.values, c + V.flows);
+    }
+  }
+  return [...byKey.values()];
+}
+
+/** vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI). */
+export function addVniCounters(stats: VniCounters[], cached: VniCounters[]): VniCounters[] {
+  if (cached.length === 0) return stats;
+  const key = (r: VniCounters) => `${r.ifindex}/${r.tunnelType}/${r.vni}`;
+  const rows = new Map(stats.map((r) => [key(r), r]));
+  for (const c of cached) {
+    const row = rows.get(key(c));
+    if (!row) {
+      rows.set(key(c), { ...c });
+      continue;
+    }
+    row.packets += c.packets;
+    row.bytes += c.bytes;
+    row.overheadBytes += c.overheadBytes;
+    row.flows += c.flows;
+  }
+  return [...rows.values()];
 }
 
 export function decodeOutcomeStats(raw: RawEntries, layout: PerCpuLayout): OutcomeCounters[] {
@@ -190,4 +240,77 @@ export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[]
     const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
     return { ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows };
   });
+}
+
+const FLOW_CACHE_MULTIPLIERS = [
+  0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646d, 0xfd7046c5, 0xb55a4f09, 0x7feb352d, 0x846ca68b, 0x2c1b3c6d, 0x297a2d39,
+];
+
+/**
+ * Slot of the flow key at `offset` in the flow_cache array: flow_cache_index() in bpf/decap.bpf.c (keep in
+ * sync): each 32-bit word of the key times its own odd constant, summed mod 2^32, then mixed.
+ */
+export function flowCacheIndex(keys: Buffer, offset: number): number {
+  let h = 0;
+  for (let i = 0; i < 12; i++) h = (h + Math.imul(keys.readUInt32LE(offset + i * 4), FLOW_CACHE_MULTIPLIERS[i]!)) | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  return h & (FLOW_CACHE_SLOTS - 1);
+}
+
+/** The flow_cache per-CPU array as read: `slots` holds slot i of CPU c at `(i * cpus + c) * stride`. */
+export interface FlowCacheSnapshot {
+  slots: Buffer;
+  stride: number;
+  cpus: number;
+}
+
+/** Arranges raw flow_cache entries (index keys, per-CPU values) by slot index. */
+export function flowCacheSnapshot(raw: RawEntries, layout: PerCpuLayout): FlowCacheSnapshot {
+  const bytes = layout.stride * layout.cpus;
+  const slots = Buffer.alloc(FLOW_CACHE_SLOTS * bytes);
+  for (let i = 0; i < raw.count; i++) {
+    const index = raw.keys.readUInt32LE(i * 4);
+    if (index < FLOW_CACHE_SLOTS) raw.values.copy(slots, index * bytes, i * bytes, (i + 1) * bytes);
+  }
+  return { slots, stride: layout.stride, cpus: layout.cpus };
+}
+
+/**
+ * Adds what each CPU's flow_cache slot counted but has not yet added to the flows table (see the flow_cache
+ * comment in bpf/decap.bpf.c) to the matching entries of a chunk of raw flows, in place, and takes the later
+ * last_seen. Slots of flows no longer in the table are ignored: they belong to an expired or evicted flow.
+ * With `onlySeenBeforeNs`, only entries the table shows as unseen since then are merged (for last_seen only:
+ * their counts are then merged too, the others' are not).
+ */
+export function mergeFlowCache(raw: RawEntries, cache: FlowCacheSnapshot, onlySeenBeforeNs?: bigint): void {
+  const K = LAYOUT.flow_key.size;
+  const V = LAYOUT.flow_value;
+  const S = LAYOUT.flow_cache_slot;
+  const cutHi = onlySeenBeforeNs === undefined ? 0 : Number(onlySeenBeforeNs >> 32n);
+  const cutLo = onlySeenBeforeNs === undefined ? 0 : Number(onlySeenBeforeNs & 0xffffffffn);
+  for (let i = 0; i < raw.count; i++) {
+    if (onlySeenBeforeNs !== undefined) {
+      // Only last_seen is wanted: an entry the table already shows as seen since the cutoff needs no slot.
+      const at = i * V.size + V.last_seen_ns;
+      const hi = raw.values.readUInt32LE(at + 4);
+      if (hi > cutHi || (hi === cutHi && raw.values.readUInt32LE(at) >= cutLo)) continue;
+    }
+    const index = flowCacheIndex(raw.keys, i * K);
+    for (let cpu = 0; cpu < cache.cpus; cpu++) {
+      const slot = (index * cache.cpus + cpu) * cache.stride;
+      // Quick reject on the first word (interface and VNI), then the whole key.
+      if (cache.slots.readUInt32LE(slot + S.key) !== raw.keys.readUInt32LE(i * K)) continue;
+      if (cache.slots.compare(raw.keys, i * K, (i + 1) * K, slot + S.key, slot + S.key + K) !== 0) continue;
+      const v = i * V.size;
+      const packets = cache.slots.readBigUInt64LE(slot + S.packets);
+      if (packets > 0n) {
+        raw.values.writeBigUInt64LE(raw.values.readBigUInt64LE(v + V.packets) + packets, v + V.packets);
+        raw.values.writeBigUInt64LE(raw.values.readBigUInt64LE(v + V.bytes) + cache.slots.readBigUInt64LE(slot + S.bytes), v + V.bytes);
+      }
+      const seen = cache.slots.readBigUInt64LE(slot + S.last_seen_ns);
+      if (seen > raw.values.readBigUInt64LE(v + V.last_seen_ns)) raw.values.writeBigUInt64LE(seen, v + V.last_seen_ns);
+    }
+  }
 }

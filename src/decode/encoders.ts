@@ -7,6 +7,8 @@ export interface DataplaneFlags {
   trackFlows: boolean;
   excludeV4: boolean;
   excludeV6: boolean;
+  /** flow_cache slots sync with the flows table at least this often; at most the idle timeout. */
+  flowSyncMillis: number;
 }
 
 /** `struct decap_config`. */
@@ -18,6 +20,7 @@ export function encodeDecapConfig(flags: DataplaneFlags): Buffer {
   buf.writeUInt32LE(flags.trackFlows ? 1 : 0, L.track_flows);
   buf.writeUInt32LE(flags.excludeV4 ? 1 : 0, L.exclude_v4);
   buf.writeUInt32LE(flags.excludeV6 ? 1 : 0, L.exclude_v6);
+  buf.writeUInt32LE(flags.flowSyncMillis, L.flow_sync_ms);
   return buf;
 }
 

@@ -35,6 +35,7 @@ export class BpfMap {
   /** Bytes userspace reads or writes for one element. */
   readonly userValueSize: number;
   private batchUnsupported = false;
+  private deleteBatchUnsupported = false;
 
   constructor(name: string, fd: number, keySize: number, valueSize: number, type: number) {
     this.name = name;
@@ -115,14 +116,30 @@ export class BpfMap {
     visit(this.readAllIterated());
   }
 
-  /** Deletes `count` packed keys in one BPF_MAP_DELETE_BATCH (per key where the kernel lacks it). */
-  deleteMany(keys: Buffer, count: number): void {
-    if (count === 0) return;
-    const n = [count];
-    const ret = libbpf().bpf_map_delete_batch(this.fd, keys, n, { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n });
-    if (ret === 0 || ret === -2) return;
-    if (ret !== -22 && ret !== -95) check(ret, 'batch-delete from map', this.name);
-    for (let i = 0; i < count; i++) this.delete(keys.subarray(i * this.keySize, (i + 1) * this.keySize));
+  /**
+   * Deletes `count` packed keys with BPF_MAP_DELETE_BATCH (per key where the kernel lacks it); returns how many
+   * were deleted. The kernel stops a batch at the first key that is gone (ENOENT: an LRU map evicted it, or
+   * the program's CPU deleted it) and reports how many it deleted before it: skip that key and go on.
+   */
+  deleteMany(keys: Buffer, count: number): number {
+    let deleted = 0;
+    let start = 0;
+    while (start < count && !this.deleteBatchUnsupported) {
+      const n = [count - start];
+      const ret = libbpf().bpf_map_delete_batch(this.fd, keys.subarray(start * this.keySize, count * this.keySize), n, { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n });
+      const done = n[0] ?? 0;
+      deleted += done;
+      if (ret === 0) return deleted;
+      if (ret === -2 /* ENOENT */) {
+        start += done + 1;
+        continue;
+      }
+      if (ret !== -22 && ret !== -95) check(ret, 'batch-delete from map', this.name, () => `${count - start} keys`);
+      this.deleteBatchUnsupported = true;
+      start += done;
+    }
+    for (let i = start; i < count; i++) if (this.delete(keys.subarray(i * this.keySize, (i + 1) * this.keySize))) deleted++;
+    return deleted;
   }
 
   private batchedChunks(chunk: number, visit: (chunk: MapEntries) => void): void {
@@ -197,7 +214,12 @@ export interface TestRunOptions {
   /** `struct xdp_md` to pass as context (ingress_ifindex, rx_queue_index ...). */
   ctxIn?: Buffer;
   batchSize?: number;
+  /** BPF_F_TEST_XDP_LIVE_FRAMES: frames go through the real XDP verdict path (no output frame is returned). */
+  liveFrames?: boolean;
 }
+
+/** `BPF_F_TEST_XDP_LIVE_FRAMES` from linux/bpf.h. */
+const BPF_F_TEST_XDP_LIVE_FRAMES = 1 << 1;
 
 /** A loaded program, by file descriptor. */
 export class BpfProgram {
@@ -217,16 +239,16 @@ export class BpfProgram {
 
   /** Runs the program once (or `repeat` times) on `data` with BPF_PROG_TEST_RUN. */
   testRun(data: Buffer, options: TestRunOptions = {}): TestRunResult {
-    const out = Buffer.alloc(options.dataOutSize ?? data.length + 256);
+    const out = Buffer.alloc(options.liveFrames ? 0 : options.dataOutSize ?? data.length + 256);
     const o = this.opts;
     o.data_in = data;
     o.data_size_in = data.length;
-    o.data_out = out;
+    o.data_out = options.liveFrames ? null : out;
     o.data_size_out = out.length;
     o.ctx_in = options.ctxIn ?? null;
     o.ctx_size_in = options.ctxIn?.length ?? 0;
     o.repeat = options.repeat ?? 1;
-    o.flags = options.flags ?? 0;
+    o.flags = (options.flags ?? 0) | (options.liveFrames ? BPF_F_TEST_XDP_LIVE_FRAMES : 0);
     o.batch_size = options.batchSize ?? 0;
     o.retval = 0;
     o.duration = 0;

@@ -11,6 +11,7 @@ import { createMeterPipeline, redactUrl } from '../metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
 import { InterfaceSeriesLedger } from '../metrics/interface-series.ts';
 import { DecapProgram } from '../program/decap-program.ts';
+import { FlowExpiry } from '../program/flow-expiry.ts';
 import { InterfaceAttacher, InterfaceHeldError, type InterfaceStatus } from './interface-attacher.ts';
 import { createStderrLogger, type Logger } from './logger.ts';
 
@@ -50,6 +51,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
   let pipeline: ReturnType<typeof createMeterPipeline> | undefined;
   let metrics: { unregister(): void } | undefined;
   let poll: NodeJS.Timeout | undefined;
+  let expiry: FlowExpiry | undefined;
   let stopped = false;
 
   const idleNs = () => BigInt(Math.round(config.flowIdleTimeoutSeconds * 1e9));
@@ -60,7 +62,8 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
     if (!program) throw new Error('plugin is not started');
     const counters = program.readCounters();
     let activeFlows: ActiveFlowCount[] = [];
-    if (config.trackFlows) activeFlows = program.expireIdleFlows(idleNs()).active;
+    // A collection only reads: idle flows are deleted by `expiry`, on its own timer.
+    if (config.trackFlows) activeFlows = program.countActiveFlows(idleNs());
     const lost = Object.entries(counters.lost).filter(([, n]) => n > 0);
     if (lost.length > 0) logger.debug(`map updates lost so far: ${lost.map(([m, n]) => `${m}=${n}`).join(' ')}`);
     return { counters, activeFlows };
@@ -94,12 +97,17 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           }
         }, options.interfacePollMillis ?? 1000);
         poll.unref();
+        expiry = new FlowExpiry(program, () => ({ enabled: config.trackFlows, idleNs: idleNs() }),
+          (pass) => { if (pass.expired > 0) logger.debug(`flow expiry: ${pass.expired} idle flows deleted, ${pass.kept} kept`); },
+          (err) => logger.error(`flow expiry failed: ${err instanceof Error ? err.message : String(err)}`));
+        expiry.start();
         if (!options.meterProvider) {
           const every = `every ${settings.exportIntervalMillis / 1000}s`;
           if (metricsFdFromEnv(process.env) !== undefined) logger.info(`exporting OTLP metrics to the Collector receiver's pipe ${every}`);
           else logger.info(`exporting OTLP metrics to ${redactUrl(settings.endpoint)} ${every} (${settings.encoding})`);
         }
       } catch (err) {
+        expiry?.stop();
         attacher?.detachAll();
         program.close();
         program = undefined;
@@ -129,6 +137,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       if (stopped) return;
       stopped = true;
       if (poll) clearInterval(poll);
+      expiry?.stop();
       // Detach first: traffic flows on, encapsulated, whatever happens to the export below.
       attacher?.detachAll();
       // Our own pipeline's shutdown collects and exports one last time (the maps are still open, the series

@@ -4,9 +4,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
 import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, type PerCpuLayout, type RawEntries } from '../decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
+import { readCounterMaps } from './counters.ts';
+import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
@@ -18,6 +20,13 @@ export interface DataplaneSettings {
   /** Outer sources or destinations never touched. */
   excludePrefixes: readonly string[];
   trackFlows: boolean;
+  /** Flows unseen this long are expired by userspace; the kernel's per-CPU flow cache syncs at least this often. */
+  flowIdleSeconds?: number;
+}
+
+/** How often a flow_cache slot syncs with the flows table: 1 s, or the idle timeout if that is shorter. */
+export function flowSyncMillis(flowIdleSeconds = 60): number {
+  return Math.max(1, Math.min(1000, Math.floor(flowIdleSeconds * 1000)));
 }
 
 /** Fixed at load time. */
@@ -122,6 +131,7 @@ export class DecapProgram {
       trackFlows: settings.trackFlows,
       excludeV4: exclude.v4.size > 0,
       excludeV6: exclude.v6.size > 0,
+      flowSyncMillis: flowSyncMillis(settings.flowIdleSeconds),
     };
     const cfgMap = this.object.map(MAP_NAMES.config);
     // A destination filter that stays on through the change must not see a half-written trie with the
@@ -135,6 +145,8 @@ export class DecapProgram {
         // Look excludes up while either the old or the new set has entries.
         excludeV4: this.flags.excludeV4 || next.excludeV4,
         excludeV6: this.flags.excludeV6 || next.excludeV6,
+        // A shorter idle timeout makes slots sync sooner before any flow is expired with it.
+        flowSyncMillis: Math.min(this.flags.flowSyncMillis, next.flowSyncMillis),
       }));
     }
     syncMap(this.object.map(MAP_NAMES.excludeV4), exclude.v4);
@@ -150,38 +162,48 @@ export class DecapProgram {
     this.flags = next;
   }
 
-  /** Reads vni_stats, outcome_stats and lost_updates once, summed over CPUs. */
+  /** Reads every counter map once, summed over CPUs, the kernel's caches merged in (program/counters.ts). */
   readCounters(): CounterSnapshot {
-    const read = <T>(name: string, decode: (raw: RawEntries, layout: PerCpuLayout) => T): T => {
-      const map = this.object.map(name);
-      return decode(map.readAll(), map.perCpuLayout);
-    };
-    return {
-      vnis: read(MAP_NAMES.vniStats, decodeVniStats),
-      outcomes: [...read(MAP_NAMES.outcomeStats, decodeOutcomeArray), ...read(MAP_NAMES.outcomeHi, decodeOutcomeStats)],
-      lost: read(MAP_NAMES.lostUpdates, decodeLostUpdates),
-    };
+    return readCounterMaps((name) => this.object.map(name));
   }
 
-  /** Reads the whole flow table. */
+  /** Reads the whole flow table (the per-CPU flow cache merged in). */
   readFlows(): FlowRecord[] {
-    return decodeFlows(this.object.map(MAP_NAMES.flows).readAll());
+    return decodeFlows(readMergedFlows(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache)));
+  }
+
+  private forEachFlowChunk(cutoffNs: bigint, visit: Parameters<typeof forEachFlowChunkSeenSince>[3]): void {
+    forEachFlowChunkSeenSince(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache), cutoffNs, visit);
+  }
+
+  /** Flows seen within `idleNs`, per (interface, tunnel type, VNI). Only reads: a metrics collection calls it. */
+  countActiveFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): ActiveFlowCount[] {
+    const counts = new Map<number, number>();
+    // Streamed chunk by chunk: a million flows never sit in memory as objects.
+    this.forEachFlowChunk(nowNs - idleNs, (chunk) => void countActiveFlows(chunk, nowNs - idleNs, counts));
+    return activeFlowCounts(counts);
   }
 
   /**
-   * Counts flows seen within `idleNs` per VNI and deletes the idle ones, so a flow that comes back later is
-   * counted as new, as a NetFlow exporter's inactive timeout would.
+   * Deletes the flows unseen for `idleNs`, so a flow that comes back later is counted as new, as a NetFlow
+   * exporter's inactive timeout would. Run by FlowExpiry on its own timer, never by a metrics collection.
    */
-  expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { active: ActiveFlowCount[]; expired: number } {
+  expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { expired: number; kept: number } {
+    // Never sooner than the flow cache syncs: a deleted flow's next packet must find its slot due (decap.bpf.c).
+    const syncNs = BigInt(this.flags?.flowSyncMillis ?? 1000) * 1_000_000n;
+    if (idleNs < syncNs) idleNs = syncNs;
     const map = this.object.map(MAP_NAMES.flows);
     const counts = new Map<number, number>();
     const idleKeys: Buffer[] = [];
-    // Streamed chunk by chunk: a million flows never sit in memory as objects.
-    map.forEachChunk((chunk) => {
-      for (const i of countActiveFlows(chunk, nowNs - idleNs, counts)) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));
+    let kept = 0;
+    this.forEachFlowChunk(nowNs - idleNs, (chunk) => {
+      const idle = countActiveFlows(chunk, nowNs - idleNs, counts);
+      kept += chunk.count - idle.length;
+      for (const i of idle) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));
     });
-    map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
-    return { active: activeFlowCounts(counts), expired: idleKeys.length };
+    // Keys the LRU evicted since the read are skipped by deleteMany, not counted.
+    const expired = map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
+    return { expired, kept };
   }
 
   close(): void {

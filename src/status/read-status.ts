@@ -1,11 +1,13 @@
 // What is attached where, read from the kernel (no running plugin needed): XDP per interface, xdp-decap counters.
 import { readdirSync, readFileSync } from 'node:fs';
-import { decodeFlows, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats } from '../decode/decoders.ts';
+import { decodeFlows } from '../decode/decoders.ts';
+import { readCounterMaps } from '../program/counters.ts';
 import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
 import type { CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
 import { BpfError } from '../ffi/errors.ts';
 import { libbpf } from '../ffi/libbpf.ts';
+import { readMergedFlows } from '../program/flow-table.ts';
 import { interfaceIndex, openMapById, programInfo, queryXdp, type XdpAttachMode } from '../ffi/xdp.ts';
 
 export interface InterfaceXdp {
@@ -108,36 +110,31 @@ export function readProgramCounters(progId: number): CounterSnapshot {
       const map = openMapById(id);
       maps.set(map.name, map);
     }
-    const get = (name: string): BpfMap => {
+    return readCounterMaps((name) => {
       const map = maps.get(name);
       if (!map) throw new Error(`program ${progId} has no map ${name}: not an xdp-decap program of this version`);
       return map;
-    };
-    const vnis = get(MAP_NAMES.vniStats);
-    const outcomes = get(MAP_NAMES.outcomeStats);
-    const outcomesHi = get(MAP_NAMES.outcomeHi);
-    const lost = get(MAP_NAMES.lostUpdates);
-    return {
-      vnis: decodeVniStats(vnis.readAll(), vnis.perCpuLayout),
-      outcomes: [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
-      lost: decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
-    };
+    });
   } finally {
     for (const map of maps.values()) libbpf().close(map.fd);
   }
 }
 
-/** The inner flow table (LRU) of a loaded xdp-decap program, through its map id. */
+/** The inner flow table of a loaded xdp-decap program (its per-CPU flow cache merged in), through its map ids. */
 export function readProgramFlows(progId: number): FlowRecord[] {
-  for (const id of programInfo(progId).mapIds) {
-    const map = openMapById(id);
-    try {
-      if (map.name === MAP_NAMES.flows) return decodeFlows(map.readAll());
-    } finally {
-      libbpf().close(map.fd);
+  const maps = new Map<string, BpfMap>();
+  try {
+    for (const id of programInfo(progId).mapIds) {
+      const map = openMapById(id);
+      maps.set(map.name, map);
     }
+    const flows = maps.get(MAP_NAMES.flows);
+    const cache = maps.get(MAP_NAMES.flowCache);
+    if (!flows || !cache) throw new Error(`program ${progId} has no map ${flows ? MAP_NAMES.flowCache : MAP_NAMES.flows}: not an xdp-decap program of this version`);
+    return decodeFlows(readMergedFlows(flows, cache));
+  } finally {
+    for (const map of maps.values()) libbpf().close(map.fd);
   }
-  throw new Error(`program ${progId} has no map ${MAP_NAMES.flows}: not an xdp-decap program of this version`);
 }
 
 export function readStatus(onlyInterfaces?: readonly string[]): DecapStatus {

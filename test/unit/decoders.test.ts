@@ -84,7 +84,7 @@ test('address formatting follows RFC 5952', () => {
 });
 
 test('settings encoders lay out decap_config and the port set as the C structs', () => {
-  assert.deepEqual([...encodeDecapConfig({ dstFilterV4: true, dstFilterV6: false, trackFlows: true, excludeV4: false, excludeV6: true })], [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...encodeDecapConfig({ dstFilterV4: true, dstFilterV6: false, trackFlows: true, excludeV4: false, excludeV6: true, flowSyncMillis: 1000 })], [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xe8, 0x03, 0, 0]);
   assert.deepEqual([...encodePortValue('geneve')], [2, 0, 0, 0]);
   assert.deepEqual([...encodePortValue(undefined)], [0, 0, 0, 0]);
 });

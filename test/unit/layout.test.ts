@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS } from '../../src/decode/layout.ts';
+import { FLOW_CACHE_SLOTS, LAYOUT, VNI_CACHE_BITS, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS } from '../../src/decode/layout.ts';
 import { findCompiler, REPO_ROOT } from '../lib/env.ts';
 
 const ENUMS: Record<string, string> = {
@@ -14,6 +14,8 @@ const ENUMS: Record<string, string> = {
   'tunnel:vxlan': 'TUNNEL_VXLAN',
   'slots': 'OUTCOME_IFINDEX_SLOTS',
   'outcome_max': 'OUTCOME_MAX',
+  'flow_cache_slots': 'FLOW_CACHE_SLOTS',
+  'vni_cache_bits': 'VNI_CACHE_BITS',
   'tunnel:geneve': 'TUNNEL_GENEVE',
 };
 
@@ -55,6 +57,8 @@ test('layout.ts matches decap_shared.h as a C compiler lays it out', (t) => {
     for (const [name, id] of Object.entries(TUNNEL_TYPE_IDS)) assert.equal(actual[`enum.tunnel:${name}`], id, `tunnel ${name}`);
     assert.equal(actual['enum.slots'], OUTCOME_IFINDEX_SLOTS, 'OUTCOME_IFINDEX_SLOTS');
     assert.equal(actual['enum.outcome_max'], OUTCOMES.length, 'OUTCOME_MAX');
+    assert.equal(actual['enum.flow_cache_slots'], FLOW_CACHE_SLOTS, 'FLOW_CACHE_SLOTS');
+    assert.equal(actual['enum.vni_cache_bits'], VNI_CACHE_BITS, 'VNI_CACHE_BITS');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
