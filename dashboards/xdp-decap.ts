@@ -158,7 +158,8 @@ class LabelValuesVariable implements cog.Builder<VariableModel> {
   }
 
   build(): VariableModel {
-    return { ...this.#variable.build(), definition: this.#query } as VariableModel;
+    const model: VariableModel & { definition: string } = { ...this.#variable.build(), definition: this.#query };
+    return model;
   }
 }
 
