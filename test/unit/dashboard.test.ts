@@ -1,4 +1,4 @@
-// The Grafana dashboard and Prometheus example: valid, described, only real metric names, every query parses; and the Prometheus test harness works.
+// The Grafana dashboard and Prometheus example: generated from its source, valid, described, only real metric names, every query parses; and the Prometheus test harness works.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -14,12 +14,16 @@ import {
   labelValuesToPromQL,
   loadDashboard,
   metricNamesIn,
-  prometheusMetricName,
   substituteVariables,
   variableQueryText,
+  type GrafanaPanel,
 } from '../lib/dashboard-queries.ts';
+import { prometheusLabelName, prometheusMetricName, PROM_LABEL, PROM_METRIC } from '../../dashboards/prometheus-names.ts';
+import { DASHBOARD_JSON, GRAFANA_VERSION, renderDashboardJson } from '../../dashboards/xdp-decap.ts';
+import { ATTR, METRIC } from '../../src/metrics/names.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 import { EXAMPLE_PROMETHEUS_CONFIG, Prometheus, freeLocalPort, prometheusArgv, writeTestPrometheusConfig } from '../lib/prometheus.ts';
-import { IN_CI, requireTool, which } from '../lib/env.ts';
+import { IN_CI, REPO_ROOT, requireTool, which } from '../lib/env.ts';
 
 const NETFLOW_METRICS = ['netflow_bytes_total', 'netflow_packets_total'];
 const dashboard = loadDashboard();
@@ -30,6 +34,88 @@ function scratch(t: { after: (fn: () => void) => void }): string {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
+
+test('the committed dashboard JSON is exactly what dashboards/xdp-decap.ts generates', () => {
+  assert.equal(join(REPO_ROOT, DASHBOARD_JSON), DASHBOARD_PATH);
+  const committed = readFileSync(DASHBOARD_PATH, 'utf8');
+  const generated = renderDashboardJson();
+  if (committed !== generated) {
+    const a = committed.split('\n');
+    const b = generated.split('\n');
+    const line = a.findIndex((l, i) => l !== b[i]);
+    assert.fail(`${DASHBOARD_JSON} differs from what dashboards/xdp-decap.ts generates (first at line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}): run npm run gen:dashboard`);
+  }
+  assert.match(JSON.parse(committed).$comment, /^Generated from dashboards\/xdp-decap\.ts by `npm run gen:dashboard`: do not edit\./);
+});
+
+test('scripts/gen-dashboard.ts: --check fails on a stale file and names the fix, --write repairs it', (t) => {
+  const dir = scratch(t);
+  const file = join(dir, 'xdp-decap.json');
+  const script = join(REPO_ROOT, 'scripts', 'gen-dashboard.ts');
+  const run = (...args: string[]) => spawnSync(process.execPath, [script, ...args, '--out', file], { encoding: 'utf8' });
+  writeFileSync(file, renderDashboardJson().replace('"Bytes per VNI"', '"Bytes per VNI (edited by hand)"'));
+  const stale = run('--check');
+  assert.equal(stale.status, 1, `${stale.stdout}${stale.stderr}`);
+  assert.match(stale.stderr, /is out of date with dashboards\/xdp-decap\.ts: run npm run gen:dashboard/);
+  const write = run('--write');
+  assert.equal(write.status, 0, write.stderr);
+  assert.equal(readFileSync(file, 'utf8'), renderDashboardJson());
+  assert.equal(run('--check').status, 0, 'up to date after --write');
+  assert.equal(run('--write', '--check').status, 2, 'contradictory options are a usage error');
+});
+
+test('the dashboard names its metrics and labels through plugin.json, and says which Grafana it is for', () => {
+  assert.deepEqual(PROM_METRIC, {
+    tunnelPackets: 'decap_tunnel_packet_count_total',
+    tunnelBytes: 'decap_tunnel_io_bytes_total',
+    tunnelOverhead: 'decap_tunnel_overhead_bytes_total',
+    tunnelFlows: 'decap_tunnel_flow_count_total',
+    tunnelFlowsActive: 'decap_tunnel_flow_active',
+    skippedPackets: 'decap_skipped_packet_count_total',
+    mapUpdatesLost: 'decap_map_update_lost_total',
+  });
+  assert.deepEqual(Object.keys(PROM_METRIC), Object.keys(METRIC));
+  assert.deepEqual(PROM_LABEL, {
+    tunnelType: 'decap_tunnel_type',
+    tunnelVni: 'decap_tunnel_id',
+    interfaceName: 'network_interface_name',
+    reason: 'decap_skip_reason',
+    map: 'decap_map_name',
+    overflow: 'otel_metric_overflow',
+  });
+  assert.deepEqual(Object.keys(PROM_LABEL), Object.keys(ATTR));
+  assert.equal(prometheusLabelName('1st.label-x'), 'key_1st_label_x');
+  // Every label the queries group, match or legend by is one of plugin.json's attributes (or NetFlow's transport label).
+  const labels = new Set([...Object.values(PROM_LABEL), 'network_transport']);
+  for (const q of queries) {
+    const used = [...q.raw.matchAll(/\b([a-z_][a-z0-9_]*)\s*(?:=~|!=|!~|=)\s*"/g), ...q.raw.matchAll(/\{\{([a-z_][a-z0-9_]*)\}\}/g)].map((m) => m[1]!);
+    for (const by of q.raw.matchAll(/\bby \(([^)]*)\)/g)) used.push(...by[1]!.split(',').map((l) => l.trim()));
+    for (const label of used) assert.ok(labels.has(label), `${q.where} uses label ${label}, which is not a plugin.json attribute: ${q.raw}`);
+  }
+  // The SDK line in package.json generates this Grafana's schema; __requires says so to whoever imports the file.
+  const sdk = packageJson.devDependencies['@grafana/grafana-foundation-sdk'];
+  assert.ok(sdk.startsWith(`~${GRAFANA_VERSION}-cogv`), `package.json pins @grafana/grafana-foundation-sdk ${sdk}; dashboards/xdp-decap.ts says Grafana ${GRAFANA_VERSION}`);
+  const requires = (JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as { __requires: Array<{ id: string; version: string }> }).__requires;
+  assert.equal(requires.find((r) => r.id === 'grafana')?.version, GRAFANA_VERSION);
+  assert.deepEqual(requires.filter((r) => r.id !== 'grafana' && r.id !== 'prometheus').map((r) => r.id), [...new Set(dashboardPanels(dashboard).map((p) => p.type))].sort());
+});
+
+test('the panels tile the 24-column grid: inside it, no two overlapping, rows full width', () => {
+  const placed: GrafanaPanel[] = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]);
+  for (const p of placed) {
+    assert.ok(p.gridPos, `panel "${p.title}" has a position`);
+    const { x, y, w, h } = p.gridPos;
+    assert.ok(x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 24, `panel "${p.title}" fits the grid: ${JSON.stringify(p.gridPos)}`);
+    if (p.type === 'row') assert.deepEqual({ x, w, h }, { x: 0, w: 24, h: 1 }, `row "${p.title}"`);
+  }
+  for (const [i, a] of placed.entries()) {
+    for (const b of placed.slice(i + 1)) {
+      const [ga, gb] = [a.gridPos!, b.gridPos!];
+      const overlap = ga.x < gb.x + gb.w && gb.x < ga.x + ga.w && ga.y < gb.y + gb.h && gb.y < ga.y + ga.h;
+      assert.ok(!overlap, `panels "${a.title}" ${JSON.stringify(ga)} and "${b.title}" ${JSON.stringify(gb)} overlap`);
+    }
+  }
+});
 
 test('the dashboard is tidy JSON for Grafana: schema version, a Prometheus data source variable, interface and VNI variables', () => {
   const text = readFileSync(DASHBOARD_PATH, 'utf8');
