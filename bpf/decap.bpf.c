@@ -1,5 +1,5 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* XDP program: strip outer Ethernet/VLAN + IPv4/IPv6 + UDP + VXLAN/Geneve so the taps see the inner frame. */
-/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * It never drops. A packet it decapsulates leaves with its head moved to the inner Ethernet header;
  * every other packet leaves byte-for-byte as it came, and the reason is counted in outcome_stats.

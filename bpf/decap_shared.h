@@ -1,5 +1,5 @@
-/* Structs and constants shared by the XDP program and its userspace decoders (src/decode/layout.ts). */
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Structs and constants shared by the XDP program and its userspace decoders (src/decode/layout.ts). */
 #ifndef XDP_DECAP_SHARED_H
 #define XDP_DECAP_SHARED_H
 

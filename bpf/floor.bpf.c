@@ -1,5 +1,5 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Benchmark baselines (bench/kernel-cost.ts): the least any decap program must do, to measure xdp_decap against. */
-/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * xdp_parse_only: the parsers of decap.bpf.c down to the tunnel header (tunnel port looked up), nothing else.
  * xdp_floor: the same plus one bpf_xdp_adjust_head and the bench restore, no counters, no flow tracking.

@@ -1,5 +1,5 @@
-/* Header parsers for the decap program: one per header, each over a cursor, each bounds-checked. */
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* Header parsers for the decap program: one per header, each over a cursor, each bounds-checked. */
 #ifndef XDP_DECAP_PARSING_H
 #define XDP_DECAP_PARSING_H
 
@@ -7,6 +7,7 @@
 #include <linux/errno.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
+#include <linux/in6.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/udp.h>
@@ -29,9 +30,9 @@
 #define VLAN_MAX_DEPTH 2
 #endif
 
-#define ETH_P_8021Q_ 0x8100
-#define ETH_P_8021AD_ 0x88A8
-#define ETH_P_TEB_ 0x6558 /* Transparent Ethernet Bridging: Geneve's Ethernet payload */
+/* IPv6 extension headers the UAPI headers do not name (IANA protocol numbers; RFC 7401, RFC 5533). */
+#define NEXTHDR_HIP 139
+#define NEXTHDR_SHIM6 140
 
 #define IPV4_MF 0x2000
 #define IPV4_OFFSET 0x1FFF
@@ -67,7 +68,7 @@ struct genevehdr {
 
 static __always_inline int proto_is_vlan(__u16 h_proto)
 {
-	return h_proto == ETH_P_8021Q_ || h_proto == ETH_P_8021AD_;
+	return h_proto == ETH_P_8021Q || h_proto == ETH_P_8021AD;
 }
 
 /* Ethernet plus up to VLAN_MAX_DEPTH tags of either TPID in any order; returns the EtherType after them. */
@@ -131,8 +132,7 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, s
 static __always_inline int ipv6_is_extension(__u8 nexthdr)
 {
 	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS ||
-	       nexthdr == IPPROTO_AH || nexthdr == 135 /* mobility */ || nexthdr == 139 /* HIP */ ||
-	       nexthdr == 140 /* shim6 */;
+	       nexthdr == IPPROTO_AH || nexthdr == IPPROTO_MH || nexthdr == NEXTHDR_HIP || nexthdr == NEXTHDR_SHIM6;
 }
 
 /* UDP; returns the destination port. */
@@ -174,7 +174,7 @@ static __always_inline int parse_genevehdr(struct hdr_cursor *nh, void *data_end
 	/* Control packets and non-Ethernet payloads carry no frame for the taps. */
 	if (gnh->flags & GENEVE_FLAG_O)
 		return PARSE_UNSUPPORTED;
-	if (bpf_ntohs(gnh->protocol) != ETH_P_TEB_)
+	if (bpf_ntohs(gnh->protocol) != ETH_P_TEB) /* Transparent Ethernet Bridging: an Ethernet payload */
 		return PARSE_UNSUPPORTED;
 	/* Header length includes the options: opt_len counts 4-byte words, at most 63 of them. */
 	hdrsize = sizeof(*gnh) + (gnh->ver_optlen & 0x3f) * 4;

@@ -1,5 +1,5 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Trivial XDP_PASS program: the baseline the benchmarks and tests compare the decap program against. */
-/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
