@@ -140,7 +140,6 @@ export interface LibbpfFunctions {
   bpf_map_get_fd_by_id(id: number): number;
   close(fd: number): number;
   if_nametoindex(name: string): number;
-  if_indextoname(ifindex: number, buf: Buffer): string | null;
   vsnprintf(buf: Buffer, size: number, format: string, args: Pointer): number;
 }
 
@@ -182,13 +181,12 @@ const SIGNATURES: Record<keyof LibbpfFunctions, string> = {
   bpf_map_get_fd_by_id: 'int bpf_map_get_fd_by_id(uint32_t id)',
   close: 'int close(int fd)',
   if_nametoindex: 'unsigned int if_nametoindex(const char *ifname)',
-  if_indextoname: 'const char *if_indextoname(unsigned int ifindex, void *ifname)',
   // va_list arrives as a pointer on x86-64 (an array type) and on arm64 (a 32-byte struct, passed by reference).
   vsnprintf: 'int vsnprintf(void *buf, size_t size, const char *format, void *args)',
 };
 
 /** Functions that live in libc rather than libbpf. */
-const LIBC_FUNCTIONS = new Set(['close', 'if_nametoindex', 'if_indextoname', 'vsnprintf']);
+const LIBC_FUNCTIONS = new Set(['close', 'if_nametoindex', 'vsnprintf']);
 
 let loaded: LibbpfFunctions | undefined;
 

@@ -24,12 +24,6 @@ export function interfaceIndex(name: string): number {
   return libbpf().if_nametoindex(name);
 }
 
-/** Name of `ifindex`, or undefined when it no longer exists. */
-export function interfaceName(ifindex: number): string | undefined {
-  const buf = Buffer.alloc(16);
-  return libbpf().if_indextoname(ifindex, buf) ?? undefined;
-}
-
 export interface XdpQuery {
   /** The program attached in whichever mode (0: none). */
   progId: number;

@@ -1,5 +1,5 @@
 // Throwaway network namespaces for the demo and the tests: a mirror source and a capture host joined by a veth pair, real VXLAN tunnels.
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -144,12 +144,4 @@ export class Testbed {
     this.janitor = spawn(process.execPath, [script, String(process.pid), this.src, this.cap], { detached: true, stdio: 'ignore' });
     this.janitor.unref();
   }
-}
-
-/** Names of namespaces this process's testbeds left behind (should be none). */
-export function leftoverNamespaces(): string[] {
-  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => n.startsWith('xd-') && n.includes(`-${process.pid}-`));
 }
