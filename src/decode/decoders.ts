@@ -242,6 +242,39 @@ export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[]
   });
 }
 
+/** Each row's new-flow counter (vni_value.flows), by `packVniKey` id. */
+export function newFlowsByVni(vnis: readonly VniCounters[]): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const r of vnis) if (r.flows > 0) out.set(packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni), r.flows);
+  return out;
+}
+
+/**
+ * Flows the table holds per (interface, tunnel type, VNI) without reading it: what the last expiry pass kept
+ * (`kept`, by `packVniKey` id) plus the flows inserted since, i.e. each VNI's new-flow counter now minus its
+ * value right after that pass (`newFlowsAtPass`). Flows that go idle or that the LRU evicts after a pass are
+ * taken off by the next pass. VNIs at 0 are left out.
+ */
+export function flowsSincePass(kept: ReadonlyMap<number, number>, newFlowsAtPass: ReadonlyMap<number, number>, vnis: readonly VniCounters[]): ActiveFlowCount[] {
+  const out: ActiveFlowCount[] = [];
+  const seen = new Set<number>();
+  for (const r of vnis) {
+    const id = packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
+    const flows = (kept.get(id) ?? 0) + r.flows - (newFlowsAtPass.get(id) ?? 0);
+    if (kept.has(id)) seen.add(id);
+    if (flows > 0) out.push({ ifindex: r.ifindex, tunnelType: r.tunnelType, vni: r.vni, flows });
+  }
+  // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
+  if (seen.size < kept.size) {
+    for (const [id, flows] of kept) {
+      if (seen.has(id) || flows === 0) continue;
+      const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
+      out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows });
+    }
+  }
+  return out;
+}
+
 const FLOW_CACHE_MULTIPLIERS = [
   0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646d, 0xfd7046c5, 0xb55a4f09, 0x7feb352d, 0x846ca68b, 0x2c1b3c6d, 0x297a2d39,
 ];

@@ -62,8 +62,9 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
     if (!program) throw new Error('plugin is not started');
     const counters = program.readCounters();
     let activeFlows: ActiveFlowCount[] = [];
-    // A collection only reads: idle flows are deleted by `expiry`, on its own timer.
-    if (config.trackFlows) activeFlows = program.countActiveFlows(idleNs());
+    // A collection only reads, and not the flow table: `expiry` (its own timer) deletes idle flows and counts
+    // what it keeps; the gauge adds the new flows the counters show since.
+    if (config.trackFlows) activeFlows = program.flowsInTable(counters);
     const lost = Object.entries(counters.lost).filter(([, n]) => n > 0);
     if (lost.length > 0) logger.debug(`map updates lost so far: ${lost.map(([m, n]) => `${m}=${n}`).join(' ')}`);
     return { counters, activeFlows };

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
 import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { activeFlowCounts, countActiveFlows, decodeFlows } from '../decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows, flowsSincePass, newFlowsByVni } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
 import { readCounterMaps } from './counters.ts';
@@ -88,6 +88,12 @@ export class DecapProgram {
   private flags: DataplaneFlags | undefined;
   /** Ports currently set in the tunnel_ports array (all others hold 0). */
   private ports = new Map<number, TunnelType>();
+  /**
+   * What the last expiry pass left in the flow table, per VNI (`packVniKey` id), and each VNI's new-flow
+   * counter right after it: `flowsInTable` adds the flows inserted since. Empty before the first pass (the
+   * maps start empty at load).
+   */
+  private lastPass: { kept: Map<number, number>; newFlowsAfter: Map<number, number> } = { kept: new Map(), newFlowsAfter: new Map() };
 
   private constructor(object: BpfObject, capacities: MapCapacities) {
     this.object = object;
@@ -176,7 +182,17 @@ export class DecapProgram {
     forEachFlowChunkSeenSince(this.object.map(MAP_NAMES.flows), this.object.map(MAP_NAMES.flowCache), cutoffNs, visit);
   }
 
-  /** Flows seen within `idleNs`, per (interface, tunnel type, VNI). Only reads: a metrics collection calls it. */
+  /**
+   * The active-flows gauge, per (interface, tunnel type, VNI), without reading the flow table: the flows the last
+   * expiry pass kept plus the new flows `counters` (a fresh readCounters()) show since that pass. Flows that go
+   * idle (or that the LRU evicts) leave it at the next pass, within one expiry interval (half the idle timeout).
+   * A metrics collection calls it: it costs nothing beyond the counters the collection reads anyway.
+   */
+  flowsInTable(counters: CounterSnapshot): ActiveFlowCount[] {
+    return flowsSincePass(this.lastPass.kept, this.lastPass.newFlowsAfter, counters.vnis);
+  }
+
+  /** Flows seen within `idleNs`, per (interface, tunnel type, VNI), from a read of the whole flow table. */
   countActiveFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): ActiveFlowCount[] {
     const counts = new Map<number, number>();
     // Streamed chunk by chunk: a million flows never sit in memory as objects.
@@ -201,8 +217,12 @@ export class DecapProgram {
       kept += chunk.count - idle.length;
       for (const i of idle) idleKeys.push(Buffer.from(chunk.keys.subarray(i * map.keySize, (i + 1) * map.keySize)));
     });
+    // New-flow counters read after the table: a flow inserted during the read is either in `counts` or, if
+    // the read missed it, left out until the next pass; never counted twice.
+    const newFlowsAfter = newFlowsByVni(this.readCounters().vnis);
     // Keys the LRU evicted since the read are skipped by deleteMany, not counted.
     const expired = map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
+    this.lastPass = { kept: counts, newFlowsAfter };
     return { expired, kept };
   }
 

@@ -57,8 +57,11 @@ describe('idle-flow expiry on the real flow table', { skip: SKIP }, () => {
     const pass = new FlowExpiry(put.program, () => ({ enabled: true, idleNs })).runOnce();
     assert.deepEqual(pass, { expired: 150, kept: 50 });
     assert.equal(tableSize(), 50);
+    const gauge = () => put.program.flowsInTable(put.program.readCounters()).map((a) => [a.vni, a.flows]);
+    assert.deepEqual(gauge(), [[200, 50]], 'the gauge: what the pass kept');
     for (let i = 0; i < 200; i++) put.program.program.testRun(flowFrame(i, 200));
     assert.equal(vniFlows(200), 350, 'the 150 expired flows counted as new on return, the 50 kept ones not');
+    assert.deepEqual(gauge(), [[200, tableSize()]], 'the gauge: the kept flows plus the new ones, as the table holds');
     assert.equal(put.program.readCounters().lost.flows, 0);
   });
 
