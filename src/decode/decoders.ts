@@ -257,17 +257,19 @@ export function newFlowsByVni(vnis: readonly VniCounters[]): Map<number, number>
  */
 export function flowsSincePass(kept: ReadonlyMap<number, number>, newFlowsAtPass: ReadonlyMap<number, number>, vnis: readonly VniCounters[]): ActiveFlowCount[] {
   const out: ActiveFlowCount[] = [];
-  const seen = new Set<number>();
+  let keptSeen = 0;
   for (const r of vnis) {
     const id = packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
-    const flows = (kept.get(id) ?? 0) + r.flows - (newFlowsAtPass.get(id) ?? 0);
-    if (kept.has(id)) seen.add(id);
+    const k = kept.get(id);
+    if (k !== undefined) keptSeen++;
+    const flows = (k ?? 0) + r.flows - (newFlowsAtPass.get(id) ?? 0);
     if (flows > 0) out.push({ ifindex: r.ifindex, tunnelType: r.tunnelType, vni: r.vni, flows });
   }
   // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
-  if (seen.size < kept.size) {
+  if (keptSeen < kept.size) {
+    const shown = new Set(vnis.map((r) => packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni)));
     for (const [id, flows] of kept) {
-      if (seen.has(id) || flows === 0) continue;
+      if (shown.has(id) || flows === 0) continue;
       const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
       out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows });
     }
