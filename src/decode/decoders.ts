@@ -242,33 +242,43 @@ export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[]
   });
 }
 
-/** Each row's new-flow counter (vni_value.flows), by `packVniKey` id. */
-export function newFlowsByVni(vnis: readonly VniCounters[]): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const r of vnis) if (r.flows > 0) out.set(packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni), r.flows);
-  return out;
+/** What an expiry pass left in the flow table, per VNI by `packVniKey` id (see `flowsAtPass`). */
+export interface FlowsAtPass {
+  /** Flows the pass kept. */
+  kept: ReadonlyMap<number, number>;
+  /** Flows kept minus the VNI's new-flow counter right after the pass: add the counter now to get the gauge. */
+  base: ReadonlyMap<number, number>;
+}
+
+/** A pass's record from the flows it kept and the counters read right after it (`vnis`). */
+export function flowsAtPass(kept: ReadonlyMap<number, number>, vnis: readonly VniCounters[]): FlowsAtPass {
+  const base = new Map(kept);
+  for (const r of vnis) {
+    if (r.flows === 0) continue;
+    const id = packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
+    base.set(id, (base.get(id) ?? 0) - r.flows);
+  }
+  return { kept, base };
 }
 
 /**
  * Flows the table holds per (interface, tunnel type, VNI) without reading it: what the last expiry pass kept
- * (`kept`, by `packVniKey` id) plus the flows inserted since, i.e. each VNI's new-flow counter now minus its
- * value right after that pass (`newFlowsAtPass`). Flows that go idle or that the LRU evicts after a pass are
- * taken off by the next pass. VNIs at 0 are left out.
+ * plus the flows inserted since, i.e. each VNI's new-flow counter now minus its value right after that pass.
+ * Flows that go idle or that the LRU evicts after a pass are taken off by the next pass. VNIs at 0 are left out.
  */
-export function flowsSincePass(kept: ReadonlyMap<number, number>, newFlowsAtPass: ReadonlyMap<number, number>, vnis: readonly VniCounters[]): ActiveFlowCount[] {
+export function flowsSincePass(pass: FlowsAtPass, vnis: readonly VniCounters[]): ActiveFlowCount[] {
   const out: ActiveFlowCount[] = [];
-  let keptSeen = 0;
+  let matched = 0;
   for (const r of vnis) {
-    const id = packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
-    const k = kept.get(id);
-    if (k !== undefined) keptSeen++;
-    const flows = (k ?? 0) + r.flows - (newFlowsAtPass.get(id) ?? 0);
+    const b = pass.base.get(packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni));
+    if (b !== undefined) matched++;
+    const flows = (b ?? 0) + r.flows;
     if (flows > 0) out.push({ ifindex: r.ifindex, tunnelType: r.tunnelType, vni: r.vni, flows });
   }
   // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
-  if (keptSeen < kept.size) {
+  if (matched < pass.base.size) {
     const shown = new Set(vnis.map((r) => packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni)));
-    for (const [id, flows] of kept) {
+    for (const [id, flows] of pass.kept) {
       if (shown.has(id) || flows === 0) continue;
       const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
       out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows });

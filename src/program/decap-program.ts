@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
 import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { activeFlowCounts, countActiveFlows, decodeFlows, flowsSincePass, newFlowsByVni } from '../decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, type FlowsAtPass } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
 import { readCounterMaps } from './counters.ts';
@@ -89,11 +89,10 @@ export class DecapProgram {
   /** Ports currently set in the tunnel_ports array (all others hold 0). */
   private ports = new Map<number, TunnelType>();
   /**
-   * What the last expiry pass left in the flow table, per VNI (`packVniKey` id), and each VNI's new-flow
-   * counter right after it: `flowsInTable` adds the flows inserted since. Empty before the first pass (the
-   * maps start empty at load).
+   * What the last expiry pass left in the flow table, per VNI, and each VNI's new-flow counter right after it:
+   * `flowsInTable` adds the flows inserted since. Empty before the first pass (the maps start empty at load).
    */
-  private lastPass: { kept: Map<number, number>; newFlowsAfter: Map<number, number> } = { kept: new Map(), newFlowsAfter: new Map() };
+  private lastPass: FlowsAtPass = { kept: new Map(), base: new Map() };
 
   private constructor(object: BpfObject, capacities: MapCapacities) {
     this.object = object;
@@ -189,7 +188,7 @@ export class DecapProgram {
    * A metrics collection calls it: it costs nothing beyond the counters the collection reads anyway.
    */
   flowsInTable(counters: CounterSnapshot): ActiveFlowCount[] {
-    return flowsSincePass(this.lastPass.kept, this.lastPass.newFlowsAfter, counters.vnis);
+    return flowsSincePass(this.lastPass, counters.vnis);
   }
 
   /** Flows seen within `idleNs`, per (interface, tunnel type, VNI), from a read of the whole flow table. */
@@ -219,10 +218,10 @@ export class DecapProgram {
     });
     // New-flow counters read after the table: a flow inserted during the read is either in `counts` or, if
     // the read missed it, left out until the next pass; never counted twice.
-    const newFlowsAfter = newFlowsByVni(this.readCounters().vnis);
+    const pass = flowsAtPass(counts, this.readCounters().vnis);
     // Keys the LRU evicted since the read are skipped by deleteMany, not counted.
     const expired = map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
-    this.lastPass = { kept: counts, newFlowsAfter };
+    this.lastPass = pass;
     return { expired, kept };
   }
 

@@ -1,7 +1,7 @@
 // Pure decoders: raw map bytes (as libbpf returns them, per-CPU slots included) to typed records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activeFlowCounts, countActiveFlows, decodeFlows, flowsSincePass, newFlowsByVni, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';
 import { LAYOUT, packVniKey } from '../../src/decode/layout.ts';
 import { outermostFlow, summarizeTap } from '../../src/demo/tap-flows.ts';
@@ -77,13 +77,12 @@ test('the active-flows gauge is what the last expiry pass kept plus the new flow
   const row = (vni: number, flows: number) => ({ ifindex: 2, tunnelType: 'vxlan' as const, vni, packets: 1, bytes: 1, overheadBytes: 1, flows });
   const id = (vni: number) => packVniKey(2, 1, vni);
   // At the pass: VNI 10 had 7 new flows so far and 4 stayed in the table; VNI 20 had 3, all expired.
-  const after = newFlowsByVni([row(10, 7), row(20, 3), row(30, 0)]);
-  assert.deepEqual([...after], [[id(10), 7], [id(20), 3]]);
-  const kept = new Map([[id(10), 4]]);
-  assert.deepEqual(flowsSincePass(kept, after, [row(10, 7), row(20, 3)]), [{ ifindex: 2, tunnelType: 'vxlan', vni: 10, flows: 4 }], 'nothing new: what the pass kept');
-  assert.deepEqual(flowsSincePass(kept, after, [row(10, 9), row(20, 4), row(30, 2)]).map((r) => [r.vni, r.flows]), [[10, 6], [20, 1], [30, 2]], 'plus the new flows since');
-  assert.deepEqual(flowsSincePass(new Map([[id(40), 5]]), new Map(), []).map((r) => [r.vni, r.flows]), [[40, 5]], 'a VNI missing from the counters keeps what the pass kept');
-  assert.deepEqual(flowsSincePass(new Map(), new Map(), [row(10, 3)]).map((r) => r.flows), [3], 'before the first pass: every flow counted so far');
+  const pass = flowsAtPass(new Map([[id(10), 4]]), [row(10, 7), row(20, 3), row(30, 0)]);
+  assert.deepEqual([...pass.base], [[id(10), -3], [id(20), -3]]);
+  assert.deepEqual(flowsSincePass(pass, [row(10, 7), row(20, 3)]), [{ ifindex: 2, tunnelType: 'vxlan', vni: 10, flows: 4 }], 'nothing new: what the pass kept');
+  assert.deepEqual(flowsSincePass(pass, [row(10, 9), row(20, 4), row(30, 2)]).map((r) => [r.vni, r.flows]), [[10, 6], [20, 1], [30, 2]], 'plus the new flows since');
+  assert.deepEqual(flowsSincePass(flowsAtPass(new Map([[id(40), 5]]), []), []).map((r) => [r.vni, r.flows]), [[40, 5]], 'a VNI missing from the counters keeps what the pass kept');
+  assert.deepEqual(flowsSincePass(flowsAtPass(new Map(), []), [row(10, 3)]).map((r) => r.flows), [3], 'before the first pass: every flow counted so far');
 });
 
 test('address formatting follows RFC 5952', () => {
