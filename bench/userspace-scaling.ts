@@ -102,5 +102,5 @@ if (process.argv[2] === '--fill') {
     rows.push({ name: `${vnis} VNIs + ${flows} flows: expiry pass / its 30 s interval (default idle 60 s)`, measured: m.passMs / 30_000, unit: 'ratio', context: `${m.passMs.toFixed(0)} ms per pass (reads the whole flow table; the collection no longer does)` });
     rows.push({ name: `${vnis} VNIs + ${flows} flows: plugin RSS / 250 MB`, measured: m.rssBeforeGcMB / 250, unit: 'ratio', target: big ? '<= 1' : undefined, met: big ? m.rssBeforeGcMB <= 250 : undefined, context: `RSS right after ${SMOKE ? 1 : 5} collections ${m.rssBeforeGcMB.toFixed(0)} MB (${m.rssMB.toFixed(0)} MB after GC); process peak ${m.maxRssMB.toFixed(0)} MB` });
   }
-  report('userspace-scaling', rows);
+  report('userspace-scaling', rows, { loadavg: (await import('node:os')).loadavg() });
 }
