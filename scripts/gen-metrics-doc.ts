@@ -1,66 +1,37 @@
-// Renders docs/metrics.md, the README's metrics table and the receiver's metadata.yaml metrics and documentation.md from plugin.json: prints it, `--write` writes, `--check` checks.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { parseArgs } from 'node:util';
+// Renders docs/metrics.md, the README's metrics table and the receiver's metadata.yaml metrics and documentation.md from plugin.json: prints, `--write` writes, `--check` checks.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { METRICS_DOC_BEGIN, renderMetricsDoc, renderReceiverDocumentation, replaceMetricsBlock, replaceReceiverMetadata } from '../src/metrics/metrics-doc.ts';
-
-const USAGE = `usage: node scripts/gen-metrics-doc.ts [--write | --check]
-
-  (no option)  print docs/metrics.md as plugin.json renders it
-  --write      write docs/metrics.md and the README's generated metrics table
-  --check      exit 1 if either is out of date with plugin.json
-`;
-
-function parseOptions(): { write?: boolean; check?: boolean; help?: boolean } {
-  try {
-    return parseArgs({ options: { write: { type: 'boolean' }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (err) {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
-const values = parseOptions();
-if (values.help) {
-  process.stdout.write(USAGE);
-  process.exit(0);
-}
-if (values.write && values.check) {
-  process.stderr.write(USAGE);
-  process.exit(2);
-}
+import { runGenerator, type GeneratedFile } from './lib/generated-files.ts';
 
 const root = join(import.meta.dirname, '..');
-const docPath = join(root, 'docs', 'metrics.md');
-const readmePath = join(root, 'README.md');
-
-/** Each generated file with its current text and what it should be. */
-const targets: Array<{ path: string; current: string; expected: string }> = [
-  { path: docPath, current: existsSync(docPath) ? readFileSync(docPath, 'utf8') : '', expected: renderMetricsDoc() },
-];
 const receiverDir = join(root, 'collector', 'xdpdecapreceiver');
-const metadataPath = join(receiverDir, 'metadata.yaml');
-const receiverDocPath = join(receiverDir, 'documentation.md');
-if (existsSync(metadataPath)) {
-  const metadata = readFileSync(metadataPath, 'utf8');
-  targets.push({ path: metadataPath, current: metadata, expected: replaceReceiverMetadata(metadata) });
-  targets.push({ path: receiverDocPath, current: existsSync(receiverDocPath) ? readFileSync(receiverDocPath, 'utf8') : '', expected: renderReceiverDocumentation() });
-}
-if (existsSync(readmePath)) {
-  const readme = readFileSync(readmePath, 'utf8');
-  if (readme.includes(METRICS_DOC_BEGIN)) targets.push({ path: readmePath, current: readme, expected: replaceMetricsBlock(readme) });
+
+/** Each generated file with what plugin.json renders for it (the README and metadata.yaml only between their markers). */
+function files(): GeneratedFile[] {
+  const list: GeneratedFile[] = [{ path: join(root, 'docs', 'metrics.md'), expected: renderMetricsDoc() }];
+  const metadataPath = join(receiverDir, 'metadata.yaml');
+  if (existsSync(metadataPath)) {
+    list.push({ path: metadataPath, expected: replaceReceiverMetadata(readFileSync(metadataPath, 'utf8')) });
+    list.push({ path: join(receiverDir, 'documentation.md'), expected: renderReceiverDocumentation() });
+  }
+  const readmePath = join(root, 'README.md');
+  const readme = existsSync(readmePath) ? readFileSync(readmePath, 'utf8') : '';
+  if (readme.includes(METRICS_DOC_BEGIN)) list.push({ path: readmePath, expected: replaceMetricsBlock(readme) });
+  return list;
 }
 
-if (values.write) {
-  for (const t of targets) {
-    if (t.current === t.expected) continue;
-    writeFileSync(t.path, t.expected);
-    process.stdout.write(`wrote ${relative(root, t.path)}\n`);
-  }
-} else if (values.check) {
-  const stale = targets.filter((t) => t.current !== t.expected);
-  for (const t of stale) process.stderr.write(`${relative(root, t.path)} is out of date with plugin.json: run node scripts/gen-metrics-doc.ts --write\n`);
-  process.exit(stale.length > 0 ? 1 : 0);
-} else {
-  process.stdout.write(renderMetricsDoc());
-}
+runGenerator({
+  usage: `usage: node scripts/gen-metrics-doc.ts [--write | --check]
+
+  (no option)  print docs/metrics.md as plugin.json renders it
+  --write      write docs/metrics.md, the README's generated metrics table, and the receiver's metadata.yaml
+               metrics and documentation.md
+  --check      exit 1 if any of them is out of date with plugin.json
+`,
+  root,
+  source: 'plugin.json',
+  fix: 'node scripts/gen-metrics-doc.ts --write',
+  files,
+  print: renderMetricsDoc,
+});
