@@ -26,8 +26,9 @@ export interface GeneratorCli {
 export function runGenerator(cli: GeneratorCli): void {
   let values: { write?: boolean; check?: boolean; out?: string; help?: boolean };
   try {
-    const options = { write: { type: 'boolean' }, check: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } as const;
-    values = parseArgs({ options: cli.takesOut ? { ...options, out: { type: 'string' } } : options }).values;
+    const options = { write: { type: 'boolean' }, check: { type: 'boolean' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
+    values = parseArgs({ options }).values;
+    if (values.out !== undefined && !cli.takesOut) throw new Error("Unknown option '--out'");
   } catch (err) {
     process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${cli.usage}`);
     process.exit(2);
