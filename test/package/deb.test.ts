@@ -33,6 +33,12 @@ const OTEL_FRAMES = 7;
 
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
+/** An installed unit's `Key=value` settings (each key once in these units). */
+function unitSettings(root: DebianRoot, unit: string): Map<string, string> {
+  const lines = readFileSync(root.path(`lib/systemd/system/${unit}`), 'utf8').split('\n').filter((l) => /^[A-Z]\w*=/.test(l));
+  return new Map(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+}
+
 /** Whether a path exists, a symlink counting as itself: units' symlinks point at absolute paths inside the root. */
 function present(path: string): boolean {
   try {
@@ -190,9 +196,8 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
       assert.equal(r.stderr.split('\n').filter((l) => l.includes(unit)).join('\n'), '', `no complaint about ${unit}`);
     }
     // The Collector's unit: the same user, exactly plugin.json's capabilities, ambient so its daemon inherits them.
-    const settings = (unit: string) => new Map(readFileSync(root!.path(`lib/systemd/system/${unit}`), 'utf8').split('\n').filter((l) => /^[A-Z]\w*=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-    const otel = settings('otelcol-xdp-decap.service');
-    const plain = settings('xdp-decap.service');
+    const otel = unitSettings(root!, 'otelcol-xdp-decap.service');
+    const plain = unitSettings(root!, 'xdp-decap.service');
     assert.equal(otel.get('ExecStart'), '/usr/bin/otelcol-xdp-decap --config /etc/otelcol-xdp-decap/config.yaml');
     for (const key of ['User', 'Group', 'CapabilityBoundingSet', 'AmbientCapabilities', 'NoNewPrivileges', 'ProtectSystem', 'ProtectHome', 'PrivateTmp']) {
       assert.equal(otel.get(key), plain.get(key), `${key}= as in xdp-decap.service`);
@@ -212,7 +217,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.equal(root!.ok('ip', ['netns', 'list']).trim(), '', 'the demo removed its namespaces');
   });
 
-  test('the installed Collector as its unit runs it (xdp-decap user, ambient capabilities) in a test namespace: the daemon from /usr/lib/xdp-decap attaches to the test veth, a per-VNI count reaches the Prometheus exporter', async (t) => {
+  test('the installed Collector as its unit runs it (user, ambient capabilities, read-only system, private /tmp) in a test namespace: the daemon from /usr/lib/xdp-decap attaches to the test veth, a per-VNI count reaches the Prometheus exporter', async (t) => {
     if (!requireRoot(t, 'the package test') || !requireTool(t, 'curl')) return;
     const t0 = Date.now();
     let collector: ChildProcess | undefined;
@@ -223,12 +228,26 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
       root!.ok('ip', ['-n', OTEL_NS, 'link', 'add', 'cap0', 'type', 'veth', 'peer', 'name', 'src0']);
       for (const dev of ['lo', 'cap0', 'src0']) root!.ok('ip', ['-n', OTEL_NS, 'link', 'set', dev, 'up']);
       const capMac = root!.ok('ip', ['-n', OTEL_NS, '-br', 'link', 'show', 'cap0']).trim().split(/\s+/)[2]!;
-      const [, , uid, gid] = root!.ok('getent', ['passwd', 'xdp-decap']).trim().split(':');
-      // The installed config as it is, the interface and a 1 s interval from the environment (the placeholders' overrides).
-      const argv = ['nsenter', `--net=/run/netns/${OTEL_NS}`, ...setprivArgv({ user: { name: 'xdp-decap', uid: Number(uid), gid: Number(gid), home: '/nonexistent' }, capabilities: CAPABILITIES, noNewPrivileges: true }), '/usr/bin/otelcol-xdp-decap', '--config', '/etc/otelcol-xdp-decap/config.yaml'];
+      // The installed unit's settings applied by hand (no systemd in the root): its user, capabilities and
+      // NoNewPrivileges through setpriv; ProtectSystem=strict, ProtectHome, PrivateTmp, UMask through the file-system
+      // sandbox of test/lib/unit-sandbox.sh in a mount namespace of its own; its ExecStart as it is.
+      const unit = unitSettings(root!, 'otelcol-xdp-decap.service');
+      assert.equal(unit.get('ProtectSystem'), 'strict');
+      const [, , uid, gid] = root!.ok('getent', ['passwd', unit.get('User')!]).trim().split(':');
+      copyFileSync(join(REPO_ROOT, 'test', 'lib', 'unit-sandbox.sh'), root!.path('usr/local/lib/unit-sandbox.sh'));
+      const words = (key: string) => unit.get(key)!.split(' ');
+      const argv = [
+        'nsenter', `--net=/run/netns/${OTEL_NS}`,
+        'unshare', '--mount', '--propagation', 'private',
+        'sh', '/usr/local/lib/unit-sandbox.sh', unit.get('UMask')!, unit.get('PrivateTmp')!, unit.get('ProtectHome')!, '--',
+        ...setprivArgv({ user: { name: unit.get('User')!, uid: Number(uid), gid: Number(gid), home: '/nonexistent' }, capabilities: words('AmbientCapabilities'), boundingSet: words('CapabilityBoundingSet'), noNewPrivileges: unit.get('NoNewPrivileges') === 'yes' }),
+        ...words('ExecStart'),
+      ];
+      assert.deepEqual(argv.slice(-3), ['/usr/bin/otelcol-xdp-decap', '--config', '/etc/otelcol-xdp-decap/config.yaml']);
       collector = spawn('chroot', [root!.dir, ...argv], {
         stdio: ['ignore', 'pipe', 'pipe'],
         cwd: '/',
+        // The installed config as it is; the interface and a 1 s interval from the environment, as a drop-in would give them.
         env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', XDP_DECAP_INTERFACE: 'cap0', XDP_DECAP_COLLECTION_INTERVAL: '1s' },
       });
       collector.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -285,6 +304,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
         clearTimeout(timer);
       }
       root!.run('ip', ['netns', 'del', OTEL_NS]);
+      rmSync(root!.path('usr/local/lib/unit-sandbox.sh'), { force: true });
     }
     assert.equal(root!.ok('ip', ['netns', 'list']).trim(), '', 'the namespace is gone');
     assert.match(log, /xdp-decap daemon exited/, 'the Collector stopped its daemon on SIGTERM');
