@@ -268,6 +268,17 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
       assert.deepEqual(readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0').slice(0, 3), ['/usr/lib/xdp-decap/node/bin/node', '/usr/lib/xdp-decap/dist/src/cli.js', 'run']);
       const caps = processCapabilities(daemonPid);
       assert.equal(caps.uid, Number(uid), 'runs as xdp-decap');
+      // ... and inside the unit's file-system sandbox: the system read-only, a private /tmp (where its config is).
+      const mounts = readFileSync(`/proc/${daemonPid}/mountinfo`, 'utf8').split('\n').filter(Boolean).map((l) => {
+        const [pre, post] = l.split(' - ');
+        const f = pre!.split(' ');
+        return { point: f[4]!, options: f[5]!.split(','), type: post!.split(' ')[0]! };
+      });
+      const mountAt = (point: string) => mounts.filter((m) => m.point === point).at(-1);
+      assert.ok(mountAt('/')?.options.includes('ro'), `/ read-only: ${JSON.stringify(mountAt('/'))}`);
+      assert.equal(mountAt('/tmp')?.type, 'tmpfs', 'a private /tmp');
+      const daemonArgs = readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0');
+      assert.match(daemonArgs[daemonArgs.indexOf('--config') + 1]!, /^\/tmp\/xdp-decap-receiver-/, 'the daemon\'s generated config in the receiver\'s private directory under the private /tmp');
       assert.deepEqual(caps.effective, [...CAPABILITIES].sort(), 'exactly the unit\'s capabilities, inherited through exec (ambient)');
       assert.match(root!.ok('ip', ['-n', OTEL_NS, '-d', 'link', 'show', 'cap0']), /xdpgeneric/);
       assert.doesNotMatch(root!.ok('ip', ['-n', OTEL_NS, '-d', 'link', 'show', 'src0']), /xdp/, 'only the capture veth');
