@@ -88,6 +88,20 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     }
   });
 
+  test('build-collector.sh takes the daemon paths from the environment only as plain absolute paths (one line, exit 2)', (t) => {
+    if (!requireRoot(t, 'the package test')) return;
+    for (const [name, value, why] of [
+      ['XDP_DECAP_DAEMON_NODE', 'node_modules/.bin/node', /^build-collector: XDP_DECAP_DAEMON_NODE: 'node_modules\/\.bin\/node' is not an absolute path; /],
+      ['XDP_DECAP_DAEMON_SCRIPT', '/opt/x d/cli.js', /^build-collector: XDP_DECAP_DAEMON_SCRIPT: '\/opt\/x d\/cli\.js' contains white space or quotes; /],
+    ] as const) {
+      const r = spawnSync('bash', [join(REPO_ROOT, 'scripts', 'build-collector.sh')], { encoding: 'utf8', env: { ...process.env, [name]: value } });
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, why);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    }
+  });
+
   test('the clean root has none of the run-time libraries: the package\'s Depends must bring them', (t) => {
     if (!requireRoot(t, 'the package test')) return;
     for (const pkg of ['libbpf1', 'libpcap0.8', 'procps']) {
