@@ -2,6 +2,11 @@
 # Builds the OpenTelemetry Collector of examples/otelcol/builder-config.yaml with ocb, cached by the manifest's hash.
 #
 # Usage: bash scripts/build-collector.sh        prints the collector binary's path on stdout (progress on stderr)
+# Environment (the build's, never the Collector config's):
+#   XDP_DECAP_DAEMON_NODE    the Node.js 24 the receiver runs the daemon with (default: this checkout's node_modules/.bin/node)
+#   XDP_DECAP_DAEMON_SCRIPT  the daemon's cli.js (default: this checkout's dist/src/cli.js)
+#   Both are absolute paths fixed in the binary (-ldflags -X); scripts/package.sh sets the installed ones
+#   (/usr/lib/xdp-decap/...), which need not exist on the build host. Each pair of paths is its own cache entry.
 # The binary lands in ${XDP_DECAP_CACHE:-/var/cache/xdp-decap}/otelcol-<hash>/ (outside the clone), so every
 # later run, and every fresh clone on this machine, reuses it. Needs Go (>= 1.24; /usr/local/go/bin is searched)
 # and the Go module proxy.
@@ -30,15 +35,22 @@ if [ -z "$OCB_VERSION" ]; then
   exit 2
 fi
 
-# The xdp_decap receiver (a local module) runs this checkout's daemon: its path is fixed in the binary, never
-# taken from the collector config. The cache key covers the receiver's sources and that path.
+# The xdp_decap receiver (a local module) runs the daemon at a path fixed in the binary, never taken from the
+# collector config: this checkout's by default, the package's when scripts/package.sh builds. The cache key
+# covers the receiver's sources and those paths (they are in LDFLAGS).
 RECEIVER=collector/xdpdecapreceiver
 RECEIVER_PKG=github.com/xdp-decap/xdp-decap/$RECEIVER
-DAEMON_NODE="$PWD/node_modules/.bin/node"
-DAEMON_SCRIPT="$PWD/dist/src/cli.js"
-case "$PWD" in
-  *[[:space:]]*) echo "build-collector: the checkout's path ($PWD) contains white space; the daemon's path is passed in -ldflags: move the checkout" >&2; exit 2 ;;
-esac
+DAEMON_NODE=${XDP_DECAP_DAEMON_NODE:-$PWD/node_modules/.bin/node}
+DAEMON_SCRIPT=${XDP_DECAP_DAEMON_SCRIPT:-$PWD/dist/src/cli.js}
+for setting in "XDP_DECAP_DAEMON_NODE=$DAEMON_NODE" "XDP_DECAP_DAEMON_SCRIPT=$DAEMON_SCRIPT"; do
+  path=${setting#*=}
+  case "$path" in
+    /*[[:space:]]* | /*[\'\"\$\`]*)
+      echo "build-collector: ${setting%%=*}: '$path' contains white space or quotes; the daemon's path is passed in -ldflags: use a plain absolute path (or move the checkout)" >&2; exit 2 ;;
+    /*) ;;
+    *) echo "build-collector: ${setting%%=*}: '$path' is not an absolute path; the receiver runs exactly this file: give e.g. /usr/lib/xdp-decap/node/bin/node" >&2; exit 2 ;;
+  esac
+done
 LDFLAGS="-s -w -X $RECEIVER_PKG.daemonNode=$DAEMON_NODE -X $RECEIVER_PKG.daemonScript=$DAEMON_SCRIPT"
 HASH=$( { cat "$MANIFEST"; if [ -f "$PINNED_SUM" ]; then cat "$PINNED_SUM"; fi; echo "$LDFLAGS";
           find "$RECEIVER" -type f ! -name '*_test.go' ! -path '*/testdata/*' | LC_ALL=C sort | xargs cat; } | sha256sum | cut -c1-16)

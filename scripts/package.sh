@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# `npm run package`: builds build/packages/xdp-decap_<version>_amd64.deb with dpkg-deb from this checkout.
+# `npm run package`: builds build/packages/xdp-decap_<version>_amd64.deb and otelcol-xdp-decap_<version>_amd64.deb.
 #
 # Usage: bash scripts/package.sh [--out DIR] [--version VERSION] [--no-build] [--fast]
-#   --out DIR           where the .deb goes (default build/packages); its path is printed on stdout
-#   --version VERSION   the package's version instead of package.json's (the upgrade test builds an older one)
+#   --out DIR           where the .debs go (default build/packages); their paths are printed on stdout, xdp-decap first
+#   --version VERSION   the packages' version instead of package.json's (the upgrade test builds an older one)
 #   --no-build          take dist/ as it is (the caller has just compiled it); the BPF object is always built
 #   --fast              gzip -1 instead of xz -6 (seconds instead of minutes of CPU; 48 MB instead of 29 MB): tests only
 # The version is package.json's (one place); if HEAD carries a tag vX.Y.Z, it must be the same version.
-# Layout: /usr/bin/xdp-decap (a launcher), everything else under /usr/lib/xdp-decap/ with its own Node.js 24
+# xdp-decap: /usr/bin/xdp-decap (a launcher), everything else under /usr/lib/xdp-decap/ with its own Node.js 24
 # runtime (from the `node` npm package), /etc/xdp-decap/config.yaml (a conffile), the unit in
 # /lib/systemd/system/ (from examples/systemd/xdp-decap.service, only its paths rewritten), installed not enabled.
+# otelcol-xdp-decap: /usr/bin/otelcol-xdp-decap, the Collector of scripts/build-collector.sh built to run the
+# daemon from /usr/lib/xdp-decap (Depends: xdp-decap of the same version), /etc/otelcol-xdp-decap/config.yaml
+# (a conffile) and its own unit, installed not enabled (packaging/otelcol-xdp-decap/). Needs Go (build-collector.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$(pwd)
@@ -24,7 +27,7 @@ while [ $# -gt 0 ]; do
     --version) VERSION_OVERRIDE=${2:?--version needs a version}; shift 2 ;;
     --no-build) BUILD_TS=no; shift ;;
     --fast) COMPRESSION=(-Zgzip -z1); shift ;;
-    -h|--help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "package: unknown argument '$1'; usage: bash scripts/package.sh [--out DIR] [--version VERSION] [--no-build] [--fast]" >&2; exit 2 ;;
   esac
 done
@@ -54,13 +57,25 @@ if ! dpkg --validate-version "$VERSION" 2>/dev/null || [[ "$VERSION" == *-* ]]; 
   exit 2
 fi
 
+# The Debian changelog of package $1 (gzipped): this build's version and commit.
+changelog() {
+  {
+    echo "$1 ($VERSION) unstable; urgency=medium"
+    echo
+    echo "  * Built from git $(git rev-parse --short HEAD 2>/dev/null || echo unknown); changes: the project's git history."
+    echo
+    echo " -- xdp-decap maintainers <xdp-decap@example.org>  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
+  } | gzip -9n
+}
+
 start=$(date +%s)
 export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}
 umask 022
 mkdir -p "$OUT_DIR"
 OUT_DIR=$(cd "$OUT_DIR" && pwd)
 STAGE=$(mktemp -d "$OUT_DIR/.stage-XXXXXX")
-trap 'rm -rf "$STAGE"' EXIT
+STAGE2=$(mktemp -d "$OUT_DIR/.stage-XXXXXX")
+trap 'rm -rf "$STAGE" "$STAGE2"' EXIT
 ROOT=$STAGE/root
 LIB=$ROOT/usr/lib/xdp-decap
 DOC=$ROOT/usr/share/doc/xdp-decap
@@ -147,13 +162,7 @@ if ! grep -q '^ExecStart=/usr/bin/xdp-decap run ' "$UNIT" || grep -n 'node_modul
 fi
 install -m 0644 packaging/xdp-decap/copyright "$DOC/copyright"
 gzip -9n < README.md > "$DOC/README.md.gz"
-{
-  echo "xdp-decap ($VERSION) unstable; urgency=medium"
-  echo
-  echo "  * Built from git $(git rev-parse --short HEAD 2>/dev/null || echo unknown); changes: the project's git history."
-  echo
-  echo " -- xdp-decap maintainers <xdp-decap@example.org>  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
-} | gzip -9n > "$DOC/changelog.gz"
+changelog xdp-decap > "$DOC/changelog.gz"
 gzip -9n < packaging/xdp-decap/xdp-decap.1 > "$ROOT/usr/share/man/man1/xdp-decap.1.gz"
 install -m 0644 packaging/xdp-decap/lintian-overrides "$ROOT/usr/share/lintian/overrides/xdp-decap"
 
@@ -181,4 +190,53 @@ sed -e "s/@VERSION@/$VERSION/" -e "s/@DEPENDS@/$DEPENDS/" -e "s/@INSTALLED_SIZE@
 DEB=$OUT_DIR/xdp-decap_${VERSION}_amd64.deb
 dpkg-deb --root-owner-group "${COMPRESSION[@]}" --build "$ROOT" "$DEB" >&2
 echo "package: built $DEB ($(du -h "$DEB" | cut -f1), $INSTALLED_SIZE KiB installed) in $(( $(date +%s) - start )) s" >&2
+
+# === otelcol-xdp-decap: the Collector with the xdp_decap receiver, running the daemon installed above ===========
+start2=$(date +%s)
+# The receiver runs exactly these files (fixed in the binary, never read from the config): the package's own.
+INSTALLED_NODE=/usr/lib/xdp-decap/node/bin/node
+INSTALLED_SCRIPT=/usr/lib/xdp-decap/dist/src/cli.js
+for f in "$INSTALLED_NODE" "$INSTALLED_SCRIPT"; do
+  if [ ! -f "$ROOT$f" ]; then echo "package: the xdp-decap package has no $f, which otelcol-xdp-decap runs" >&2; exit 2; fi
+done
+echo "package: building the Collector for $INSTALLED_NODE $INSTALLED_SCRIPT (scripts/build-collector.sh)" >&2
+COLLECTOR=$(XDP_DECAP_DAEMON_NODE=$INSTALLED_NODE XDP_DECAP_DAEMON_SCRIPT=$INSTALLED_SCRIPT bash scripts/build-collector.sh | tail -n1)
+if [ ! -x "$COLLECTOR" ] || ! grep -qaF "$INSTALLED_SCRIPT" "$COLLECTOR"; then
+  echo "package: scripts/build-collector.sh gave no Collector running $INSTALLED_SCRIPT ('$COLLECTOR')" >&2
+  exit 2
+fi
+SRC2=packaging/otelcol-xdp-decap
+# The shipped config must be one this Collector accepts (the placeholder interface included).
+if ! err=$("$COLLECTOR" validate --config "$SRC2/config.yaml" 2>&1); then
+  echo "package: $SRC2/config.yaml is not valid for this Collector: $(echo "$err" | head -n1)" >&2
+  exit 2
+fi
+ROOT2=$STAGE2/root
+DOC2=$ROOT2/usr/share/doc/otelcol-xdp-decap
+mkdir -p "$ROOT2/DEBIAN" "$ROOT2/usr/bin" "$ROOT2/etc/otelcol-xdp-decap" "$ROOT2/lib/systemd/system" "$DOC2/examples" \
+  "$ROOT2/usr/share/man/man1" "$ROOT2/usr/share/lintian/overrides"
+install -m 0755 "$COLLECTOR" "$ROOT2/usr/bin/otelcol-xdp-decap"
+install -m 0644 "$SRC2/config.yaml" "$ROOT2/etc/otelcol-xdp-decap/config.yaml"
+install -m 0644 "$SRC2/otelcol-xdp-decap.service" "$ROOT2/lib/systemd/system/otelcol-xdp-decap.service"
+install -m 0644 "$SRC2/copyright" "$DOC2/copyright"
+install -m 0644 examples/otelcol/config.yaml "$DOC2/examples/config.yaml"
+changelog otelcol-xdp-decap > "$DOC2/changelog.gz"
+gzip -9n < "$SRC2/otelcol-xdp-decap.1" > "$ROOT2/usr/share/man/man1/otelcol-xdp-decap.1.gz"
+install -m 0644 "$SRC2/lintian-overrides" "$ROOT2/usr/share/lintian/overrides/otelcol-xdp-decap"
+# Depends: what dpkg-shlibdeps finds (nothing today: Go links statically, CGO off) + the daemon it runs.
+mkdir -p "$STAGE2/debian"
+printf 'Source: otelcol-xdp-decap\n\nPackage: otelcol-xdp-decap\nArchitecture: amd64\n' > "$STAGE2/debian/control"
+SHLIBS2=$(cd "$STAGE2" && dpkg-shlibdeps -O "$ROOT2/usr/bin/otelcol-xdp-decap" 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
+DEPENDS2="${SHLIBS2:+$SHLIBS2, }xdp-decap (= $VERSION)"
+install -m 0755 "$SRC2/postinst" "$SRC2/prerm" "$SRC2/postrm" "$ROOT2/DEBIAN/"
+install -m 0644 "$SRC2/conffiles" "$ROOT2/DEBIAN/conffiles"
+(cd "$ROOT2" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) > "$ROOT2/DEBIAN/md5sums"
+chmod 0644 "$ROOT2/DEBIAN/md5sums"
+INSTALLED_SIZE2=$(du -sk --exclude=DEBIAN "$ROOT2" | cut -f1)
+sed -e "s/@VERSION@/$VERSION/" -e "s/@DEPENDS@/$DEPENDS2/" -e "s/@INSTALLED_SIZE@/$INSTALLED_SIZE2/" \
+  "$SRC2/control.in" > "$ROOT2/DEBIAN/control"
+DEB2=$OUT_DIR/otelcol-xdp-decap_${VERSION}_amd64.deb
+dpkg-deb --root-owner-group "${COMPRESSION[@]}" --build "$ROOT2" "$DEB2" >&2
+echo "package: built $DEB2 ($(du -h "$DEB2" | cut -f1), $INSTALLED_SIZE2 KiB installed) in $(( $(date +%s) - start2 )) s" >&2
 echo "$DEB"
+echo "$DEB2"
