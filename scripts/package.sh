@@ -175,9 +175,10 @@ if [ -z "$SHLIBS" ]; then
   echo "package: dpkg-shlibdeps found no libraries for ${ELF_FILES[*]}" >&2
   exit 2
 fi
-# Loaded by koffi at run time (src/ffi/libbpf.ts, src/ffi/libpcap.ts): libbpf 1.1's opts structs; libpcap 1.10's
-# nanosecond captures. adduser: postinst creates the xdp-decap system user. procps: the unit's /bin/kill (reload).
-DEPENDS="$SHLIBS, libbpf1 (>= 1:1.1.0), libpcap0.8 (>= 1.10.0), adduser"
+# Loaded by koffi at run time (src/ffi/libbpf.ts): libbpf 1.1's opts structs (captures are read and written by
+# src/replay/pcap.ts itself, no libpcap). adduser: postinst creates the xdp-decap system user. procps: the unit's
+# /bin/kill (reload).
+DEPENDS="$SHLIBS, libbpf1 (>= 1:1.1.0), adduser"
 if grep -q '^Exec[A-Za-z]*=[-@:+!]*/bin/kill ' "$UNIT"; then DEPENDS="$DEPENDS, procps"; fi
 install -m 0755 packaging/xdp-decap/postinst packaging/xdp-decap/prerm packaging/xdp-decap/postrm "$ROOT/DEBIAN/"
 install -m 0644 packaging/xdp-decap/conffiles "$ROOT/DEBIAN/conffiles"

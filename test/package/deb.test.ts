@@ -104,7 +104,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
 
   test('the clean root has none of the run-time libraries: the package\'s Depends must bring them', (t) => {
     if (!requireRoot(t, 'the package test')) return;
-    for (const pkg of ['libbpf1', 'libpcap0.8', 'procps']) {
+    for (const pkg of ['libbpf1', 'procps']) {
       assert.notEqual(root!.run('dpkg-query', ['-W', '-f=${Status}', pkg]).stdout, 'install ok installed', `${pkg} is already in the clean root`);
     }
     assert.notEqual(root!.run('sh', ['-c', 'command -v node']).status, 0, 'no host node in the clean root');
@@ -116,7 +116,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     const t0 = Date.now();
     root!.ok('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...debsOf(PREVIOUS)], { timeoutMs: 600_000 });
     timings.push(`apt-get install in the clean root ${seconds(t0)} s`);
-    for (const pkg of ['libbpf1', 'libpcap0.8', 'adduser']) assert.equal(root!.ok('dpkg-query', ['-W', '-f=${Status}', pkg]), 'install ok installed', pkg);
+    for (const pkg of ['libbpf1', 'adduser']) assert.equal(root!.ok('dpkg-query', ['-W', '-f=${Status}', pkg]), 'install ok installed', pkg);
     const [name, , uid, , , home, shell] = root!.ok('getent', ['passwd', 'xdp-decap']).trim().split(':');
     assert.equal(name, 'xdp-decap');
     assert.ok(Number(uid) < 1000, `a system uid, got ${uid}`);
@@ -145,8 +145,9 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.deepEqual(root!.ok('xdp-decap', ['-V']).trim().split('\n'), lines);
   });
 
-  test('xdp-decap replay of a capture, inside the clean root', (t) => {
+  test('xdp-decap replay of a capture, inside the clean root (which has no libpcap: replay reads captures itself)', (t) => {
     if (!requireRoot(t, 'the package test')) return;
+    assert.notEqual(root!.run('dpkg-query', ['-W', '-f=${Status}', 'libpcap0.8']).stdout, 'install ok installed', 'nothing the package depends on brought libpcap');
     const inner = (n: number) => innerFrame({ src: `192.168.${n}.1`, dst: `192.168.${n}.2`, protocol: 'udp', sport: 40000 + n, payloadSize: 64 });
     const frames = [
       ...[1, 2, 3].map(() => vxlanFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 100, inner: inner(1) })),
