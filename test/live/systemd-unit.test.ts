@@ -131,7 +131,8 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     const config = join(configDir, 'config.json');
     writeFileSync(config, JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }), { mode: 0o644 });
 
-    const [node, cli, ...args] = setting('ExecStart')!.replaceAll(INSTALL_PREFIX, REPO_ROOT).split(/\s+/);
+    // ExecStart and WorkingDirectory as the unit says: the sandbox shows this checkout at the install prefix.
+    const [node, cli, ...args] = setting('ExecStart')!.split(/\s+/);
     args[args.indexOf('--config') + 1] = config;
     const environment = Object.fromEntries((service.get('Environment') ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     // strace writes where the sandbox leaves a writable, shared file system (/dev/shm); its own /tmp is private.
@@ -140,11 +141,11 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     const argv = [
       'nsenter', `--net=/var/run/netns/${bed.cap}`,
       'unshare', '--mount', '--propagation', 'private',
-      SANDBOX, setting('UMask') ?? '0022', yes('PrivateTmp') ? 'yes' : 'no', setting('ProtectHome') === 'yes' ? 'yes' : 'no', '--',
+      SANDBOX, '--install', REPO_ROOT, INSTALL_PREFIX, '--chdir', setting('WorkingDirectory')!, setting('UMask') ?? '0022', yes('PrivateTmp') ? 'yes' : 'no', setting('ProtectHome') === 'yes' ? 'yes' : 'no', '--',
       'strace', '-f', '-qq', '-o', traceFile, '-e', 'trace=socket,personality,unshare,setns,clone,clone3,sethostname,setdomainname,clock_settime,settimeofday,clock_adjtime,adjtimex,init_module,finit_module,sched_setscheduler', '--',
       ...privileges, node!, cli!, ...args,
     ];
-    child = spawnArgv(argv, serviceEnv(user, environment), ['ignore', 'pipe', 'pipe'], setting('WorkingDirectory')!.replaceAll(INSTALL_PREFIX, REPO_ROOT));
+    child = spawnArgv(argv, serviceEnv(user, environment), ['ignore', 'pipe', 'pipe'], '/');
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
