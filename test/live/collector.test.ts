@@ -168,10 +168,25 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     prometheus = Prometheus.start({ dir, config: writeTestPrometheusConfig(dir, { scrapeInterval: '1s' }), port: 9090, prefix: ['ip', 'netns', 'exec', bed.cap] });
     await prometheus.waitReady();
     await prometheus.waitForSeries('decap_tunnel_packet_count_total', 30000);
+    // A few scrapes of history first: increase() extrapolates each series from its first to its last sample in the
+    // window, and with only two or three samples a step near either end distorts the ratio below.
+    await prometheus.waitForSeries('count_over_time(decap_tunnel_packet_count_total[5m]) >= 5', 30000);
     // Fresh traffic while Prometheus watches, so rates and increases over the window are not zero.
     const processed = softflowd!.stats().processed;
     for (const tunnel of tunnels) bed.ping(tunnel, PINGS);
+    const recordsBefore = readFlowRecords(logsFile).length;
     await softflowd!.exportAll(processed + PINGS * tunnels.length, sendFiller);
+    // Prometheus must have scraped the complete totals, not a part of the NetFlow records (they reach the collector
+    // in several IPFIX messages): wait for the records, then for Prometheus's latest samples to equal them.
+    await pollUntil('the fresh inner flows at the collector', () => {
+      const fresh = readFlowRecords(logsFile).slice(recordsBefore).filter((r) => r.src.startsWith('192.168.'));
+      return packetsOf(fresh) >= PINGS * tunnels.length ? fresh : undefined;
+    });
+    const icmpBytes = readFlowRecords(logsFile).filter((r) => r.transport === 'icmp').reduce((a, r) => a + r.bytes, 0);
+    await prometheus.waitForSeries(`sum(netflow_bytes_total{network_transport="icmp"}) == ${icmpBytes}`, 30000);
+    await prometheus.waitForSeries(`count(decap_tunnel_packet_count_total{decap_tunnel_id!=""} == ${2 * PINGS}) >= ${tunnels.length}`, 30000);
+    // ... and stay so for a few scrapes, so both steps lie inside every window with samples after them.
+    await prometheus.waitForSeries(`count_over_time((sum(netflow_bytes_total{network_transport="icmp"}) == ${icmpBytes})[1m:1s]) >= 4`, 30000);
     // Every tunnel's series, not just one of them, must show the fresh traffic in the window (else a ratio of two zero rates is NaN).
     await prometheus.waitForSeries(`increase(netflow_bytes_total[1m]) > 0 and on() count(increase(decap_tunnel_io_bytes_total{decap_tunnel_id!=""}[1m]) > 0) >= ${tunnels.length}`, 30000);
 
