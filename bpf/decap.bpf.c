@@ -37,6 +37,17 @@ struct {
 	__type(value, __u32);
 } tunnel_ports SEC(".maps");
 
+/*
+ * Tunnel type per GRE protocol type (host byte order), 0 for "not decapsulated": 0x6558 GRE, 0x88BE and
+ * 0x22EB ERSPAN, each unless switched off. Looked up only when decap_cfg.gre is set.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} gre_protocols SEC(".maps");
+
 /* Outer IPv4 destinations to decapsulate; consulted only when decap_cfg.dst_filter_v4 is set. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -215,9 +226,10 @@ static __always_inline __u32 vni_cache_index(__u64 key)
 
 static __always_inline void count_vni(struct vni_key *key, __u64 bytes, __u64 overhead, __u64 new_flows)
 {
-	__u64 packed = (__u64)key->ifindex << 32 | key->tunnel_type << 24 | key->vni;
+	__u64 packed = (__u64)(key->ifindex << 8 | key->tunnel_type) << 32 | key->vni;
 	__u32 index = vni_cache_index(packed);
-	struct vni_cache_slot *slot = bpf_map_lookup_elem(&vni_cache, &index);
+	/* The packing holds ifindexes below 2^24; a larger one is counted in vni_stats only. */
+	struct vni_cache_slot *slot = key->ifindex >> 24 ? NULL : bpf_map_lookup_elem(&vni_cache, &index);
 
 	if (slot && slot->key == packed) {
 		vni_add(&slot->counts, bytes, overhead, new_flows);

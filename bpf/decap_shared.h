@@ -12,9 +12,21 @@
 
 #include <linux/types.h>
 
-/* Tunnel types: the tunnel_type field of the keys below. */
-#define TUNNEL_VXLAN 1
-#define TUNNEL_GENEVE 2
+/*
+ * Tunnel types: the tunnel_type field of the keys below. One row per type here and one in the userspace table
+ * (src/decode/tunnel-types.ts: name, config key, default ports or GRE protocols); test/unit/layout.test.ts
+ * checks that the two agree. UDP tunnels are found by destination port (map tunnel_ports), GRE ones by GRE
+ * protocol type (map gre_protocols); userspace fills both from its table.
+ */
+#define TUNNEL_VXLAN 1     /* RFC 7348: UDP, Ethernet payload, 24-bit VNI */
+#define TUNNEL_GENEVE 2    /* RFC 8926: UDP, Ethernet or IP payload, 24-bit VNI */
+#define TUNNEL_VXLAN_GPE 3 /* draft-ietf-nvo3-vxlan-gpe: UDP, Ethernet or IP payload, 24-bit VNI */
+#define TUNNEL_GRE 4       /* RFC 2784/2890: GRE protocol 0x6558, Ethernet payload, 32-bit key */
+#define TUNNEL_ERSPAN 5    /* ERSPAN I/II (GRE 0x88BE) and III (GRE 0x22EB): mirrored Ethernet, 10-bit session id */
+#define TUNNEL_TYPE_MAX 6
+
+/* Tunnels inside tunnels stripped in one pass, outermost included; one more level passes as OUTCOME_TOO_DEEP. */
+#define DECAP_MAX_DEPTH 3
 
 /*
  * Outcome of one packet: 0 is "decapsulated", every other value is the reason it passed untouched.
@@ -25,12 +37,13 @@ enum decap_outcome {
 	OUTCOME_NOT_TUNNEL = 1,    /* not IPv4/IPv6 + UDP to a configured tunnel port */
 	OUTCOME_FRAGMENT = 2,      /* outer IPv4 MF/offset, or IPv6 fragment header */
 	OUTCOME_TRUNCATED = 3,     /* too short for the headers it announces, or inner frame < Ethernet header */
-	OUTCOME_MALFORMED = 4,     /* VXLAN I bit clear, Geneve version != 0, bad IPv4 IHL */
+	OUTCOME_MALFORMED = 4,     /* a header field the RFC does not allow: VXLAN I bit clear, bad version, bad IHL */
 	OUTCOME_FILTERED = 5,      /* outer destination outside the configured prefixes */
 	OUTCOME_EXCLUDED = 6,      /* outer source or destination in the exclude prefixes */
-	OUTCOME_UNSUPPORTED = 7,   /* Geneve OAM or non-Ethernet payload, IPv6 extension headers */
+	OUTCOME_UNSUPPORTED = 7,   /* a tunnel with OAM or a payload not decapsulated (NSH, GRE routing), odd IPv6 ext headers */
 	OUTCOME_ADJUST_FAILED = 8, /* bpf_xdp_adjust_head refused to move the head */
-	OUTCOME_MAX = 9,
+	OUTCOME_TOO_DEEP = 9,      /* more than DECAP_MAX_DEPTH tunnels nested */
+	OUTCOME_MAX = 10,
 };
 
 /*
@@ -56,6 +69,7 @@ struct decap_config {
 	__u32 exclude_v4;    /* 1: excl_v4 has entries (an empty trie is not even looked up) */
 	__u32 exclude_v6;    /* 1: excl_v6 has entries */
 	__u32 flow_sync_ms;  /* flow_cache slots add their counts to flows at least this often; <= the idle timeout */
+	__u32 gre;           /* 1: gre_protocols has entries (IP protocol 47 is looked at) */
 };
 
 /* LPM trie keys for outer IPv4 / IPv6 prefixes (prefixlen first, as the kernel requires). */
@@ -72,8 +86,8 @@ struct lpm_v6_key {
 /* Per (interface, tunnel type, VNI) counters. */
 struct vni_key {
 	__u32 ifindex;
-	__u32 vni;         /* 24-bit VNI */
-	__u32 tunnel_type; /* TUNNEL_VXLAN or TUNNEL_GENEVE */
+	__u32 vni;         /* segment id: VNI (24 bits), GRE key (32), ERSPAN session id (10) */
+	__u32 tunnel_type; /* TUNNEL_* */
 };
 
 struct vni_value {
@@ -88,7 +102,7 @@ struct vni_value {
  * every CPU's slot counts to the vni_stats counts of the same key (src/program/counters.ts).
  */
 struct vni_cache_slot {
-	__u64 key; /* ifindex << 32 | tunnel_type << 24 | vni; 0: empty */
+	__u64 key; /* (ifindex << 8 | tunnel_type) << 32 | vni, for ifindex < 2^24; 0: empty */
 	struct vni_value counts;
 };
 

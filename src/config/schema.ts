@@ -1,16 +1,27 @@
 // The config file's schema (zod): every setting, its default, its limits and its help text.
 import { z } from 'zod';
 import { parsePrefix, PREFIX_TRIE_CAPACITY, type Prefix } from './prefixes.ts';
+import { TUNNEL_TYPE_TABLE, UDP_TUNNELS, type GreSwitchKey, type UdpPortsKey } from '../decode/tunnel-types.ts';
 
 const port = z.number().int().min(1).max(65535);
 
-const portList = (what: string, fallback: number) =>
+const portList = (what: string, fallback: readonly number[]) =>
   z
     .array(port)
-    .min(1, `at least one ${what} port`)
+    .min(1, `at least one ${what} port (to turn ${what} off, give it a port no traffic uses)`)
     .refine((ports) => new Set(ports).size === ports.length, { message: 'a port is listed twice' })
-    .default([fallback])
-    .describe(`UDP destination ports that carry ${what} (default [${fallback}])`);
+    .default([...fallback])
+    .describe(`UDP destination ports that carry ${what} (default [${fallback.join(', ')}])`);
+
+/** One key per tunnel type of src/decode/tunnel-types.ts: a UDP tunnel's port list, a GRE tunnel's switch. */
+const tunnelKeys = Object.fromEntries(
+  TUNNEL_TYPE_TABLE.map((t) => [
+    t.carrier.configKey,
+    t.carrier.kind === 'udp'
+      ? portList(t.title, t.carrier.defaultPorts)
+      : z.boolean().default(true).describe(`Decapsulate ${t.title} (GRE protocol ${t.carrier.protocols.map((p) => `0x${p.toString(16).toUpperCase()}`).join(', ')}; default true)`),
+  ]),
+) as { [K in UdpPortsKey]: ReturnType<typeof portList> } & { [K in GreSwitchKey]: z.ZodDefault<z.ZodBoolean> };
 
 /** Distinct prefixes of one family, as the trie stores them (a prefix written twice is one entry). */
 function distinctPerFamily(prefixes: readonly Prefix[], family: 4 | 6): number {
@@ -94,8 +105,7 @@ export const metricsSchema = z
 
 export const configObjectSchema = z.strictObject({
     interfaces: z.array(interfaceSchema).default([]).describe('Capture interfaces to attach to'),
-    vxlanPorts: portList('VXLAN', 4789),
-    genevePorts: portList('Geneve', 6081),
+    ...tunnelKeys,
     decapPrefixes: prefixList('Decapsulate only tunnels whose outer destination is in these prefixes; empty: any'),
     excludePrefixes: prefixList('Never touch packets whose outer source or destination is in these prefixes (own VTEP, management)'),
     maps: mapsSchema.describe('Kernel map sizes (fixed at start)'),
@@ -105,9 +115,13 @@ export const configObjectSchema = z.strictObject({
 });
 
 export const configSchema = configObjectSchema.superRefine((cfg, ctx) => {
-    for (const p of cfg.vxlanPorts) {
-      if (cfg.genevePorts.includes(p)) {
-        ctx.addIssue({ code: 'custom', path: ['genevePorts'], message: `port ${p} is in both vxlanPorts and genevePorts; a port carries one tunnel type` });
+    const portOwner = new Map<number, UdpPortsKey>();
+    for (const t of UDP_TUNNELS) {
+      const key = t.carrier.configKey;
+      for (const p of cfg[key]) {
+        const other = portOwner.get(p);
+        if (other) ctx.addIssue({ code: 'custom', path: [key], message: `port ${p} is in both ${other} and ${key}; a port carries one tunnel type` });
+        else portOwner.set(p, key);
       }
     }
     const seen = new Set<string>();

@@ -1,5 +1,6 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
 import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, packVniKey, TUNNEL_TYPE_IDS, unpackVniKey, type TunnelType } from './layout.ts';
+import { tunnelTypeName } from './tunnel-types.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
@@ -9,16 +10,8 @@ export interface RawEntries {
   values: Buffer;
 }
 
-const TUNNEL_TYPE_NAMES = new Map<number, TunnelType>(
-  Object.entries(TUNNEL_TYPE_IDS).map(([name, id]) => [id, name as TunnelType]),
-);
-
 /** Name of a tunnel type number; unknown numbers are a layout mismatch, not data. */
-export function tunnelTypeName(id: number): TunnelType {
-  const name = TUNNEL_TYPE_NAMES.get(id);
-  if (!name) throw new RangeError(`unknown tunnel type ${id}: bpf/decap_shared.h and src/decode/layout.ts disagree`);
-  return name;
-}
+export { tunnelTypeName };
 
 /** A little-endian u64 as a number (exact below 2^53, which counters stay under), without a BigInt. */
 export function readU64(buf: Buffer, offset: number): number {
@@ -71,13 +64,14 @@ export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounte
   for (let i = 0; i < raw.count; i++) {
     for (let cpu = 0; cpu < layout.cpus; cpu++) {
       const at = i * valueBytes + cpu * layout.stride;
-      const typeVni = raw.values.readUInt32LE(at + S.key);
-      const ifindex = raw.values.readUInt32LE(at + S.key + 4);
-      if (ifindex === 0) continue; // empty slot
-      const id = ifindex * 2 ** 32 + typeVni;
+      // key = (ifindex << 8 | tunnel_type) << 32 | segment id, little-endian.
+      const vni = raw.values.readUInt32LE(at + S.key);
+      const ifindexType = raw.values.readUInt32LE(at + S.key + 4);
+      if (ifindexType === 0) continue; // empty slot
+      const id = ifindexType * 2 ** 32 + vni;
       let row = byKey.get(id);
       if (!row) {
-        row = { ifindex, tunnelType: tunnelTypeName(typeVni >>> 24), vni: typeVni & 0xffffff, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 };
+        row = { ifindex: ifindexType >>> 8, tunnelType: tunnelTypeName(ifindexType & 0xff), vni, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 };
         byKey.set(id, row);
       }
       const c = at + S.counts;

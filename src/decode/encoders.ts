@@ -9,6 +9,8 @@ export interface DataplaneFlags {
   excludeV6: boolean;
   /** flow_cache slots sync with the flows table at least this often; at most the idle timeout. */
   flowSyncMillis: number;
+  /** gre_protocols has entries: IP protocol 47 is looked at. */
+  gre: boolean;
 }
 
 /** `struct decap_config`. */
@@ -21,10 +23,11 @@ export function encodeDecapConfig(flags: DataplaneFlags): Buffer {
   buf.writeUInt32LE(flags.excludeV4 ? 1 : 0, L.exclude_v4);
   buf.writeUInt32LE(flags.excludeV6 ? 1 : 0, L.exclude_v6);
   buf.writeUInt32LE(flags.flowSyncMillis, L.flow_sync_ms);
+  buf.writeUInt32LE(flags.gre ? 1 : 0, L.gre);
   return buf;
 }
 
-/** Value of the tunnel_ports array: the tunnel type number, or 0 for "not a tunnel port". */
+/** Value of the tunnel_ports and gre_protocols arrays: the tunnel type number, or 0 for "not a tunnel". */
 export function encodePortValue(type: TunnelType | undefined): Buffer {
   const buf = Buffer.alloc(4);
   buf.writeUInt32LE(type ? TUNNEL_TYPE_IDS[type] : 0);

@@ -1,22 +1,22 @@
 // Byte layout of the structs in bpf/decap_shared.h, mirrored for the decoders; test/unit/layout.test.ts checks it against the C.
 
-/** Tunnel type numbers of `TUNNEL_*` in decap_shared.h. */
-export const TUNNEL_TYPE_IDS = { vxlan: 1, geneve: 2 } as const;
-export type TunnelType = keyof typeof TUNNEL_TYPE_IDS;
-export const TUNNEL_TYPES = Object.keys(TUNNEL_TYPE_IDS) as TunnelType[];
+import { TUNNEL_TYPE_IDS, TUNNEL_TYPES, type TunnelType } from './tunnel-types.ts';
+
+/** The tunnel types and their `TUNNEL_*` codes live in one table: src/decode/tunnel-types.ts. */
+export { TUNNEL_TYPE_IDS, TUNNEL_TYPES, type TunnelType };
 
 /**
- * The one userspace packing of (ifindex, tunnel type, VNI) into a number (numbers hash faster than strings;
- * 100k rows are keyed per collection): VNI in the low 24 bits, the `TUNNEL_TYPE_IDS` code in the next 2,
- * ifindex above. Exact (below 2^53) for every ifindex under 2^27.
+ * The one userspace packing of (ifindex, tunnel type, segment id) into a number (numbers hash faster than
+ * strings; 100k rows are keyed per collection): the 32-bit segment id in the low 32 bits, the `TUNNEL_TYPE_IDS`
+ * code in the next 4, ifindex above. Exact (below 2^53) for every ifindex under 2^17.
  */
 export function packVniKey(ifindex: number, tunnelTypeId: number, vni: number): number {
-  return vni + tunnelTypeId * 2 ** 24 + ifindex * 2 ** 26;
+  return vni + tunnelTypeId * 2 ** 32 + ifindex * 2 ** 36;
 }
 
 /** The inverse of `packVniKey`. */
 export function unpackVniKey(key: number): { ifindex: number; tunnelTypeId: number; vni: number } {
-  return { ifindex: Math.floor(key / 2 ** 26), tunnelTypeId: Math.floor(key / 2 ** 24) % 4, vni: key % 2 ** 24 };
+  return { ifindex: Math.floor(key / 2 ** 36), tunnelTypeId: Math.floor(key / 2 ** 32) % 16, vni: key % 2 ** 32 };
 }
 
 /** `enum decap_outcome`, in numeric order: index = value. Keep in sync with bpf/decap_shared.h. */
@@ -30,6 +30,7 @@ export const OUTCOMES = [
   'excluded',
   'unsupported',
   'adjust_failed',
+  'too_deep',
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 export type SkipReason = Exclude<Outcome, 'decapsulated'>;
@@ -50,7 +51,7 @@ export type LostCounter = (typeof LOST_COUNTERS)[number];
 
 /** Field offsets and struct sizes, in bytes, as clang lays them out for the BPF target (little-endian). */
 export const LAYOUT = {
-  decap_config: { size: 24, dst_filter_v4: 0, dst_filter_v6: 4, track_flows: 8, exclude_v4: 12, exclude_v6: 16, flow_sync_ms: 20 },
+  decap_config: { size: 28, dst_filter_v4: 0, dst_filter_v6: 4, track_flows: 8, exclude_v4: 12, exclude_v6: 16, flow_sync_ms: 20, gre: 24 },
   lpm_v4_key: { size: 8, prefixlen: 0, addr: 4 },
   lpm_v6_key: { size: 20, prefixlen: 0, addr: 4 },
   vni_key: { size: 12, ifindex: 0, vni: 4, tunnel_type: 8 },
@@ -69,6 +70,7 @@ export const LAYOUT = {
 export const MAP_NAMES = {
   config: 'decap_cfg',
   tunnelPorts: 'tunnel_ports',
+  greProtocols: 'gre_protocols',
   dstV4: 'dst_v4',
   dstV6: 'dst_v6',
   excludeV4: 'excl_v4',

@@ -7,14 +7,13 @@ import { lpmKey, parsePrefix } from '../config/prefixes.ts';
 import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, type FlowsAtPass } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
+import { DEFAULT_TUNNELS, greProtocolMap, tunnelPortMap, type TunnelSettings } from '../decode/tunnel-types.ts';
 import { readCounterMaps } from './counters.ts';
 import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
-export interface DataplaneSettings {
-  vxlanPorts: readonly number[];
-  genevePorts: readonly number[];
+export interface DataplaneSettings extends TunnelSettings {
   /** Outer destinations to decapsulate; empty: any. */
   decapPrefixes: readonly string[];
   /** Outer sources or destinations never touched. */
@@ -36,8 +35,7 @@ export interface MapCapacities {
 }
 
 export const DEFAULT_DATAPLANE: DataplaneSettings = {
-  vxlanPorts: [4789],
-  genevePorts: [6081],
+  ...DEFAULT_TUNNELS,
   decapPrefixes: [],
   excludePrefixes: [],
   trackFlows: true,
@@ -88,6 +86,8 @@ export class DecapProgram {
   private flags: DataplaneFlags | undefined;
   /** Ports currently set in the tunnel_ports array (all others hold 0). */
   private ports = new Map<number, TunnelType>();
+  /** GRE protocol types currently set in the gre_protocols array (all others hold 0). */
+  private greProtocols = new Map<number, TunnelType>();
   /**
    * What the last expiry pass left in the flow table, per VNI, and each VNI's new-flow counter right after it:
    * `flowsInTable` adds the flows inserted since. Empty before the first pass (the maps start empty at load).
@@ -122,10 +122,8 @@ export class DecapProgram {
 
   /** Rewrites the settings maps in place; safe while attached (see syncMap and the flag ordering below). */
   applySettings(settings: DataplaneSettings): void {
-    const ports = new Map<number, TunnelType>([
-      ...settings.vxlanPorts.map((p): [number, TunnelType] => [p, 'vxlan']),
-      ...settings.genevePorts.map((p): [number, TunnelType] => [p, 'geneve']),
-    ]);
+    const ports = tunnelPortMap(settings);
+    const greProtocols = greProtocolMap(settings);
     const decap = prefixSets(settings.decapPrefixes);
     const exclude = prefixSets(settings.excludePrefixes);
     // A non-empty prefix set filters both families: with only IPv4 prefixes, IPv6 tunnels are filtered out.
@@ -137,6 +135,7 @@ export class DecapProgram {
       excludeV4: exclude.v4.size > 0,
       excludeV6: exclude.v6.size > 0,
       flowSyncMillis: flowSyncMillis(settings.flowIdleSeconds),
+      gre: greProtocols.size > 0,
     };
     const cfgMap = this.object.map(MAP_NAMES.config);
     // A destination filter that stays on through the change must not see a half-written trie with the
@@ -152,6 +151,8 @@ export class DecapProgram {
         excludeV6: this.flags.excludeV6 || next.excludeV6,
         // A shorter idle timeout makes slots sync sooner before any flow is expired with it.
         flowSyncMillis: Math.min(this.flags.flowSyncMillis, next.flowSyncMillis),
+        // Look GRE up while either the old or the new settings have GRE protocols.
+        gre: this.flags.gre || next.gre,
       }));
     }
     syncMap(this.object.map(MAP_NAMES.excludeV4), exclude.v4);
@@ -163,6 +164,10 @@ export class DecapProgram {
     for (const [port, type] of ports) if (this.ports.get(port) !== type) portMap.update(encodeIndex(port), encodePortValue(type));
     for (const port of this.ports.keys()) if (!ports.has(port)) portMap.update(encodeIndex(port), encodePortValue(undefined));
     this.ports = ports;
+    const greMap = this.object.map(MAP_NAMES.greProtocols);
+    for (const [proto, type] of greProtocols) if (this.greProtocols.get(proto) !== type) greMap.update(encodeIndex(proto), encodePortValue(type));
+    for (const proto of this.greProtocols.keys()) if (!greProtocols.has(proto)) greMap.update(encodeIndex(proto), encodePortValue(undefined));
+    this.greProtocols = greProtocols;
     cfgMap.update(encodeIndex(0), encodeDecapConfig(next));
     this.flags = next;
   }

@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Outcome } from '../../src/decode/layout.ts';
-import type { DataplaneSettings } from '../../src/program/decap-program.ts';
+import { DEFAULT_DATAPLANE, type DataplaneSettings } from '../../src/program/decap-program.ts';
 import {
   ETHERTYPE, IPPROTO, ethernet, geneveFrame, innerFrame, ipv4, ipv6, tcp, udp, vxlan, vxlanFrame, type TunnelFrame,
 } from '../../src/testbed/packets.ts';
@@ -156,11 +156,11 @@ describe('flow counting and live settings (real program)', { skip: !IS_ROOT && !
     if (!requireRoot(t, 'loading the XDP program')) return;
     const frame = vx({ dport: 9999, vni: 12 }).frame;
     assert.deepEqual(prog.run(frame).outcomes, { not_tunnel: 1 });
-    prog.program.applySettings({ vxlanPorts: [4789, 9999], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [], trackFlows: true });
+    prog.program.applySettings({ ...DEFAULT_DATAPLANE, vxlanPorts: [4789, 9999], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [], trackFlows: true });
     assert.deepEqual(prog.run(frame).outcomes, { decapsulated: 1 });
-    prog.program.applySettings({ vxlanPorts: [4789, 9999], genevePorts: [6081], decapPrefixes: [], excludePrefixes: ['10.1.0.0/16'], trackFlows: true });
+    prog.program.applySettings({ ...DEFAULT_DATAPLANE, vxlanPorts: [4789, 9999], genevePorts: [6081], decapPrefixes: [], excludePrefixes: ['10.1.0.0/16'], trackFlows: true });
     assert.deepEqual(prog.run(frame).outcomes, { excluded: 1 });
-    prog.program.applySettings({ vxlanPorts: [4789], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [], trackFlows: false });
+    prog.program.applySettings({ ...DEFAULT_DATAPLANE, vxlanPorts: [4789], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [], trackFlows: false });
     assert.deepEqual(prog.run(frame).outcomes, { not_tunnel: 1 });
     const r = prog.run(vx({ vni: 13 }).frame);
     assert.equal(r.vnis['vxlan/13']?.flows, 0, 'trackFlows off: no flow counted');

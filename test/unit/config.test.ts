@@ -25,7 +25,7 @@ function errorOf(input: unknown): string {
 
 test('every field has a default', () => {
   assert.deepEqual(DEFAULT_CONFIG, {
-    interfaces: [], vxlanPorts: [4789], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [],
+    interfaces: [], vxlanPorts: [4789], genevePorts: [6081], vxlanGpePorts: [4790], gre: true, erspan: true, decapPrefixes: [], excludePrefixes: [],
     maps: { vniCapacity: 65536, flowCapacity: 262144 }, trackFlows: true, flowIdleTimeoutSeconds: 60,
     metrics: { headers: {}, resourceAttributes: {}, maxVniSeries: 2000 },
   });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';
-import { LAYOUT, packVniKey } from '../../src/decode/layout.ts';
+import { LAYOUT, OUTCOMES, packVniKey } from '../../src/decode/layout.ts';
 import { outermostFlow, summarizeTap } from '../../src/demo/tap-flows.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 
@@ -38,8 +38,8 @@ test('outcome_stats and lost_updates', () => {
   assert.deepEqual(decodeOutcomeStats({ count: 1, keys, values }, { stride: 16, cpus: 2 }), [{ ifindex: 3, outcome: 'excluded', packets: 5, bytes: 460 }]);
   keys.writeUInt32LE(99, 4);
   assert.throws(() => decodeOutcomeStats({ count: 1, keys, values }, { stride: 16, cpus: 2 }), /unknown outcome 99/);
-  // The array form: index = ifindex * 9 + outcome; untouched entries are left out.
-  const ak = Buffer.alloc(8); ak.writeUInt32LE(2 * 9 + 1, 0); ak.writeUInt32LE(3 * 9 + 0, 4);
+  // The array form: index = ifindex * OUTCOME_MAX + outcome; untouched entries are left out.
+  const ak = Buffer.alloc(8); ak.writeUInt32LE(2 * OUTCOMES.length + 1, 0); ak.writeUInt32LE(3 * OUTCOMES.length + 0, 4);
   const av = Buffer.alloc(16 * 2 * 2); av.writeBigUInt64LE(2n, 0); av.writeBigUInt64LE(120n, 8); av.writeBigUInt64LE(1n, 16); av.writeBigUInt64LE(60n, 24);
   assert.deepEqual(decodeOutcomeArray({ count: 2, keys: ak, values: av }, { stride: 16, cpus: 2 }), [{ ifindex: 2, outcome: 'not_tunnel', packets: 3, bytes: 180 }]);
   const lk = Buffer.alloc(12); lk.writeUInt32LE(0, 0); lk.writeUInt32LE(1, 4); lk.writeUInt32LE(2, 8);
@@ -96,7 +96,7 @@ test('address formatting follows RFC 5952', () => {
 });
 
 test('settings encoders lay out decap_config and the port set as the C structs', () => {
-  assert.deepEqual([...encodeDecapConfig({ dstFilterV4: true, dstFilterV6: false, trackFlows: true, excludeV4: false, excludeV6: true, flowSyncMillis: 1000 })], [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xe8, 0x03, 0, 0]);
+  assert.deepEqual([...encodeDecapConfig({ dstFilterV4: true, dstFilterV6: false, trackFlows: true, excludeV4: false, excludeV6: true, flowSyncMillis: 1000, gre: true })], [1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0xe8, 0x03, 0, 0, 1, 0, 0, 0]);
   assert.deepEqual([...encodePortValue('geneve')], [2, 0, 0, 0]);
   assert.deepEqual([...encodePortValue(undefined)], [0, 0, 0, 0]);
 });

@@ -64,10 +64,10 @@ test('active flows of every ifindex of a name are summed into one gauge row', ()
   assert.deepEqual(applied.activeFlows.map((r) => [ledger.nameOf(r.ifindex), r.tunnelType, r.vni, r.flows]), [['cap0', 'geneve', 9, 5]]);
 });
 
-test('packVniKey: one packing for decoders and series, exact up to ifindex 2^27 - 1, and unpackVniKey inverts it', async () => {
+test('packVniKey: one packing for decoders and series, exact up to ifindex 2^17 - 1 and 32-bit segment ids, and unpackVniKey inverts it', async () => {
   const { packVniKey, unpackVniKey, TUNNEL_TYPE_IDS } = await import('../../src/decode/layout.ts');
-  for (const [ifindex, type, v] of [[1, TUNNEL_TYPE_IDS.vxlan, 0], [2 ** 27 - 1, TUNNEL_TYPE_IDS.geneve, 0xffffff], [513, 1, 4242]] as const) {
+  for (const [ifindex, type, v] of [[1, TUNNEL_TYPE_IDS.vxlan, 0], [2 ** 17 - 1, TUNNEL_TYPE_IDS.geneve, 0xffffffff], [2 ** 17 - 1, TUNNEL_TYPE_IDS.erspan, 1023], [513, 1, 4242]] as const) {
     assert.deepEqual(unpackVniKey(packVniKey(ifindex, type, v)), { ifindex, tunnelTypeId: type, vni: v });
   }
-  assert.ok(Math.max(...Object.values(TUNNEL_TYPE_IDS)) < 4, 'tunnel type codes fit the 2 bits the key gives them');
+  assert.ok(Math.max(...Object.values(TUNNEL_TYPE_IDS)) < 16, 'tunnel type codes fit the 4 bits the key gives them');
 });

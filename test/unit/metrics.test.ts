@@ -171,7 +171,7 @@ test('selectVniSeries: pure, the largest first while there is room, then never c
   assert.equal(roomy.size, 2, 'duplicates count once');
   assert.notEqual(seriesKey(row(2, 0, 1)), seriesKey(row(2, 0, 2)), 'keyed by interface too');
   assert.notEqual(seriesKey({ ifindex: 1, tunnelType: 'vxlan', vni: 2 }), seriesKey({ ifindex: 1, tunnelType: 'geneve', vni: 2 }), 'and by tunnel type');
-  assert.equal(seriesKey({ ifindex: 2 ** 27 - 1, tunnelType: 'geneve', vni: 0xffffff }), 0xffffff + 2 * 2 ** 24 + (2 ** 27 - 1) * 2 ** 26, 'exact for large ifindexes');
+  assert.equal(seriesKey({ ifindex: 2 ** 17 - 1, tunnelType: 'gre', vni: 0xffffffff }), 0xffffffff + 4 * 2 ** 32 + (2 ** 17 - 1) * 2 ** 36, 'exact for large ifindexes and 32-bit GRE keys');
 
   const selector = new VniSeriesSelector(2);
   selector.update([row(1, 5), row(2, 50), row(3, 20)]);
