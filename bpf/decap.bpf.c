@@ -771,8 +771,10 @@ int xdp_decap(struct xdp_md *ctx)
 	if (outcome)
 		goto out;
 	/* Kept for an IP payload's Ethernet header: the outermost frame's addresses. */
-	if (data + sizeof(macs) > data_end)
+	if (data + sizeof(macs) > data_end) { /* cannot happen: parse_level read the Ethernet header */
+		outcome = OUTCOME_TRUNCATED;
 		goto out;
+	}
 	__builtin_memcpy(macs, data, sizeof(macs));
 
 	/* Each level is stripped as it is found; a failure later gives every byte back (adjust by -overhead). */
