@@ -230,7 +230,7 @@ static __always_inline int ipv6_is_unwalked_extension(__u8 nexthdr)
 
 /*
  * IPv6 extension headers after the fixed header: hop-by-hop, routing and destination options are skipped,
- * a fragment header sets *frag_off (offset and M, host order); at most IPV6_EXT_MAX headers. Returns the
+ * a fragment header's M flag is ORed into *frag_off (host order); at most IPV6_EXT_MAX headers. Returns the
  * upper-layer protocol, PARSE_FRAGMENT for a non-first fragment, PARSE_UNSUPPORTED or PARSE_TRUNCATED.
  */
 static __always_inline int parse_ip6_extensions(struct hdr_cursor *nh, void *data_end, int nexthdr, __u16 *frag_off)
@@ -253,9 +253,12 @@ static __always_inline int parse_ip6_extensions(struct hdr_cursor *nh, void *dat
 
 			if ((void *)(frag + 1) > data_end)
 				return PARSE_TRUNCATED;
-			*frag_off = bpf_ntohs(frag->frag_off);
-			if (*frag_off & IPV6_FRAG_OFFSET)
+			__u16 this_frag_off = bpf_ntohs(frag->frag_off);
+
+			if (this_frag_off & IPV6_FRAG_OFFSET)
 				return PARSE_FRAGMENT;
+			/* Several fragment headers (odd, but possible): M set in any makes it a first fragment. */
+			*frag_off |= this_frag_off;
 			nexthdr = frag->nexthdr;
 			nh->pos = frag + 1;
 		} else {
