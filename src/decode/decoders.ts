@@ -1,7 +1,8 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
-import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, packVniKey, TUNNEL_TYPE_IDS, unpackVniKey, type TunnelType } from './layout.ts';
+import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
 import { tunnelTypeName } from './tunnel-types.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
+import { VniMap } from './vni-map.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
 export interface RawEntries {
@@ -31,15 +32,65 @@ export interface PerCpuLayout {
   cpus: number;
 }
 
-export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounters[] {
+/** The buffer's bytes as little-endian u32 words without a copy when aligned (map reads are), else a copy. */
+function u32Words(buf: Buffer): Uint32Array {
+  if (buf.byteOffset % 4 === 0) return new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+  const copy = new Uint8Array(buf.length & ~3);
+  copy.set(buf.subarray(0, copy.length));
+  return new Uint32Array(copy.buffer);
+}
+
+/** Sums the u64 at word `at` of each CPU slot (`strideWords` apart) as a number. */
+function sumWords(w: Uint32Array, at: number, strideWords: number, cpus: number): number {
+  let total = 0;
+  for (let cpu = 0; cpu < cpus; cpu++, at += strideWords) total += w[at]! + w[at + 1]! * 2 ** 32;
+  return total;
+}
+
+/**
+ * vni_stats entries as rows, appended to `out` (so a map read in chunks decodes chunk by chunk). Reads aligned
+ * u32 words: 100k keys per collection.
+ */
+export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout, out: VniCounters[] = []): VniCounters[] {
+  const K = LAYOUT.vni_key;
+  const V = LAYOUT.vni_value;
+  if (raw.count === 0) return out;
+  const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  if (!LE || K.size % 4 !== 0 || layout.stride % 8 !== 0) return decodeVniStatsSlow(raw, layout, out);
+  const keys = u32Words(raw.keys);
+  const values = u32Words(raw.values);
+  const kw = K.size / 4;
+  const sw = layout.stride / 4;
+  const vw = sw * layout.cpus;
+  const cpus = layout.cpus;
+  let lastType = -1;
+  let typeName: TunnelType = 'vxlan';
+  for (let i = 0; i < raw.count; i++) {
+    const k = i * kw;
+    const v = i * vw;
+    const type = keys[k + K.tunnel_type / 4]!;
+    if (type !== lastType) [lastType, typeName] = [type, tunnelTypeName(type)];
+    out.push({
+      ifindex: keys[k + K.ifindex / 4]!,
+      tunnelType: typeName,
+      vni: keys[k + K.vni / 4]!,
+      packets: sumWords(values, v + V.packets / 4, sw, cpus),
+      bytes: sumWords(values, v + V.bytes / 4, sw, cpus),
+      overheadBytes: sumWords(values, v + V.overhead_bytes / 4, sw, cpus),
+      flows: sumWords(values, v + V.flows / 4, sw, cpus),
+    });
+  }
+  return out;
+}
+
+function decodeVniStatsSlow(raw: RawEntries, layout: PerCpuLayout, out: VniCounters[]): VniCounters[] {
   const K = LAYOUT.vni_key;
   const V = LAYOUT.vni_value;
   const valueBytes = layout.stride * layout.cpus;
-  const out: VniCounters[] = new Array(raw.count);
   for (let i = 0; i < raw.count; i++) {
     const k = i * K.size;
     const v = i * valueBytes;
-    out[i] = {
+    out.push({
       ifindex: raw.keys.readUInt32LE(k + K.ifindex),
       tunnelType: tunnelTypeName(raw.keys.readUInt32LE(k + K.tunnel_type)),
       vni: raw.keys.readUInt32LE(k + K.vni),
@@ -47,7 +98,7 @@ export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounte
       bytes: sumPerCpu(raw.values, v, V.bytes, layout.stride, layout.cpus),
       overheadBytes: sumPerCpu(raw.values, v, V.overhead_bytes, layout.stride, layout.cpus),
       flows: sumPerCpu(raw.values, v, V.flows, layout.stride, layout.cpus),
-    };
+    });
   }
   return out;
 }
@@ -59,7 +110,8 @@ export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounte
 export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounters[] {
   const S = LAYOUT.vni_cache_slot;
   const V = LAYOUT.vni_value;
-  const byKey = new Map<number, VniCounters>();
+  const byKey = new VniMap<VniCounters>();
+  const rows: VniCounters[] = [];
   const valueBytes = layout.stride * layout.cpus;
   for (let i = 0; i < raw.count; i++) {
     for (let cpu = 0; cpu < layout.cpus; cpu++) {
@@ -68,11 +120,11 @@ export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounte
       const vni = raw.values.readUInt32LE(at + S.key);
       const ifindexType = raw.values.readUInt32LE(at + S.key + 4);
       if (ifindexType === 0) continue; // empty slot
-      const id = ifindexType * 2 ** 32 + vni;
-      let row = byKey.get(id);
+      let row = byKey.get(ifindexType >>> 8, ifindexType & 0xff, vni);
       if (!row) {
         row = { ifindex: ifindexType >>> 8, tunnelType: tunnelTypeName(ifindexType & 0xff), vni, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 };
-        byKey.set(id, row);
+        byKey.set(row.ifindex, ifindexType & 0xff, vni, row);
+        rows.push(row);
       }
       const c = at + S.counts;
       row.packets += readU64(raw.values, c + V.packets);
@@ -81,26 +133,33 @@ export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounte
       row.flows += readU64(raw.values, c + V.flows);
     }
   }
-  return [...byKey.values()];
+  return rows;
 }
 
-/** vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI). */
-export function addVniCounters(stats: VniCounters[], cached: VniCounters[]): VniCounters[] {
+/**
+ * vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI): the cached counts are added to
+ * the `stats` rows in place (pass fresh rows) and rows only the cache has are appended. Only the cached rows
+ * (at most a thousand or so per CPU) are indexed, never the 100k stats rows.
+ */
+export function addVniCounters(stats: VniCounters[], cached: readonly VniCounters[]): VniCounters[] {
   if (cached.length === 0) return stats;
-  const key = (r: VniCounters) => `${r.ifindex}/${r.tunnelType}/${r.vni}`;
-  const rows = new Map(stats.map((r) => [key(r), r]));
-  for (const c of cached) {
-    const row = rows.get(key(c));
-    if (!row) {
-      rows.set(key(c), { ...c });
-      continue;
-    }
+  const pending = new VniMap<VniCounters>();
+  for (const c of cached) pending.set(c.ifindex, TUNNEL_TYPE_IDS[c.tunnelType], c.vni, c);
+  let left = cached.length;
+  for (let i = 0; i < stats.length && left > 0; i++) {
+    const row = stats[i]!;
+    const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
+    const c = pending.get(row.ifindex, typeId, row.vni);
+    if (!c) continue;
     row.packets += c.packets;
     row.bytes += c.bytes;
     row.overheadBytes += c.overheadBytes;
     row.flows += c.flows;
+    pending.delete(row.ifindex, typeId, row.vni);
+    left--;
   }
-  return [...rows.values()];
+  if (left > 0) pending.forEach((c) => void stats.push({ ...c }));
+  return stats;
 }
 
 export function decodeOutcomeStats(raw: RawEntries, layout: PerCpuLayout): OutcomeCounters[] {
@@ -208,12 +267,15 @@ export function decodeFlows(raw: RawEntries): FlowRecord[] {
  * Counts one chunk of raw flow entries into `counts` (per interface, tunnel type and VNI) when seen since
  * `cutoffNs`, and returns the indexes of the idle ones. Reads only the fields it needs: no object per flow.
  */
-export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: Map<number, number>): number[] {
+export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: VniMap<number>): number[] {
   const K = LAYOUT.flow_key;
   const idle: number[] = [];
   // Timestamps exceed 2^53 ns after 104 days of uptime: compare the two 32-bit halves, no BigInt per flow.
   const cutHi = Number(cutoffNs >> 32n);
   const cutLo = Number(cutoffNs & 0xffffffffn);
+  let lastIfindex = -1;
+  let lastType = -1;
+  let group: Map<number, number> | undefined;
   for (let i = 0; i < raw.count; i++) {
     const at = i * LAYOUT.flow_value.size + LAYOUT.flow_value.last_seen_ns;
     const hi = raw.values.readUInt32LE(at + 4);
@@ -222,38 +284,52 @@ export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: Map<
       continue;
     }
     const k = i * K.size;
-    const id = packVniKey(raw.keys.readUInt32LE(k + K.ifindex), raw.keys[k + K.tunnel_type] ?? 0, raw.keys.readUInt32LE(k + K.vni));
-    counts.set(id, (counts.get(id) ?? 0) + 1);
+    const ifindex = raw.keys.readUInt32LE(k + K.ifindex);
+    const type = raw.keys[k + K.tunnel_type] ?? 0;
+    if (!group || ifindex !== lastIfindex || type !== lastType) [lastIfindex, lastType, group] = [ifindex, type, counts.inner(ifindex, type)];
+    const vni = raw.keys.readUInt32LE(k + K.vni);
+    group.set(vni, (group.get(vni) ?? 0) + 1);
   }
   return idle;
 }
 
 /** The per-VNI counts `countActiveFlows` gathered. */
-export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[] {
-  return [...counts].map(([id, flows]) => {
-    const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
-    return { ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows };
-  });
+export function activeFlowCounts(counts: VniMap<number>): ActiveFlowCount[] {
+  const out: ActiveFlowCount[] = [];
+  counts.forEach((flows, ifindex, tunnelTypeId, vni) => void out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows }));
+  return out;
 }
 
-/** What an expiry pass left in the flow table, per VNI by `packVniKey` id (see `flowsAtPass`). */
-export interface FlowsAtPass {
+/** One VNI's record in `FlowsAtPass`. */
+interface FlowsAtPassEntry {
   /** Flows the pass kept. */
-  kept: ReadonlyMap<number, number>;
+  kept: number;
   /** Flows kept minus the VNI's new-flow counter right after the pass: add the counter now to get the gauge. */
-  base: ReadonlyMap<number, number>;
+  base: number;
+  /** The last `flowsSincePass` call that saw the VNI in the counters. */
+  seen: number;
+}
+
+/** What an expiry pass left in the flow table, per (interface, tunnel type, VNI) (see `flowsAtPass`). */
+export interface FlowsAtPass {
+  entries: VniMap<FlowsAtPassEntry>;
 }
 
 /** A pass's record from the flows it kept and the counters read right after it (`vnis`). */
-export function flowsAtPass(kept: ReadonlyMap<number, number>, vnis: readonly VniCounters[]): FlowsAtPass {
-  const base = new Map(kept);
+export function flowsAtPass(kept: VniMap<number>, vnis: readonly VniCounters[]): FlowsAtPass {
+  const entries = new VniMap<FlowsAtPassEntry>();
+  kept.forEach((flows, ifindex, typeId, vni) => void entries.set(ifindex, typeId, vni, { kept: flows, base: flows, seen: 0 }));
   for (const r of vnis) {
     if (r.flows === 0) continue;
-    const id = packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
-    base.set(id, (base.get(id) ?? 0) - r.flows);
+    const typeId = TUNNEL_TYPE_IDS[r.tunnelType];
+    let e = entries.get(r.ifindex, typeId, r.vni);
+    if (!e) entries.set(r.ifindex, typeId, r.vni, (e = { kept: 0, base: 0, seen: 0 }));
+    e.base -= r.flows;
   }
-  return { kept, base };
+  return { entries };
 }
+
+let sinceCalls = 0;
 
 /**
  * Flows the table holds per (interface, tunnel type, VNI) without reading it: what the last expiry pass kept
@@ -262,21 +338,23 @@ export function flowsAtPass(kept: ReadonlyMap<number, number>, vnis: readonly Vn
  */
 export function flowsSincePass(pass: FlowsAtPass, vnis: readonly VniCounters[]): ActiveFlowCount[] {
   const out: ActiveFlowCount[] = [];
+  const call = ++sinceCalls;
   let matched = 0;
   for (const r of vnis) {
-    const b = pass.base.get(packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni));
-    if (b !== undefined) matched++;
-    const flows = (b ?? 0) + r.flows;
+    const e = pass.entries.get(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
+    let flows = r.flows;
+    if (e !== undefined) {
+      matched++;
+      e.seen = call;
+      flows += e.base;
+    }
     if (flows > 0) out.push({ ifindex: r.ifindex, tunnelType: r.tunnelType, vni: r.vni, flows });
   }
   // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
-  if (matched < pass.base.size) {
-    const shown = new Set(vnis.map((r) => packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni)));
-    for (const [id, flows] of pass.kept) {
-      if (shown.has(id) || flows === 0) continue;
-      const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
-      out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows });
-    }
+  if (matched < pass.entries.size) {
+    pass.entries.forEach((e, ifindex, tunnelTypeId, vni) => {
+      if (e.seen !== call && e.kept > 0) out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows: e.kept });
+    });
   }
   return out;
 }

@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import type { ActiveFlowCount, CounterSnapshot, VniCounters } from '../decode/records.ts';
 import { ATTR, METRIC, metricDefinition, PLUGIN_VERSION, type MetricName } from './names.ts';
-import { groupVniSeries, VniSeriesSelector, type GroupedVniSeries } from './vni-series.ts';
+import { groupVniSeries, VniSeriesSelector, type GroupedVniSeries, type VniSeriesKey } from './vni-series.ts';
 
 export type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
 
@@ -79,7 +79,7 @@ export function registerDecapMetrics(options: DecapMetricsOptions): DecapMetrics
   const skippedPackets = counter(METRIC.skippedPackets);
   const lostUpdates = counter(METRIC.mapUpdatesLost);
   const selector = new VniSeriesSelector(options.maxVniSeries);
-  const isAdmitted = (key: number) => selector.hasKey(key);
+  const isAdmitted = (row: VniSeriesKey) => selector.has(row);
   let overflowVnis = 0;
   // A cumulative reader repeats a gauge's last value for series no longer observed: observe 0 for them once.
   let lastGaugeSeries = new Map<string, Attributes>();

@@ -1,5 +1,6 @@
 // Which (interface, tunnel type, VNI) series are reported one by one, and which are summed into the overflow series.
 import { packVniKey, TUNNEL_TYPE_IDS, type TunnelType } from '../decode/layout.ts';
+import { VniMap } from '../decode/vni-map.ts';
 
 export interface VniSeriesKey {
   ifindex: number;
@@ -7,9 +8,12 @@ export interface VniSeriesKey {
   vni: number;
 }
 
-/** One number per (interface, type, VNI): `packVniKey`, the one packing. */
-export function seriesKey(k: VniSeriesKey): number {
-  return packVniKey(k.ifindex, TUNNEL_TYPE_IDS[k.tunnelType], k.vni);
+/** The admitted series: an exact (interface, tunnel type, VNI) set. */
+export type AdmittedVniSeries = VniMap<true>;
+
+/** Whether `admitted` holds the series of `k`. */
+export function isAdmittedSeries(admitted: AdmittedVniSeries, k: VniSeriesKey): boolean {
+  return admitted.has(k.ifindex, TUNNEL_TYPE_IDS[k.tunnelType], k.vni);
 }
 
 /**
@@ -19,32 +23,32 @@ export function seriesKey(k: VniSeriesKey): number {
  * included) can decrease. Returns `admitted` itself when nothing was added.
  */
 export function selectVniSeries(
-  admitted: ReadonlySet<number>,
+  admitted: AdmittedVniSeries,
   rows: ReadonlyArray<VniSeriesKey & { bytes: number }>,
   limit: number,
-): ReadonlySet<number> {
+): AdmittedVniSeries {
   const room = limit - admitted.size;
   if (room <= 0) return admitted;
-  const fresh: Array<{ key: number; bytes: number }> = [];
-  const freshKeys = new Set<number>();
+  const fresh: Array<VniSeriesKey & { bytes: number }> = [];
+  const freshKeys = new VniMap<true>();
   for (const row of rows) {
-    const key = seriesKey(row);
-    if (admitted.has(key) || freshKeys.has(key)) continue;
-    freshKeys.add(key);
-    fresh.push({ key, bytes: row.bytes });
+    const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
+    if (admitted.has(row.ifindex, typeId, row.vni) || freshKeys.has(row.ifindex, typeId, row.vni)) continue;
+    freshKeys.set(row.ifindex, typeId, row.vni, true);
+    fresh.push(row);
   }
   if (fresh.length === 0) return admitted;
   // Ties keep input order (Array.prototype.sort is stable), so the choice is deterministic.
   if (fresh.length > room) fresh.sort((a, b) => b.bytes - a.bytes);
-  const next = new Set(admitted);
-  for (const { key } of fresh.slice(0, room)) next.add(key);
+  const next = admitted.clone();
+  for (const row of fresh.slice(0, room)) next.set(row.ifindex, TUNNEL_TYPE_IDS[row.tunnelType], row.vni, true);
   return next;
 }
 
 /** Holds the admitted set for the life of the process; see `selectVniSeries` for the rule. */
 export class VniSeriesSelector {
   readonly limit: number;
-  private admitted: ReadonlySet<number> = new Set<number>();
+  private admitted: AdmittedVniSeries = new VniMap<true>();
 
   constructor(limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`maxVniSeries must be a positive integer, got ${limit}`);
@@ -57,11 +61,7 @@ export class VniSeriesSelector {
   }
 
   has(k: VniSeriesKey): boolean {
-    return this.admitted.has(seriesKey(k));
-  }
-
-  hasKey(key: number): boolean {
-    return this.admitted.has(key);
+    return isAdmittedSeries(this.admitted, k);
   }
 
   get size(): number {
@@ -85,25 +85,30 @@ export interface GroupedVniSeries {
  */
 export function groupVniSeries<T extends VniSeriesKey>(
   rows: readonly T[],
-  isAdmitted: (key: number) => boolean,
+  isAdmitted: (row: T) => boolean,
   fields: ReadonlyArray<(row: T) => number>,
 ): { series: GroupedVniSeries[]; overflowRows: number } {
-  const admitted = new Map<number, GroupedVniSeries>();
+  const admitted: GroupedVniSeries[] = [];
+  const admittedByKey = new VniMap<GroupedVniSeries>();
+  // One overflow series per (interface, type), by `packVniKey`.
   const overflow = new Map<number, GroupedVniSeries>();
   let overflowRows = 0;
   for (const row of rows) {
-    const key = seriesKey(row);
     let target: GroupedVniSeries | undefined;
-    if (isAdmitted(key)) {
-      target = admitted.get(key);
-      if (!target) admitted.set(key, (target = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: row.vni, values: fields.map(() => 0) }));
+    const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
+    if (isAdmitted(row)) {
+      target = admittedByKey.get(row.ifindex, typeId, row.vni);
+      if (!target) {
+        admittedByKey.set(row.ifindex, typeId, row.vni, (target = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: row.vni, values: fields.map(() => 0) }));
+        admitted.push(target);
+      }
     } else {
       overflowRows++;
-      const groupKey = key - row.vni; // the same key with VNI 0: one group per (interface, type)
+      const groupKey = packVniKey(row.ifindex, typeId);
       target = overflow.get(groupKey);
       if (!target) overflow.set(groupKey, (target = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: undefined, values: fields.map(() => 0) }));
     }
     for (let i = 0; i < fields.length; i++) target.values[i]! += fields[i]!(row);
   }
-  return { series: [...admitted.values(), ...overflow.values()], overflowRows };
+  return { series: [...admitted, ...overflow.values()], overflowRows };
 }

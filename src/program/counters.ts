@@ -2,7 +2,7 @@
 import type { BpfMap } from '../ffi/bpf-object.ts';
 import { addVniCounters, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniCache, decodeVniStats } from '../decode/decoders.ts';
 import { MAP_NAMES } from '../decode/layout.ts';
-import type { CounterSnapshot } from '../decode/records.ts';
+import type { CounterSnapshot, VniCounters } from '../decode/records.ts';
 
 /**
  * vni_stats plus the per-CPU vni_cache (counts never move between them: see bpf/decap.bpf.c), the outcome
@@ -14,8 +14,11 @@ export function readCounterMaps(map: (name: string) => BpfMap): CounterSnapshot 
   const outcomes = map(MAP_NAMES.outcomeStats);
   const outcomesHi = map(MAP_NAMES.outcomeHi);
   const lost = map(MAP_NAMES.lostUpdates);
+  // Decoded chunk by chunk as read: the 100k-entry map is never copied into one buffer.
+  const rows: VniCounters[] = [];
+  vniStats.forEachChunk((chunk) => void decodeVniStats(chunk, vniStats.perCpuLayout, rows));
   return {
-    vnis: addVniCounters(decodeVniStats(vniStats.readAll(), vniStats.perCpuLayout), decodeVniCache(vniCache.readAll(), vniCache.perCpuLayout)),
+    vnis: addVniCounters(rows, decodeVniCache(vniCache.readAll(), vniCache.perCpuLayout)),
     outcomes: [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
     lost: decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
   };

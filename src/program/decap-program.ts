@@ -11,6 +11,7 @@ import { DEFAULT_TUNNELS, greProtocolMap, tunnelPortMap, type TunnelSettings } f
 import { readCounterMaps } from './counters.ts';
 import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
+import { VniMap } from '../decode/vni-map.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
 export interface DataplaneSettings extends TunnelSettings {
@@ -92,7 +93,7 @@ export class DecapProgram {
    * What the last expiry pass left in the flow table, per VNI, and each VNI's new-flow counter right after it:
    * `flowsInTable` adds the flows inserted since. Empty before the first pass (the maps start empty at load).
    */
-  private lastPass: FlowsAtPass = { kept: new Map(), base: new Map() };
+  private lastPass: FlowsAtPass = { entries: new VniMap() };
 
   private constructor(object: BpfObject, capacities: MapCapacities) {
     this.object = object;
@@ -198,7 +199,7 @@ export class DecapProgram {
 
   /** Flows seen within `idleNs`, per (interface, tunnel type, VNI), from a read of the whole flow table. */
   countActiveFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): ActiveFlowCount[] {
-    const counts = new Map<number, number>();
+    const counts = new VniMap<number>();
     // Streamed chunk by chunk: a million flows never sit in memory as objects.
     this.forEachFlowChunk(nowNs - idleNs, (chunk) => void countActiveFlows(chunk, nowNs - idleNs, counts));
     return activeFlowCounts(counts);
@@ -213,7 +214,7 @@ export class DecapProgram {
     const syncNs = BigInt(this.flags?.flowSyncMillis ?? 1000) * 1_000_000n;
     if (idleNs < syncNs) idleNs = syncNs;
     const map = this.object.map(MAP_NAMES.flows);
-    const counts = new Map<number, number>();
+    const counts = new VniMap<number>();
     const idleKeys: Buffer[] = [];
     let kept = 0;
     this.forEachFlowChunk(nowNs - idleNs, (chunk) => {

@@ -64,10 +64,17 @@ test('active flows of every ifindex of a name are summed into one gauge row', ()
   assert.deepEqual(applied.activeFlows.map((r) => [ledger.nameOf(r.ifindex), r.tunnelType, r.vni, r.flows]), [['cap0', 'geneve', 9, 5]]);
 });
 
-test('packVniKey: one packing for decoders and series, exact up to ifindex 2^17 - 1 and 32-bit segment ids, and unpackVniKey inverts it', async () => {
+test('packVniKey: (interface, tunnel type) as one number exact for any u32 ifindex, unpackVniKey inverts it; VniMap keys exactly with 32-bit segment ids', async () => {
   const { packVniKey, unpackVniKey, TUNNEL_TYPE_IDS } = await import('../../src/decode/layout.ts');
-  for (const [ifindex, type, v] of [[1, TUNNEL_TYPE_IDS.vxlan, 0], [2 ** 17 - 1, TUNNEL_TYPE_IDS.geneve, 0xffffffff], [2 ** 17 - 1, TUNNEL_TYPE_IDS.erspan, 1023], [513, 1, 4242]] as const) {
-    assert.deepEqual(unpackVniKey(packVniKey(ifindex, type, v)), { ifindex, tunnelTypeId: type, vni: v });
+  const { VniMap } = await import('../../src/decode/vni-map.ts');
+  for (const [ifindex, type] of [[1, TUNNEL_TYPE_IDS.vxlan], [2 ** 17, TUNNEL_TYPE_IDS.geneve], [0xffffffff, TUNNEL_TYPE_IDS.erspan], [0xfffffffe, 15], [513, 1]] as const) {
+    assert.deepEqual(unpackVniKey(packVniKey(ifindex, type)), { ifindex, tunnelTypeId: type });
   }
   assert.ok(Math.max(...Object.values(TUNNEL_TYPE_IDS)) < 16, 'tunnel type codes fit the 4 bits the key gives them');
+  const map = new VniMap<number>();
+  const keys = [[0xffffffff, 15, 0xffffffff], [0xfffffffe, 15, 0xffffffff], [0xffffffff, 14, 0xffffffff], [0xffffffff, 15, 0xfffffffe], [2 ** 17, 1, 0], [0, 1, 2 ** 17 * 2 ** 4]] as const;
+  keys.forEach(([ifindex, type, vni], i) => map.set(ifindex, type, vni, i));
+  assert.equal(map.size, keys.length, 'no two keys collide');
+  keys.forEach(([ifindex, type, vni], i) => assert.equal(map.get(ifindex, type, vni), i));
+  assert.deepEqual(map.entries().map(([i, t, v]) => [i, t, v]).sort(), keys.map((k) => [...k]).sort());
 });
