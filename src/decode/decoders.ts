@@ -3,6 +3,7 @@ import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOME
 import { tunnelTypeName } from './tunnel-types.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
 import { VniMap } from './vni-map.ts';
+import { VniTable } from './vni-table.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
 export interface RawEntries {
@@ -81,6 +82,61 @@ export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout, out: VniCo
     });
   }
   return out;
+}
+
+/** vni_stats entries appended to `table` (a map read in chunks decodes chunk by chunk): no object per row. */
+export function decodeVniStatsInto(raw: RawEntries, layout: PerCpuLayout, table: VniTable): VniTable {
+  const K = LAYOUT.vni_key;
+  const V = LAYOUT.vni_value;
+  if (raw.count === 0) return table;
+  const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+  if (!LE || K.size % 4 !== 0 || layout.stride % 8 !== 0) {
+    for (const r of decodeVniStatsSlow(raw, layout, [])) table.push(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni, r.packets, r.bytes, r.overheadBytes, r.flows);
+    return table;
+  }
+  const keys = u32Words(raw.keys);
+  const values = u32Words(raw.values);
+  const kw = K.size / 4;
+  const sw = layout.stride / 4;
+  const vw = sw * layout.cpus;
+  const cpus = layout.cpus;
+  table.reserve(raw.count);
+  let lastType = -1;
+  for (let i = 0; i < raw.count; i++) {
+    const k = i * kw;
+    const v = i * vw;
+    const type = keys[k + K.tunnel_type / 4]!;
+    if (type !== lastType) void tunnelTypeName((lastType = type)); // throws on a layout mismatch
+    const at = table.count++;
+    table.ifindex[at] = keys[k + K.ifindex / 4]!;
+    table.typeId[at] = type;
+    table.vni[at] = keys[k + K.vni / 4]!;
+    table.packets[at] = sumWords(values, v + V.packets / 4, sw, cpus);
+    table.bytes[at] = sumWords(values, v + V.bytes / 4, sw, cpus);
+    table.overheadBytes[at] = sumWords(values, v + V.overhead_bytes / 4, sw, cpus);
+    table.flows[at] = sumWords(values, v + V.flows / 4, sw, cpus);
+  }
+  return table;
+}
+
+/** `addVniCounters` on a table: cached counts added to its rows in place, rows only the cache has appended. */
+export function addVniCountersToTable(table: VniTable, cached: readonly VniCounters[]): VniTable {
+  if (cached.length === 0) return table;
+  const pending = new VniMap<VniCounters>();
+  for (const c of cached) pending.set(c.ifindex, TUNNEL_TYPE_IDS[c.tunnelType], c.vni, c);
+  let left = pending.size;
+  for (let i = 0; i < table.count && left > 0; i++) {
+    const c = pending.get(table.ifindex[i]!, table.typeId[i]!, table.vni[i]!);
+    if (!c) continue;
+    table.packets[i]! += c.packets;
+    table.bytes[i]! += c.bytes;
+    table.overheadBytes[i]! += c.overheadBytes;
+    table.flows[i]! += c.flows;
+    pending.delete(table.ifindex[i]!, table.typeId[i]!, table.vni[i]!);
+    left--;
+  }
+  if (left > 0) pending.forEach((c, ifindex, typeId, vni) => table.push(ifindex, typeId, vni, c.packets, c.bytes, c.overheadBytes, c.flows));
+  return table;
 }
 
 function decodeVniStatsSlow(raw: RawEntries, layout: PerCpuLayout, out: VniCounters[]): VniCounters[] {
@@ -302,6 +358,9 @@ export function activeFlowCounts(counts: VniMap<number>): ActiveFlowCount[] {
 
 /** One VNI's record in `FlowsAtPass`. */
 interface FlowsAtPassEntry {
+  ifindex: number;
+  typeId: number;
+  vni: number;
   /** Flows the pass kept. */
   kept: number;
   /** Flows kept minus the VNI's new-flow counter right after the pass: add the counter now to get the gauge. */
@@ -313,20 +372,33 @@ interface FlowsAtPassEntry {
 /** What an expiry pass left in the flow table, per (interface, tunnel type, VNI) (see `flowsAtPass`). */
 export interface FlowsAtPass {
   entries: VniMap<FlowsAtPassEntry>;
+  /**
+   * The entry of each counter row as the pass read them, by row position: the next reads list the rows in the
+   * same order while no VNI comes or goes, so a row is matched by comparing its key, not by a look-up.
+   */
+  byRow: Array<FlowsAtPassEntry | undefined>;
+  /** Rows `flowsSincePass` returned last, by row position, reused (every field rewritten) by the next call. */
+  pool?: ActiveFlowCount[];
 }
 
+const asTable = (vnis: VniTable | readonly VniCounters[]): VniTable => (vnis instanceof VniTable ? vnis : VniTable.fromRows(vnis));
+
 /** A pass's record from the flows it kept and the counters read right after it (`vnis`). */
-export function flowsAtPass(kept: VniMap<number>, vnis: readonly VniCounters[]): FlowsAtPass {
+export function flowsAtPass(kept: VniMap<number>, vnis: VniTable | readonly VniCounters[]): FlowsAtPass {
+  const t = asTable(vnis);
   const entries = new VniMap<FlowsAtPassEntry>();
-  kept.forEach((flows, ifindex, typeId, vni) => void entries.set(ifindex, typeId, vni, { kept: flows, base: flows, seen: 0 }));
-  for (const r of vnis) {
-    if (r.flows === 0) continue;
-    const typeId = TUNNEL_TYPE_IDS[r.tunnelType];
-    let e = entries.get(r.ifindex, typeId, r.vni);
-    if (!e) entries.set(r.ifindex, typeId, r.vni, (e = { kept: 0, base: 0, seen: 0 }));
-    e.base -= r.flows;
+  kept.forEach((flows, ifindex, typeId, vni) => void entries.set(ifindex, typeId, vni, { ifindex, typeId, vni, kept: flows, base: flows, seen: 0 }));
+  const byRow: Array<FlowsAtPassEntry | undefined> = new Array(t.count);
+  for (let i = 0; i < t.count; i++) {
+    const ifindex = t.ifindex[i]!;
+    const typeId = t.typeId[i]!;
+    const vni = t.vni[i]!;
+    let e = entries.get(ifindex, typeId, vni);
+    if (!e && t.flows[i]! !== 0) entries.set(ifindex, typeId, vni, (e = { ifindex, typeId, vni, kept: 0, base: 0, seen: 0 }));
+    if (e) e.base -= t.flows[i]!;
+    byRow[i] = e;
   }
-  return { entries };
+  return { entries, byRow };
 }
 
 let sinceCalls = 0;
@@ -336,19 +408,33 @@ let sinceCalls = 0;
  * plus the flows inserted since, i.e. each VNI's new-flow counter now minus its value right after that pass.
  * Flows that go idle or that the LRU evicts after a pass are taken off by the next pass. VNIs at 0 are left out.
  */
-export function flowsSincePass(pass: FlowsAtPass, vnis: readonly VniCounters[]): ActiveFlowCount[] {
+export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniCounters[]): ActiveFlowCount[] {
+  const t = asTable(vnis);
   const out: ActiveFlowCount[] = [];
   const call = ++sinceCalls;
+  const pool = (pass.pool ??= []);
   let matched = 0;
-  for (const r of vnis) {
-    const e = pass.entries.get(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
-    let flows = r.flows;
-    if (e !== undefined) {
+  let lastType = -1;
+  let typeName: TunnelType = 'vxlan';
+  for (let i = 0; i < t.count; i++) {
+    const ifindex = t.ifindex[i]!;
+    const typeId = t.typeId[i]!;
+    const vni = t.vni[i]!;
+    let e = pass.byRow[i];
+    if (e === undefined || e.vni !== vni || e.ifindex !== ifindex || e.typeId !== typeId) e = pass.entries.get(ifindex, typeId, vni);
+    let flows = t.flows[i]!;
+    if (e !== undefined && e.seen !== call) {
       matched++;
       e.seen = call;
       flows += e.base;
     }
-    if (flows > 0) out.push({ ifindex: r.ifindex, tunnelType: r.tunnelType, vni: r.vni, flows });
+    if (flows > 0) {
+      if (typeId !== lastType) typeName = tunnelTypeName((lastType = typeId));
+      let o = pool[i];
+      if (o === undefined) pool[i] = o = { ifindex, tunnelType: typeName, vni, flows };
+      else [o.ifindex, o.tunnelType, o.vni, o.flows] = [ifindex, typeName, vni, flows];
+      out.push(o);
+    }
   }
   // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
   if (matched < pass.entries.size) {

@@ -7,6 +7,7 @@
 // series, a stop never reports an `ifindex-N` twin, and a cumulative series never goes down.
 import { TUNNEL_TYPE_IDS } from '../decode/layout.ts';
 import { VniMap } from '../decode/vni-map.ts';
+import { snapshotOfTable } from '../decode/vni-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, OutcomeCounters, VniCounters } from '../decode/records.ts';
 import type { MetricsInput } from './decap-metrics.ts';
 
@@ -134,10 +135,16 @@ export class InterfaceSeriesLedger {
         return lastId;
       };
       // In place: no copy of 100k rows per collection (the caller hands over fresh rows, see apply's comment).
-      for (const r of input.counters.vnis) r.ifindex = id(r.ifindex);
       for (const r of input.counters.outcomes) r.ifindex = id(r.ifindex);
       for (const r of input.activeFlows) r.ifindex = id(r.ifindex);
-      return input;
+      const table = input.counters.vniTable;
+      if (!table) {
+        for (const r of input.counters.vnis) r.ifindex = id(r.ifindex);
+        return input;
+      }
+      // Columns as read (no row objects): re-keyed in place, in a snapshot of their own.
+      for (let i = 0; i < table.count; i++) table.ifindex[i] = id(table.ifindex[i]!);
+      return { counters: snapshotOfTable(table, input.counters.outcomes, input.counters.lost), activeFlows: input.activeFlows };
     }
     const vnis = new VniMap<VniCounters>();
     const vniRows: VniCounters[] = [];

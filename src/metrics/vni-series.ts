@@ -1,6 +1,9 @@
 // Which (interface, tunnel type, VNI) series are reported one by one, and which are summed into the overflow series.
 import { packVniKey, TUNNEL_TYPE_IDS, type TunnelType } from '../decode/layout.ts';
+import { tunnelTypeName } from '../decode/tunnel-types.ts';
 import { VniMap } from '../decode/vni-map.ts';
+import { VniTable } from '../decode/vni-table.ts';
+import type { VniCounters } from '../decode/records.ts';
 
 export interface VniSeriesKey {
   ifindex: number;
@@ -24,24 +27,25 @@ export function isAdmittedSeries(admitted: AdmittedVniSeries, k: VniSeriesKey): 
  */
 export function selectVniSeries(
   admitted: AdmittedVniSeries,
-  rows: ReadonlyArray<VniSeriesKey & { bytes: number }>,
+  rows: VniTable | ReadonlyArray<VniSeriesKey & { bytes: number }>,
   limit: number,
 ): AdmittedVniSeries {
   const room = limit - admitted.size;
   if (room <= 0) return admitted;
-  const fresh: Array<VniSeriesKey & { bytes: number }> = [];
-  const freshKeys = new VniMap<true>();
-  for (const row of rows) {
-    const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
-    if (admitted.has(row.ifindex, typeId, row.vni) || freshKeys.has(row.ifindex, typeId, row.vni)) continue;
-    freshKeys.set(row.ifindex, typeId, row.vni, true);
-    fresh.push(row);
-  }
+  const t = rows instanceof VniTable ? rows : VniTable.fromRows(rows.map((r) => ({ ...r, packets: 0, overheadBytes: 0, flows: 0 }) as VniCounters));
+  const fresh: number[] = [];
+  for (let i = 0; i < t.count; i++) if (!admitted.has(t.ifindex[i]!, t.typeId[i]!, t.vni[i]!)) fresh.push(i);
   if (fresh.length === 0) return admitted;
-  // Ties keep input order (Array.prototype.sort is stable), so the choice is deterministic.
-  if (fresh.length > room) fresh.sort((a, b) => b.bytes - a.bytes);
+  // Ties keep input order, so the choice is deterministic.
+  if (fresh.length > room) fresh.sort((a, b) => t.bytes[b]! - t.bytes[a]! || a - b);
   const next = admitted.clone();
-  for (const row of fresh.slice(0, room)) next.set(row.ifindex, TUNNEL_TYPE_IDS[row.tunnelType], row.vni, true);
+  let added = 0;
+  for (let k = 0; k < fresh.length && added < room; k++) {
+    const i = fresh[k]!;
+    if (next.has(t.ifindex[i]!, t.typeId[i]!, t.vni[i]!)) continue; // a duplicate row: counted once
+    next.set(t.ifindex[i]!, t.typeId[i]!, t.vni[i]!, true);
+    added++;
+  }
   return next;
 }
 
@@ -56,12 +60,16 @@ export class VniSeriesSelector {
   }
 
   /** Admits new series from this collection's rows while there is room. */
-  update(rows: ReadonlyArray<VniSeriesKey & { bytes: number }>): void {
+  update(rows: VniTable | ReadonlyArray<VniSeriesKey & { bytes: number }>): void {
     this.admitted = selectVniSeries(this.admitted, rows, this.limit);
   }
 
   has(k: VniSeriesKey): boolean {
     return isAdmittedSeries(this.admitted, k);
+  }
+
+  hasKey(ifindex: number, tunnelTypeId: number, vni: number): boolean {
+    return this.admitted.has(ifindex, tunnelTypeId, vni);
   }
 
   get size(): number {
@@ -109,6 +117,50 @@ export function groupVniSeries<T extends VniSeriesKey>(
       if (!target) overflow.set(groupKey, (target = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: undefined, values: fields.map(() => 0) }));
     }
     for (let i = 0; i < fields.length; i++) target.values[i]! += fields[i]!(row);
+  }
+  return { series: [...admitted, ...overflow.values()], overflowRows };
+}
+
+/**
+ * `groupVniSeries` over a table of counter rows, the four counters (packets, bytes, overhead bytes, flows) in
+ * that order: straight from the columns, no row objects.
+ */
+export function groupVniTable(
+  t: VniTable,
+  isAdmitted: (ifindex: number, tunnelTypeId: number, vni: number) => boolean,
+): { series: GroupedVniSeries[]; overflowRows: number } {
+  const admitted: GroupedVniSeries[] = [];
+  const admittedByKey = new VniMap<GroupedVniSeries>();
+  const overflow = new Map<number, GroupedVniSeries>();
+  let overflowRows = 0;
+  let lastGroupKey = -1;
+  let lastGroup: GroupedVniSeries | undefined;
+  for (let i = 0; i < t.count; i++) {
+    const ifindex = t.ifindex[i]!;
+    const typeId = t.typeId[i]!;
+    const vni = t.vni[i]!;
+    let target: GroupedVniSeries | undefined;
+    if (isAdmitted(ifindex, typeId, vni)) {
+      target = admittedByKey.get(ifindex, typeId, vni);
+      if (!target) {
+        admittedByKey.set(ifindex, typeId, vni, (target = { ifindex, tunnelType: tunnelTypeName(typeId), vni, values: [0, 0, 0, 0] }));
+        admitted.push(target);
+      }
+    } else {
+      overflowRows++;
+      const groupKey = packVniKey(ifindex, typeId);
+      if (groupKey !== lastGroupKey || !lastGroup) {
+        lastGroup = overflow.get(groupKey);
+        if (!lastGroup) overflow.set(groupKey, (lastGroup = { ifindex, tunnelType: tunnelTypeName(typeId), vni: undefined, values: [0, 0, 0, 0] }));
+        lastGroupKey = groupKey;
+      }
+      target = lastGroup;
+    }
+    const v = target.values;
+    v[0]! += t.packets[i]!;
+    v[1]! += t.bytes[i]!;
+    v[2]! += t.overheadBytes[i]!;
+    v[3]! += t.flows[i]!;
   }
   return { series: [...admitted, ...overflow.values()], overflowRows };
 }

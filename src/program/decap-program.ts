@@ -12,6 +12,7 @@ import { readCounterMaps } from './counters.ts';
 import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import { VniMap } from '../decode/vni-map.ts';
+import { vniTableOf } from '../decode/vni-table.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
 export interface DataplaneSettings extends TunnelSettings {
@@ -93,7 +94,7 @@ export class DecapProgram {
    * What the last expiry pass left in the flow table, per VNI, and each VNI's new-flow counter right after it:
    * `flowsInTable` adds the flows inserted since. Empty before the first pass (the maps start empty at load).
    */
-  private lastPass: FlowsAtPass = { entries: new VniMap() };
+  private lastPass: FlowsAtPass = { entries: new VniMap(), byRow: [] };
 
   private constructor(object: BpfObject, capacities: MapCapacities) {
     this.object = object;
@@ -191,10 +192,12 @@ export class DecapProgram {
    * The active-flows gauge, per (interface, tunnel type, VNI), without reading the flow table: the flows the last
    * expiry pass kept plus the new flows `counters` (a fresh readCounters()) show since that pass. Flows that go
    * idle (or that the LRU evicts) leave it at the next pass, within one expiry interval (half the idle timeout).
-   * A metrics collection calls it: it costs nothing beyond the counters the collection reads anyway.
+   * A metrics collection calls it: it costs nothing beyond the counters the collection reads anyway. The rows
+   * are reused by the next call (every field rewritten, 100k objects not made again per collection): use them
+   * before calling it again.
    */
   flowsInTable(counters: CounterSnapshot): ActiveFlowCount[] {
-    return flowsSincePass(this.lastPass, counters.vnis);
+    return flowsSincePass(this.lastPass, vniTableOf(counters));
   }
 
   /** Flows seen within `idleNs`, per (interface, tunnel type, VNI), from a read of the whole flow table. */
@@ -224,7 +227,7 @@ export class DecapProgram {
     });
     // New-flow counters read after the table: a flow inserted during the read is either in `counts` or, if
     // the read missed it, left out until the next pass; never counted twice.
-    const pass = flowsAtPass(counts, this.readCounters().vnis);
+    const pass = flowsAtPass(counts, vniTableOf(this.readCounters()));
     // Keys the LRU evicted since the read are skipped by deleteMany, not counted.
     const expired = map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
     this.lastPass = pass;
