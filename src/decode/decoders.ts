@@ -342,7 +342,11 @@ export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: VniM
     const k = i * K.size;
     const ifindex = raw.keys.readUInt32LE(k + K.ifindex);
     const type = raw.keys[k + K.tunnel_type] ?? 0;
-    if (!group || ifindex !== lastIfindex || type !== lastType) [lastIfindex, lastType, group] = [ifindex, type, counts.inner(ifindex, type)];
+    if (!group || ifindex !== lastIfindex || type !== lastType) {
+      lastIfindex = ifindex;
+      lastType = type;
+      group = counts.inner(ifindex, type);
+    }
     const vni = raw.keys.readUInt32LE(k + K.vni);
     group.set(vni, (group.get(vni) ?? 0) + 1);
   }
@@ -432,7 +436,12 @@ export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniC
       if (typeId !== lastType) typeName = tunnelTypeName((lastType = typeId));
       let o = pool[i];
       if (o === undefined) pool[i] = o = { ifindex, tunnelType: typeName, vni, flows };
-      else [o.ifindex, o.tunnelType, o.vni, o.flows] = [ifindex, typeName, vni, flows];
+      else {
+        o.ifindex = ifindex;
+        o.tunnelType = typeName;
+        o.vni = vni;
+        o.flows = flows;
+      }
       out.push(o);
     }
   }
