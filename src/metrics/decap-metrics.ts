@@ -18,6 +18,7 @@ export type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
 
 /** Everything one collection needs, already summed over CPUs: observed as given, never summed again. */
 export interface MetricsInput {
+  /** Consumed by the collection: its `vniTable` (as readCounters returns it) is released once observed. */
   counters: CounterSnapshot;
   activeFlows: ActiveFlowCount[];
 }
@@ -103,6 +104,8 @@ export function registerDecapMetrics(options: DecapMetricsOptions): DecapMetrics
       const attributes = vniAttributes(series, nameOf(series.ifindex));
       for (let i = 0; i < vniCounters.length; i++) result.observe(vniCounters[i]!, series.values[i]!, attributes);
     }
+    // Consumed (the input is this collection's own read): its 4 MB per 100k VNIs are freed now, not at a full GC.
+    table.release();
 
     const gaugeSeries = new Map<string, Attributes>();
     for (const series of groupVniSeries(input.activeFlows, isAdmitted, [(row) => row.flows]).series) {

@@ -227,7 +227,9 @@ export class DecapProgram {
     });
     // New-flow counters read after the table: a flow inserted during the read is either in `counts` or, if
     // the read missed it, left out until the next pass; never counted twice.
-    const pass = flowsAtPass(counts, vniTableOf(this.readCounters()));
+    const table = vniTableOf(this.readCounters());
+    const pass = flowsAtPass(counts, table);
+    table.release();
     // Keys the LRU evicted since the read are skipped by deleteMany, not counted.
     const expired = map.deleteMany(Buffer.concat(idleKeys), idleKeys.length);
     this.lastPass = pass;
