@@ -101,9 +101,13 @@ export function groupVniSeries<T extends VniSeriesKey>(
   // One overflow series per (interface, type), by `packVniKey`.
   const overflow = new Map<number, GroupedVniSeries>();
   let overflowRows = 0;
+  let lastTypeName: TunnelType | undefined;
+  let typeId = 0;
+  let lastGroupKey = -1;
+  let lastGroup: GroupedVniSeries | undefined;
   for (const row of rows) {
     let target: GroupedVniSeries | undefined;
-    const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
+    if (row.tunnelType !== lastTypeName) typeId = TUNNEL_TYPE_IDS[(lastTypeName = row.tunnelType)];
     if (isAdmitted(row)) {
       target = admittedByKey.get(row.ifindex, typeId, row.vni);
       if (!target) {
@@ -113,8 +117,12 @@ export function groupVniSeries<T extends VniSeriesKey>(
     } else {
       overflowRows++;
       const groupKey = packVniKey(row.ifindex, typeId);
-      target = overflow.get(groupKey);
-      if (!target) overflow.set(groupKey, (target = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: undefined, values: fields.map(() => 0) }));
+      if (groupKey !== lastGroupKey || !lastGroup) {
+        lastGroup = overflow.get(groupKey);
+        if (!lastGroup) overflow.set(groupKey, (lastGroup = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: undefined, values: fields.map(() => 0) }));
+        lastGroupKey = groupKey;
+      }
+      target = lastGroup;
     }
     for (let i = 0; i < fields.length; i++) target.values[i]! += fields[i]!(row);
   }
