@@ -360,29 +360,52 @@ export function activeFlowCounts(counts: VniMap<number>): ActiveFlowCount[] {
   return out;
 }
 
-/** One VNI's record in `FlowsAtPass`. */
-interface FlowsAtPassEntry {
-  ifindex: number;
-  typeId: number;
-  vni: number;
+/**
+ * What an expiry pass left in the flow table, per (interface, tunnel type, VNI), in columns (see `flowsAtPass`).
+ * Entry i is counter row i of the read right after the pass, then any VNI only the flow table showed: the next
+ * reads list the rows in the same order while no VNI comes or goes, so `flowsSincePass` matches row i by
+ * comparing keys in arrays it walks in order, and looks a key up only when the rows moved.
+ */
+export class FlowsAtPass {
+  count = 0;
+  readonly ifindex: Uint32Array;
+  readonly typeId: Uint8Array;
+  readonly vni: Uint32Array;
   /** Flows the pass kept. */
-  kept: number;
+  readonly kept: Float64Array;
   /** Flows kept minus the VNI's new-flow counter right after the pass: add the counter now to get the gauge. */
-  base: number;
+  readonly base: Float64Array;
   /** The last `flowsSincePass` call that saw the VNI in the counters. */
-  seen: number;
-}
-
-/** What an expiry pass left in the flow table, per (interface, tunnel type, VNI) (see `flowsAtPass`). */
-export interface FlowsAtPass {
-  entries: VniMap<FlowsAtPassEntry>;
-  /**
-   * The entry of each counter row as the pass read them, by row position: the next reads list the rows in the
-   * same order while no VNI comes or goes, so a row is matched by comparing its key, not by a look-up.
-   */
-  byRow: Array<FlowsAtPassEntry | undefined>;
+  readonly seen: Float64Array;
+  readonly index = new VniMap<number>();
   /** Rows `flowsSincePass` returned last, by row position, reused (every field rewritten) by the next call. */
-  pool?: ActiveFlowCount[];
+  readonly pool: ActiveFlowCount[] = [];
+
+  constructor(capacity: number) {
+    this.ifindex = new Uint32Array(capacity);
+    this.typeId = new Uint8Array(capacity);
+    this.vni = new Uint32Array(capacity);
+    this.kept = new Float64Array(capacity);
+    this.base = new Float64Array(capacity);
+    this.seen = new Float64Array(capacity);
+  }
+
+  add(ifindex: number, typeId: number, vni: number, kept: number, base: number): void {
+    const i = this.count++;
+    this.ifindex[i] = ifindex;
+    this.typeId[i] = typeId;
+    this.vni[i] = vni;
+    this.kept[i] = kept;
+    this.base[i] = base;
+    this.index.set(ifindex, typeId, vni, i);
+  }
+
+  /** Every entry as [ifindex, tunnel type id, segment id, kept, base] (for tests and diagnostics). */
+  entries(): Array<[number, number, number, number, number]> {
+    const out: Array<[number, number, number, number, number]> = [];
+    for (let i = 0; i < this.count; i++) out.push([this.ifindex[i]!, this.typeId[i]!, this.vni[i]!, this.kept[i]!, this.base[i]!]);
+    return out;
+  }
 }
 
 const asTable = (vnis: VniTable | readonly VniCounters[]): VniTable => (vnis instanceof VniTable ? vnis : VniTable.fromRows(vnis));
@@ -390,19 +413,26 @@ const asTable = (vnis: VniTable | readonly VniCounters[]): VniTable => (vnis ins
 /** A pass's record from the flows it kept and the counters read right after it (`vnis`). */
 export function flowsAtPass(kept: VniMap<number>, vnis: VniTable | readonly VniCounters[]): FlowsAtPass {
   const t = asTable(vnis);
-  const entries = new VniMap<FlowsAtPassEntry>();
-  kept.forEach((flows, ifindex, typeId, vni) => void entries.set(ifindex, typeId, vni, { ifindex, typeId, vni, kept: flows, base: flows, seen: 0 }));
-  const byRow: Array<FlowsAtPassEntry | undefined> = new Array(t.count);
+  const pass = new FlowsAtPass(t.count + kept.size);
+  const inRows = new VniMap<true>();
   for (let i = 0; i < t.count; i++) {
     const ifindex = t.ifindex[i]!;
     const typeId = t.typeId[i]!;
     const vni = t.vni[i]!;
-    let e = entries.get(ifindex, typeId, vni);
-    if (!e && t.flows[i]! !== 0) entries.set(ifindex, typeId, vni, (e = { ifindex, typeId, vni, kept: 0, base: 0, seen: 0 }));
-    if (e) e.base -= t.flows[i]!;
-    byRow[i] = e;
+    const k = kept.get(ifindex, typeId, vni) ?? 0;
+    if (pass.index.has(ifindex, typeId, vni)) continue; // a duplicate row: the first one counts
+    pass.add(ifindex, typeId, vni, k, k - t.flows[i]!);
+    inRows.set(ifindex, typeId, vni, true);
   }
-  return { entries, byRow };
+  kept.forEach((flows, ifindex, typeId, vni) => {
+    if (!inRows.has(ifindex, typeId, vni)) pass.add(ifindex, typeId, vni, flows, flows);
+  });
+  return pass;
+}
+
+/** An empty pass: before the first, every flow the counters show is in the table. */
+export function noFlowsAtPass(): FlowsAtPass {
+  return new FlowsAtPass(0);
 }
 
 let sinceCalls = 0;
@@ -411,12 +441,13 @@ let sinceCalls = 0;
  * Flows the table holds per (interface, tunnel type, VNI) without reading it: what the last expiry pass kept
  * plus the flows inserted since, i.e. each VNI's new-flow counter now minus its value right after that pass.
  * Flows that go idle or that the LRU evicts after a pass are taken off by the next pass. VNIs at 0 are left out.
+ * The rows are reused by the next call on the same pass (every field rewritten): use them before calling again.
  */
 export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniCounters[]): ActiveFlowCount[] {
   const t = asTable(vnis);
   const out: ActiveFlowCount[] = [];
   const call = ++sinceCalls;
-  const pool = (pass.pool ??= []);
+  const pool = pass.pool;
   let matched = 0;
   let lastType = -1;
   let typeName: TunnelType = 'vxlan';
@@ -424,13 +455,13 @@ export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniC
     const ifindex = t.ifindex[i]!;
     const typeId = t.typeId[i]!;
     const vni = t.vni[i]!;
-    let e = pass.byRow[i];
-    if (e === undefined || e.vni !== vni || e.ifindex !== ifindex || e.typeId !== typeId) e = pass.entries.get(ifindex, typeId, vni);
+    let e = i;
+    if (i >= pass.count || pass.vni[i] !== vni || pass.ifindex[i] !== ifindex || pass.typeId[i] !== typeId) e = pass.index.get(ifindex, typeId, vni) ?? -1;
     let flows = t.flows[i]!;
-    if (e !== undefined && e.seen !== call) {
+    if (e >= 0 && pass.seen[e] !== call) {
       matched++;
-      e.seen = call;
-      flows += e.base;
+      pass.seen[e] = call;
+      flows += pass.base[e]!;
     }
     if (flows > 0) {
       if (typeId !== lastType) typeName = tunnelTypeName((lastType = typeId));
@@ -446,10 +477,10 @@ export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniC
     }
   }
   // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
-  if (matched < pass.entries.size) {
-    pass.entries.forEach((e, ifindex, tunnelTypeId, vni) => {
-      if (e.seen !== call && e.kept > 0) out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows: e.kept });
-    });
+  if (matched < pass.count) {
+    for (let e = 0; e < pass.count; e++) {
+      if (pass.seen[e] !== call && pass.kept[e]! > 0) out.push({ ifindex: pass.ifindex[e]!, tunnelType: tunnelTypeName(pass.typeId[e]!), vni: pass.vni[e]!, flows: pass.kept[e]! });
+    }
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
 import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, type FlowsAtPass } from '../decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, noFlowsAtPass, type FlowsAtPass } from '../decode/decoders.ts';
 import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
 import { DEFAULT_TUNNELS, greProtocolMap, tunnelPortMap, type TunnelSettings } from '../decode/tunnel-types.ts';
@@ -94,7 +94,7 @@ export class DecapProgram {
    * What the last expiry pass left in the flow table, per VNI, and each VNI's new-flow counter right after it:
    * `flowsInTable` adds the flows inserted since. Empty before the first pass (the maps start empty at load).
    */
-  private lastPass: FlowsAtPass = { entries: new VniMap(), byRow: [] };
+  private lastPass: FlowsAtPass = noFlowsAtPass();
 
   private constructor(object: BpfObject, capacities: MapCapacities) {
     this.object = object;
