@@ -33,6 +33,8 @@ export interface PerCpuLayout {
   cpus: number;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /** The buffer's bytes as little-endian u32 words without a copy when aligned (map reads are), else a copy. */
 function u32Words(buf: Buffer): Uint32Array {
   if (buf.byteOffset % 4 === 0) return new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
@@ -48,39 +50,9 @@ function sumWords(w: Uint32Array, at: number, strideWords: number, cpus: number)
   return total;
 }
 
-/**
- * vni_stats entries as rows, appended to `out` (so a map read in chunks decodes chunk by chunk). Reads aligned
- * u32 words: 100k keys per collection.
- */
+/** vni_stats entries as row objects, appended to `out` (readCounters keeps them in columns: decodeVniStatsInto). */
 export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout, out: VniCounters[] = []): VniCounters[] {
-  const K = LAYOUT.vni_key;
-  const V = LAYOUT.vni_value;
-  if (raw.count === 0) return out;
-  const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-  if (!LE || K.size % 4 !== 0 || layout.stride % 8 !== 0) return decodeVniStatsSlow(raw, layout, out);
-  const keys = u32Words(raw.keys);
-  const values = u32Words(raw.values);
-  const kw = K.size / 4;
-  const sw = layout.stride / 4;
-  const vw = sw * layout.cpus;
-  const cpus = layout.cpus;
-  let lastType = -1;
-  let typeName: TunnelType = 'vxlan';
-  for (let i = 0; i < raw.count; i++) {
-    const k = i * kw;
-    const v = i * vw;
-    const type = keys[k + K.tunnel_type / 4]!;
-    if (type !== lastType) [lastType, typeName] = [type, tunnelTypeName(type)];
-    out.push({
-      ifindex: keys[k + K.ifindex / 4]!,
-      tunnelType: typeName,
-      vni: keys[k + K.vni / 4]!,
-      packets: sumWords(values, v + V.packets / 4, sw, cpus),
-      bytes: sumWords(values, v + V.bytes / 4, sw, cpus),
-      overheadBytes: sumWords(values, v + V.overhead_bytes / 4, sw, cpus),
-      flows: sumWords(values, v + V.flows / 4, sw, cpus),
-    });
-  }
+  for (const row of decodeVniStatsInto(raw, layout, new VniTable(raw.count)).rows()) out.push(row);
   return out;
 }
 
@@ -89,8 +61,7 @@ export function decodeVniStatsInto(raw: RawEntries, layout: PerCpuLayout, table:
   const K = LAYOUT.vni_key;
   const V = LAYOUT.vni_value;
   if (raw.count === 0) return table;
-  const LE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-  if (!LE || K.size % 4 !== 0 || layout.stride % 8 !== 0) {
+  if (!LITTLE_ENDIAN || K.size % 4 !== 0 || layout.stride % 8 !== 0) {
     for (const r of decodeVniStatsSlow(raw, layout, [])) table.push(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni, r.packets, r.bytes, r.overheadBytes, r.flows);
     return table;
   }
@@ -119,7 +90,11 @@ export function decodeVniStatsInto(raw: RawEntries, layout: PerCpuLayout, table:
   return table;
 }
 
-/** `addVniCounters` on a table: cached counts added to its rows in place, rows only the cache has appended. */
+/**
+ * vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI): the cached counts are added to
+ * the table's rows in place and rows only the cache has are appended. Only the cached rows (at most a thousand
+ * or so per CPU) are indexed, never the 100k stats rows.
+ */
 export function addVniCountersToTable(table: VniTable, cached: readonly VniCounters[]): VniTable {
   if (cached.length === 0) return table;
   const pending = new VniMap<VniCounters>();
@@ -190,32 +165,6 @@ export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounte
     }
   }
   return rows;
-}
-
-/**
- * vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI): the cached counts are added to
- * the `stats` rows in place (pass fresh rows) and rows only the cache has are appended. Only the cached rows
- * (at most a thousand or so per CPU) are indexed, never the 100k stats rows.
- */
-export function addVniCounters(stats: VniCounters[], cached: readonly VniCounters[]): VniCounters[] {
-  if (cached.length === 0) return stats;
-  const pending = new VniMap<VniCounters>();
-  for (const c of cached) pending.set(c.ifindex, TUNNEL_TYPE_IDS[c.tunnelType], c.vni, c);
-  let left = cached.length;
-  for (let i = 0; i < stats.length && left > 0; i++) {
-    const row = stats[i]!;
-    const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
-    const c = pending.get(row.ifindex, typeId, row.vni);
-    if (!c) continue;
-    row.packets += c.packets;
-    row.bytes += c.bytes;
-    row.overheadBytes += c.overheadBytes;
-    row.flows += c.flows;
-    pending.delete(row.ifindex, typeId, row.vni);
-    left--;
-  }
-  if (left > 0) pending.forEach((c) => void stats.push({ ...c }));
-  return stats;
 }
 
 export function decodeOutcomeStats(raw: RawEntries, layout: PerCpuLayout): OutcomeCounters[] {
