@@ -114,3 +114,26 @@ test('the demo tap summary groups frames by their outermost 5-tuple', () => {
   assert.deepEqual(outermostFlow(t.frame), { protocol: 'UDP', src: '10.0.0.1:4242', dst: '10.0.0.2:4789' });
   assert.deepEqual(summarizeTap([t.frame, t.frame, inner]).map((f) => [f.src, f.packets]), [['10.0.0.1:4242', 2], ['192.168.1.1:1000', 1]]);
 });
+
+test('counter rows in columns: vni_cache counts added to the matching vni_stats row, rows only the cache has appended, exact 32-bit keys', async () => {
+  const { VniTable, snapshotOfTable, vniTableOf } = await import('../../src/decode/vni-table.ts');
+  const { addVniCountersToTable } = await import('../../src/decode/decoders.ts');
+  const table = new VniTable(1);
+  table.push(2, 4, 0xffffffff, 1, 100, 10, 1);
+  table.push(2, 4, 0xfffffffe, 2, 200, 20, 0);
+  const cached = [
+    { ifindex: 2, tunnelType: 'gre' as const, vni: 0xffffffff, packets: 5, bytes: 500, overheadBytes: 50, flows: 2 },
+    { ifindex: 3, tunnelType: 'gre' as const, vni: 0xffffffff, packets: 7, bytes: 700, overheadBytes: 70, flows: 1 },
+  ];
+  addVniCountersToTable(table, cached);
+  const snapshot = snapshotOfTable(table, [], { vni_stats: 0, outcome_stats: 0, flows: 0 });
+  assert.equal(vniTableOf(snapshot), table);
+  assert.deepEqual(snapshot.vnis.map((r) => [r.ifindex, r.tunnelType, r.vni, r.packets, r.bytes, r.overheadBytes, r.flows]), [
+    [2, 'gre', 0xffffffff, 6, 600, 60, 3],
+    [2, 'gre', 0xfffffffe, 2, 200, 20, 0],
+    [3, 'gre', 0xffffffff, 7, 700, 70, 1],
+  ]);
+  const unread = snapshotOfTable(VniTable.fromRows(cached), [], { vni_stats: 0, outcome_stats: 0, flows: 0 });
+  unread.vniTable!.release();
+  assert.throws(() => unread.vnis, /after release/, 'a released table fails loudly, never reads as empty');
+});
