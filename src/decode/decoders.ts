@@ -1,7 +1,9 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
-import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, packVniKey, TUNNEL_TYPE_IDS, unpackVniKey, type TunnelType } from './layout.ts';
+import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
 import { tunnelTypeName } from './tunnel-types.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
+import { VniMap } from './vni-map.ts';
+import { VniTable } from './vni-table.ts';
 
 /** Raw entries of one map: `count` keys of `keySize` bytes and values of `valueSize` bytes, packed. */
 export interface RawEntries {
@@ -31,15 +33,95 @@ export interface PerCpuLayout {
   cpus: number;
 }
 
-export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounters[] {
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** The buffer's bytes as little-endian u32 words without a copy when aligned (map reads are), else a copy. */
+function u32Words(buf: Buffer): Uint32Array {
+  if (buf.byteOffset % 4 === 0) return new Uint32Array(buf.buffer, buf.byteOffset, buf.length >>> 2);
+  const copy = new Uint8Array(buf.length & ~3);
+  copy.set(buf.subarray(0, copy.length));
+  return new Uint32Array(copy.buffer);
+}
+
+/** Sums the u64 at word `at` of each CPU slot (`strideWords` apart) as a number. */
+function sumWords(w: Uint32Array, at: number, strideWords: number, cpus: number): number {
+  let total = 0;
+  for (let cpu = 0; cpu < cpus; cpu++, at += strideWords) total += w[at]! + w[at + 1]! * 2 ** 32;
+  return total;
+}
+
+/** vni_stats entries as row objects, appended to `out` (readCounters keeps them in columns: decodeVniStatsInto). */
+export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout, out: VniCounters[] = []): VniCounters[] {
+  for (const row of decodeVniStatsInto(raw, layout, new VniTable(raw.count)).rows()) out.push(row);
+  return out;
+}
+
+/** vni_stats entries appended to `table` (a map read in chunks decodes chunk by chunk): no object per row. */
+export function decodeVniStatsInto(raw: RawEntries, layout: PerCpuLayout, table: VniTable): VniTable {
+  const K = LAYOUT.vni_key;
+  const V = LAYOUT.vni_value;
+  if (raw.count === 0) return table;
+  if (!LITTLE_ENDIAN || K.size % 4 !== 0 || layout.stride % 8 !== 0) {
+    for (const r of decodeVniStatsSlow(raw, layout, [])) table.push(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni, r.packets, r.bytes, r.overheadBytes, r.flows);
+    return table;
+  }
+  const keys = u32Words(raw.keys);
+  const values = u32Words(raw.values);
+  const kw = K.size / 4;
+  const sw = layout.stride / 4;
+  const vw = sw * layout.cpus;
+  const cpus = layout.cpus;
+  table.reserve(raw.count);
+  let lastType = -1;
+  for (let i = 0; i < raw.count; i++) {
+    const k = i * kw;
+    const v = i * vw;
+    const type = keys[k + K.tunnel_type / 4]!;
+    if (type !== lastType) void tunnelTypeName((lastType = type)); // throws on a layout mismatch
+    const at = table.count++;
+    table.ifindex[at] = keys[k + K.ifindex / 4]!;
+    table.typeId[at] = type;
+    table.vni[at] = keys[k + K.vni / 4]!;
+    table.packets[at] = sumWords(values, v + V.packets / 4, sw, cpus);
+    table.bytes[at] = sumWords(values, v + V.bytes / 4, sw, cpus);
+    table.overheadBytes[at] = sumWords(values, v + V.overhead_bytes / 4, sw, cpus);
+    table.flows[at] = sumWords(values, v + V.flows / 4, sw, cpus);
+  }
+  return table;
+}
+
+/**
+ * vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI): the cached counts are added to
+ * the table's rows in place and rows only the cache has are appended. Only the cached rows (at most a thousand
+ * or so per CPU) are indexed, never the 100k stats rows.
+ */
+export function addVniCountersToTable(table: VniTable, cached: readonly VniCounters[]): VniTable {
+  if (cached.length === 0) return table;
+  const pending = new VniMap<VniCounters>();
+  for (const c of cached) pending.set(c.ifindex, TUNNEL_TYPE_IDS[c.tunnelType], c.vni, c);
+  let left = pending.size;
+  for (let i = 0; i < table.count && left > 0; i++) {
+    const c = pending.get(table.ifindex[i]!, table.typeId[i]!, table.vni[i]!);
+    if (!c) continue;
+    table.packets[i]! += c.packets;
+    table.bytes[i]! += c.bytes;
+    table.overheadBytes[i]! += c.overheadBytes;
+    table.flows[i]! += c.flows;
+    pending.delete(table.ifindex[i]!, table.typeId[i]!, table.vni[i]!);
+    left--;
+  }
+  if (left > 0) pending.forEach((c, ifindex, typeId, vni) => table.push(ifindex, typeId, vni, c.packets, c.bytes, c.overheadBytes, c.flows));
+  return table;
+}
+
+function decodeVniStatsSlow(raw: RawEntries, layout: PerCpuLayout, out: VniCounters[]): VniCounters[] {
   const K = LAYOUT.vni_key;
   const V = LAYOUT.vni_value;
   const valueBytes = layout.stride * layout.cpus;
-  const out: VniCounters[] = new Array(raw.count);
   for (let i = 0; i < raw.count; i++) {
     const k = i * K.size;
     const v = i * valueBytes;
-    out[i] = {
+    out.push({
       ifindex: raw.keys.readUInt32LE(k + K.ifindex),
       tunnelType: tunnelTypeName(raw.keys.readUInt32LE(k + K.tunnel_type)),
       vni: raw.keys.readUInt32LE(k + K.vni),
@@ -47,7 +129,7 @@ export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounte
       bytes: sumPerCpu(raw.values, v, V.bytes, layout.stride, layout.cpus),
       overheadBytes: sumPerCpu(raw.values, v, V.overhead_bytes, layout.stride, layout.cpus),
       flows: sumPerCpu(raw.values, v, V.flows, layout.stride, layout.cpus),
-    };
+    });
   }
   return out;
 }
@@ -59,7 +141,8 @@ export function decodeVniStats(raw: RawEntries, layout: PerCpuLayout): VniCounte
 export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounters[] {
   const S = LAYOUT.vni_cache_slot;
   const V = LAYOUT.vni_value;
-  const byKey = new Map<number, VniCounters>();
+  const byKey = new VniMap<VniCounters>();
+  const rows: VniCounters[] = [];
   const valueBytes = layout.stride * layout.cpus;
   for (let i = 0; i < raw.count; i++) {
     for (let cpu = 0; cpu < layout.cpus; cpu++) {
@@ -68,11 +151,11 @@ export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounte
       const vni = raw.values.readUInt32LE(at + S.key);
       const ifindexType = raw.values.readUInt32LE(at + S.key + 4);
       if (ifindexType === 0) continue; // empty slot
-      const id = ifindexType * 2 ** 32 + vni;
-      let row = byKey.get(id);
+      let row = byKey.get(ifindexType >>> 8, ifindexType & 0xff, vni);
       if (!row) {
         row = { ifindex: ifindexType >>> 8, tunnelType: tunnelTypeName(ifindexType & 0xff), vni, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 };
-        byKey.set(id, row);
+        byKey.set(row.ifindex, ifindexType & 0xff, vni, row);
+        rows.push(row);
       }
       const c = at + S.counts;
       row.packets += readU64(raw.values, c + V.packets);
@@ -81,26 +164,7 @@ export function decodeVniCache(raw: RawEntries, layout: PerCpuLayout): VniCounte
       row.flows += readU64(raw.values, c + V.flows);
     }
   }
-  return [...byKey.values()];
-}
-
-/** vni_stats rows plus vni_cache rows, one row per (interface, tunnel type, VNI). */
-export function addVniCounters(stats: VniCounters[], cached: VniCounters[]): VniCounters[] {
-  if (cached.length === 0) return stats;
-  const key = (r: VniCounters) => `${r.ifindex}/${r.tunnelType}/${r.vni}`;
-  const rows = new Map(stats.map((r) => [key(r), r]));
-  for (const c of cached) {
-    const row = rows.get(key(c));
-    if (!row) {
-      rows.set(key(c), { ...c });
-      continue;
-    }
-    row.packets += c.packets;
-    row.bytes += c.bytes;
-    row.overheadBytes += c.overheadBytes;
-    row.flows += c.flows;
-  }
-  return [...rows.values()];
+  return rows;
 }
 
 export function decodeOutcomeStats(raw: RawEntries, layout: PerCpuLayout): OutcomeCounters[] {
@@ -208,12 +272,15 @@ export function decodeFlows(raw: RawEntries): FlowRecord[] {
  * Counts one chunk of raw flow entries into `counts` (per interface, tunnel type and VNI) when seen since
  * `cutoffNs`, and returns the indexes of the idle ones. Reads only the fields it needs: no object per flow.
  */
-export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: Map<number, number>): number[] {
+export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: VniMap<number>): number[] {
   const K = LAYOUT.flow_key;
   const idle: number[] = [];
   // Timestamps exceed 2^53 ns after 104 days of uptime: compare the two 32-bit halves, no BigInt per flow.
   const cutHi = Number(cutoffNs >> 32n);
   const cutLo = Number(cutoffNs & 0xffffffffn);
+  let lastIfindex = -1;
+  let lastType = -1;
+  let group: Map<number, number> | undefined;
   for (let i = 0; i < raw.count; i++) {
     const at = i * LAYOUT.flow_value.size + LAYOUT.flow_value.last_seen_ns;
     const hi = raw.values.readUInt32LE(at + 4);
@@ -222,60 +289,146 @@ export function countActiveFlows(raw: RawEntries, cutoffNs: bigint, counts: Map<
       continue;
     }
     const k = i * K.size;
-    const id = packVniKey(raw.keys.readUInt32LE(k + K.ifindex), raw.keys[k + K.tunnel_type] ?? 0, raw.keys.readUInt32LE(k + K.vni));
-    counts.set(id, (counts.get(id) ?? 0) + 1);
+    const ifindex = raw.keys.readUInt32LE(k + K.ifindex);
+    const type = raw.keys[k + K.tunnel_type] ?? 0;
+    if (!group || ifindex !== lastIfindex || type !== lastType) {
+      lastIfindex = ifindex;
+      lastType = type;
+      group = counts.inner(ifindex, type);
+    }
+    const vni = raw.keys.readUInt32LE(k + K.vni);
+    group.set(vni, (group.get(vni) ?? 0) + 1);
   }
   return idle;
 }
 
 /** The per-VNI counts `countActiveFlows` gathered. */
-export function activeFlowCounts(counts: Map<number, number>): ActiveFlowCount[] {
-  return [...counts].map(([id, flows]) => {
-    const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
-    return { ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows };
-  });
+export function activeFlowCounts(counts: VniMap<number>): ActiveFlowCount[] {
+  const out: ActiveFlowCount[] = [];
+  counts.forEach((flows, ifindex, tunnelTypeId, vni) => void out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows }));
+  return out;
 }
 
-/** What an expiry pass left in the flow table, per VNI by `packVniKey` id (see `flowsAtPass`). */
-export interface FlowsAtPass {
+/**
+ * What an expiry pass left in the flow table, per (interface, tunnel type, VNI), in columns (see `flowsAtPass`).
+ * Entry i is counter row i of the read right after the pass, then any VNI only the flow table showed: the next
+ * reads list the rows in the same order while no VNI comes or goes, so `flowsSincePass` matches row i by
+ * comparing keys in arrays it walks in order, and looks a key up only when the rows moved.
+ */
+export class FlowsAtPass {
+  count = 0;
+  readonly ifindex: Uint32Array;
+  readonly typeId: Uint8Array;
+  readonly vni: Uint32Array;
   /** Flows the pass kept. */
-  kept: ReadonlyMap<number, number>;
+  readonly kept: Float64Array;
   /** Flows kept minus the VNI's new-flow counter right after the pass: add the counter now to get the gauge. */
-  base: ReadonlyMap<number, number>;
+  readonly base: Float64Array;
+  /** The last `flowsSincePass` call that saw the VNI in the counters. */
+  readonly seen: Float64Array;
+  readonly index = new VniMap<number>();
+  /** Rows `flowsSincePass` returned last, by row position, reused (every field rewritten) by the next call. */
+  readonly pool: ActiveFlowCount[] = [];
+
+  constructor(capacity: number) {
+    this.ifindex = new Uint32Array(capacity);
+    this.typeId = new Uint8Array(capacity);
+    this.vni = new Uint32Array(capacity);
+    this.kept = new Float64Array(capacity);
+    this.base = new Float64Array(capacity);
+    this.seen = new Float64Array(capacity);
+  }
+
+  add(ifindex: number, typeId: number, vni: number, kept: number, base: number): void {
+    const i = this.count++;
+    this.ifindex[i] = ifindex;
+    this.typeId[i] = typeId;
+    this.vni[i] = vni;
+    this.kept[i] = kept;
+    this.base[i] = base;
+    this.index.set(ifindex, typeId, vni, i);
+  }
+
+  /** Every entry as [ifindex, tunnel type id, segment id, kept, base] (for tests and diagnostics). */
+  entries(): Array<[number, number, number, number, number]> {
+    const out: Array<[number, number, number, number, number]> = [];
+    for (let i = 0; i < this.count; i++) out.push([this.ifindex[i]!, this.typeId[i]!, this.vni[i]!, this.kept[i]!, this.base[i]!]);
+    return out;
+  }
 }
+
+const asTable = (vnis: VniTable | readonly VniCounters[]): VniTable => (vnis instanceof VniTable ? vnis : VniTable.fromRows(vnis));
 
 /** A pass's record from the flows it kept and the counters read right after it (`vnis`). */
-export function flowsAtPass(kept: ReadonlyMap<number, number>, vnis: readonly VniCounters[]): FlowsAtPass {
-  const base = new Map(kept);
-  for (const r of vnis) {
-    if (r.flows === 0) continue;
-    const id = packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni);
-    base.set(id, (base.get(id) ?? 0) - r.flows);
+export function flowsAtPass(kept: VniMap<number>, vnis: VniTable | readonly VniCounters[]): FlowsAtPass {
+  const t = asTable(vnis);
+  const pass = new FlowsAtPass(t.count + kept.size);
+  const inRows = new VniMap<true>();
+  for (let i = 0; i < t.count; i++) {
+    const ifindex = t.ifindex[i]!;
+    const typeId = t.typeId[i]!;
+    const vni = t.vni[i]!;
+    const k = kept.get(ifindex, typeId, vni) ?? 0;
+    if (pass.index.has(ifindex, typeId, vni)) continue; // a duplicate row: the first one counts
+    pass.add(ifindex, typeId, vni, k, k - t.flows[i]!);
+    inRows.set(ifindex, typeId, vni, true);
   }
-  return { kept, base };
+  kept.forEach((flows, ifindex, typeId, vni) => {
+    if (!inRows.has(ifindex, typeId, vni)) pass.add(ifindex, typeId, vni, flows, flows);
+  });
+  return pass;
 }
+
+/** An empty pass: before the first, every flow the counters show is in the table. */
+export function noFlowsAtPass(): FlowsAtPass {
+  return new FlowsAtPass(0);
+}
+
+let sinceCalls = 0;
 
 /**
  * Flows the table holds per (interface, tunnel type, VNI) without reading it: what the last expiry pass kept
  * plus the flows inserted since, i.e. each VNI's new-flow counter now minus its value right after that pass.
  * Flows that go idle or that the LRU evicts after a pass are taken off by the next pass. VNIs at 0 are left out.
+ * The rows are reused by the next call on the same pass (every field rewritten): use them before calling again.
  */
-export function flowsSincePass(pass: FlowsAtPass, vnis: readonly VniCounters[]): ActiveFlowCount[] {
+export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniCounters[]): ActiveFlowCount[] {
+  const t = asTable(vnis);
   const out: ActiveFlowCount[] = [];
+  const call = ++sinceCalls;
+  const pool = pass.pool;
   let matched = 0;
-  for (const r of vnis) {
-    const b = pass.base.get(packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni));
-    if (b !== undefined) matched++;
-    const flows = (b ?? 0) + r.flows;
-    if (flows > 0) out.push({ ifindex: r.ifindex, tunnelType: r.tunnelType, vni: r.vni, flows });
+  let lastType = -1;
+  let typeName: TunnelType = 'vxlan';
+  for (let i = 0; i < t.count; i++) {
+    const ifindex = t.ifindex[i]!;
+    const typeId = t.typeId[i]!;
+    const vni = t.vni[i]!;
+    let e = i;
+    if (i >= pass.count || pass.vni[i] !== vni || pass.ifindex[i] !== ifindex || pass.typeId[i] !== typeId) e = pass.index.get(ifindex, typeId, vni) ?? -1;
+    let flows = t.flows[i]!;
+    if (e >= 0 && pass.seen[e] !== call) {
+      matched++;
+      pass.seen[e] = call;
+      flows += pass.base[e]!;
+    }
+    if (flows > 0) {
+      if (typeId !== lastType) typeName = tunnelTypeName((lastType = typeId));
+      let o = pool[i];
+      if (o === undefined) pool[i] = o = { ifindex, tunnelType: typeName, vni, flows };
+      else {
+        o.ifindex = ifindex;
+        o.tunnelType = typeName;
+        o.vni = vni;
+        o.flows = flows;
+      }
+      out.push(o);
+    }
   }
   // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
-  if (matched < pass.base.size) {
-    const shown = new Set(vnis.map((r) => packVniKey(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni)));
-    for (const [id, flows] of pass.kept) {
-      if (shown.has(id) || flows === 0) continue;
-      const { ifindex, tunnelTypeId, vni } = unpackVniKey(id);
-      out.push({ ifindex, tunnelType: tunnelTypeName(tunnelTypeId), vni, flows });
+  if (matched < pass.count) {
+    for (let e = 0; e < pass.count; e++) {
+      if (pass.seen[e] !== call && pass.kept[e]! > 0) out.push({ ifindex: pass.ifindex[e]!, tunnelType: tunnelTypeName(pass.typeId[e]!), vni: pass.vni[e]!, flows: pass.kept[e]! });
     }
   }
   return out;

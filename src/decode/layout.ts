@@ -6,17 +6,17 @@ import { TUNNEL_TYPE_IDS, TUNNEL_TYPES, type TunnelType } from './tunnel-types.t
 export { TUNNEL_TYPE_IDS, TUNNEL_TYPES, type TunnelType };
 
 /**
- * The one userspace packing of (ifindex, tunnel type, segment id) into a number (numbers hash faster than
- * strings; 100k rows are keyed per collection): the 32-bit segment id in the low 32 bits, the `TUNNEL_TYPE_IDS`
- * code in the next 4, ifindex above. Exact (below 2^53) for every ifindex under 2^17.
+ * The one userspace packing of (ifindex, tunnel type) into a number: ifindex times 16 plus the `TUNNEL_TYPE_IDS`
+ * code. Exact (below 2^36) for every u32 ifindex. The 32-bit segment id is not packed in (68 bits do not fit a
+ * double): per-VNI maps key by this number, then by segment id (src/decode/vni-map.ts).
  */
-export function packVniKey(ifindex: number, tunnelTypeId: number, vni: number): number {
-  return vni + tunnelTypeId * 2 ** 32 + ifindex * 2 ** 36;
+export function packVniKey(ifindex: number, tunnelTypeId: number): number {
+  return ifindex * 16 + tunnelTypeId;
 }
 
 /** The inverse of `packVniKey`. */
-export function unpackVniKey(key: number): { ifindex: number; tunnelTypeId: number; vni: number } {
-  return { ifindex: Math.floor(key / 2 ** 36), tunnelTypeId: Math.floor(key / 2 ** 32) % 16, vni: key % 2 ** 32 };
+export function unpackVniKey(key: number): { ifindex: number; tunnelTypeId: number } {
+  return { ifindex: Math.floor(key / 16), tunnelTypeId: key % 16 };
 }
 
 /** `enum decap_outcome`, in numeric order: index = value. Keep in sync with bpf/decap_shared.h. */

@@ -1,5 +1,6 @@
 // Typed records the decoders produce from raw map bytes; what metrics, replay and status consume.
 import type { LostCounter, Outcome, TunnelType } from './layout.ts';
+import type { VniTable } from './vni-table.ts';
 
 /** Counters of one (interface, tunnel type, VNI), summed over CPUs. */
 export interface VniCounters {
@@ -48,6 +49,8 @@ export type LostUpdates = Record<LostCounter, number>;
 /** Everything one read of the counter maps returns (flows are read separately: they can be large). */
 export interface CounterSnapshot {
   vnis: VniCounters[];
+  /** The same rows in columns, when the snapshot was read from the maps (vni-table.ts): what the metrics use. */
+  vniTable?: VniTable;
   outcomes: OutcomeCounters[];
   lost: LostUpdates;
 }

@@ -9,14 +9,16 @@ import {
   type ObservableCounter,
   type ObservableGauge,
 } from '@opentelemetry/api';
-import type { ActiveFlowCount, CounterSnapshot, VniCounters } from '../decode/records.ts';
+import type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
 import { ATTR, METRIC, metricDefinition, PLUGIN_VERSION, type MetricName } from './names.ts';
-import { groupVniSeries, VniSeriesSelector, type GroupedVniSeries } from './vni-series.ts';
+import { groupVniSeries, groupVniTable, VniSeriesSelector, type GroupedVniSeries, type VniSeriesKey } from './vni-series.ts';
+import { vniTableOf } from '../decode/vni-table.ts';
 
 export type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
 
 /** Everything one collection needs, already summed over CPUs: observed as given, never summed again. */
 export interface MetricsInput {
+  /** Consumed by the collection: its `vniTable` (as readCounters returns it) is released once observed. */
   counters: CounterSnapshot;
   activeFlows: ActiveFlowCount[];
 }
@@ -74,12 +76,12 @@ export function registerDecapMetrics(options: DecapMetricsOptions): DecapMetrics
     return meter.createObservableGauge(name, { description, unit, valueType: ValueType.INT });
   };
   const vniCounters = VNI_COUNTER_FIELDS.map(([name]) => counter(name));
-  const vniCounterReaders = VNI_COUNTER_FIELDS.map(([, field]) => (row: VniCounters) => row[field]);
   const activeFlows = gauge(METRIC.tunnelFlowsActive);
   const skippedPackets = counter(METRIC.skippedPackets);
   const lostUpdates = counter(METRIC.mapUpdatesLost);
   const selector = new VniSeriesSelector(options.maxVniSeries);
-  const isAdmitted = (key: number) => selector.hasKey(key);
+  const isAdmitted = (row: VniSeriesKey) => selector.has(row);
+  const isAdmittedKey = (ifindex: number, typeId: number, vni: number) => selector.hasKey(ifindex, typeId, vni);
   let overflowVnis = 0;
   // A cumulative reader repeats a gauge's last value for series no longer observed: observe 0 for them once.
   let lastGaugeSeries = new Map<string, Attributes>();
@@ -93,13 +95,17 @@ export function registerDecapMetrics(options: DecapMetricsOptions): DecapMetrics
       return name;
     };
 
-    selector.update(input.counters.vnis);
-    const tunnel = groupVniSeries(input.counters.vnis, isAdmitted, vniCounterReaders);
+    // The counter rows in columns (as read from the maps: no row objects), fields in VNI_COUNTER_FIELDS order.
+    const table = vniTableOf(input.counters);
+    selector.update(table);
+    const tunnel = groupVniTable(table, isAdmittedKey);
     overflowVnis = tunnel.overflowRows;
     for (const series of tunnel.series) {
       const attributes = vniAttributes(series, nameOf(series.ifindex));
       for (let i = 0; i < vniCounters.length; i++) result.observe(vniCounters[i]!, series.values[i]!, attributes);
     }
+    // Consumed (the input is this collection's own read): its 4 MB per 100k VNIs are freed now, not at a full GC.
+    table.release();
 
     const gaugeSeries = new Map<string, Attributes>();
     for (const series of groupVniSeries(input.activeFlows, isAdmitted, [(row) => row.flows]).series) {

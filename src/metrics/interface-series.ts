@@ -5,7 +5,9 @@
 // remembered here for the life of the process, and each collection's rows are re-keyed from ifindex to a
 // series id per name, summed over every ifindex the name has had: a re-created interface continues its
 // series, a stop never reports an `ifindex-N` twin, and a cumulative series never goes down.
-import { packVniKey, TUNNEL_TYPE_IDS } from '../decode/layout.ts';
+import { TUNNEL_TYPE_IDS } from '../decode/layout.ts';
+import { VniMap } from '../decode/vni-map.ts';
+import { snapshotOfTable } from '../decode/vni-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, OutcomeCounters, VniCounters } from '../decode/records.ts';
 import type { MetricsInput } from './decap-metrics.ts';
 
@@ -14,7 +16,8 @@ type OutcomeValues = Pick<OutcomeCounters, 'packets' | 'bytes'>;
 
 /** What an ifindex had counted when it changed hands: subtracted from its rows, which now belong to another name. */
 interface Baseline {
-  vnis: Map<number, VniValues>;
+  /** By (tunnel type, VNI), under ifindex 0. */
+  vnis: VniMap<VniValues>;
   outcomes: Map<string, OutcomeValues>;
 }
 
@@ -23,12 +26,14 @@ interface Owner {
   baseline: Baseline;
 }
 
-const emptyBaseline = (): Baseline => ({ vnis: new Map(), outcomes: new Map() });
-const typeAndVni = (row: { tunnelType: VniCounters['tunnelType']; vni: number }) => packVniKey(0, TUNNEL_TYPE_IDS[row.tunnelType], row.vni);
+const emptyBaseline = (): Baseline => ({ vnis: new VniMap(), outcomes: new Map() });
+const baselineOf = (baseline: Baseline, row: VniCounters) => baseline.vnis.get(0, TUNNEL_TYPE_IDS[row.tunnelType], row.vni);
 
-function addVni(into: Map<number, VniCounters>, key: number, row: VniCounters, sign: 1 | -1 = 1, base?: VniValues): void {
-  let target = into.get(key);
-  if (!target) into.set(key, (target = { ...row, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 }));
+/** Adds `row` (its `ifindex` already a series id) minus `base` into the row of the same series in `into`. */
+function addVni(into: VniMap<VniCounters>, row: VniCounters, sign: 1 | -1 = 1, base?: VniValues): void {
+  const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
+  let target = into.get(row.ifindex, typeId, row.vni);
+  if (!target) into.set(row.ifindex, typeId, row.vni, (target = { ...row, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 }));
   target.packets += sign * (row.packets - (base?.packets ?? 0));
   target.bytes += sign * (row.bytes - (base?.bytes ?? 0));
   target.overheadBytes += sign * (row.overheadBytes - (base?.overheadBytes ?? 0));
@@ -49,7 +54,7 @@ export class InterfaceSeriesLedger {
   private readonly names: string[] = [''];
   private readonly owners = new Map<number, Owner>();
   /** Counts of ifindexes that passed to another name, kept for the name that had them (rows keyed by series id). */
-  private readonly carriedVnis = new Map<number, VniCounters>();
+  private readonly carriedVnis = new VniMap<VniCounters>();
   private readonly carriedOutcomes = new Map<string, OutcomeCounters>();
 
   /** The series id of `name` (the same for the life of the process). */
@@ -82,9 +87,8 @@ export class InterfaceSeriesLedger {
       const snapshot = read();
       for (const row of snapshot.vnis) {
         if (row.ifindex !== ifindex) continue;
-        const key = typeAndVni(row);
-        addVni(this.carriedVnis, key + packVniKey(previous.seriesId, 0, 0), { ...row, ifindex: previous.seriesId }, 1, previous.baseline.vnis.get(key));
-        baseline.vnis.set(key, row);
+        addVni(this.carriedVnis, { ...row, ifindex: previous.seriesId }, 1, baselineOf(previous.baseline, row));
+        baseline.vnis.set(0, TUNNEL_TYPE_IDS[row.tunnelType], row.vni, row);
       }
       for (const row of snapshot.outcomes) {
         if (row.ifindex !== ifindex) continue;
@@ -131,17 +135,28 @@ export class InterfaceSeriesLedger {
         return lastId;
       };
       // In place: no copy of 100k rows per collection (the caller hands over fresh rows, see apply's comment).
-      for (const r of input.counters.vnis) r.ifindex = id(r.ifindex);
       for (const r of input.counters.outcomes) r.ifindex = id(r.ifindex);
       for (const r of input.activeFlows) r.ifindex = id(r.ifindex);
-      return input;
+      const table = input.counters.vniTable;
+      if (!table) {
+        for (const r of input.counters.vnis) r.ifindex = id(r.ifindex);
+        return input;
+      }
+      // Columns as read (no row objects): re-keyed in place, in a snapshot of their own.
+      for (let i = 0; i < table.count; i++) table.ifindex[i] = id(table.ifindex[i]!);
+      return { counters: snapshotOfTable(table, input.counters.outcomes, input.counters.lost), activeFlows: input.activeFlows };
     }
-    const vnis = new Map<number, VniCounters>();
-    for (const [key, row] of this.carriedVnis) addVni(vnis, key, row);
+    const vnis = new VniMap<VniCounters>();
+    const vniRows: VniCounters[] = [];
+    const add = (row: VniCounters, base?: VniValues) => {
+      const before = vnis.get(row.ifindex, TUNNEL_TYPE_IDS[row.tunnelType], row.vni);
+      addVni(vnis, row, 1, base);
+      if (!before) vniRows.push(vnis.get(row.ifindex, TUNNEL_TYPE_IDS[row.tunnelType], row.vni)!);
+    };
+    this.carriedVnis.forEach((row) => add(row));
     for (const row of input.counters.vnis) {
       const { seriesId, baseline } = owner(row.ifindex);
-      const key = typeAndVni(row);
-      addVni(vnis, key + packVniKey(seriesId, 0, 0), { ...row, ifindex: seriesId }, 1, baseline.vnis.get(key));
+      add({ ...row, ifindex: seriesId }, baselineOf(baseline, row));
     }
     const outcomes = new Map<string, OutcomeCounters>();
     for (const row of this.carriedOutcomes.values()) addOutcome(outcomes, row);
@@ -149,17 +164,22 @@ export class InterfaceSeriesLedger {
       const { seriesId, baseline } = owner(row.ifindex);
       addOutcome(outcomes, { ...row, ifindex: seriesId }, baseline.outcomes.get(row.outcome));
     }
-    const active = new Map<number, ActiveFlowCount>();
+    const active = new VniMap<ActiveFlowCount>();
+    const activeRows: ActiveFlowCount[] = [];
     for (const row of input.activeFlows) {
       const seriesId = owner(row.ifindex).seriesId;
-      const key = typeAndVni(row) + packVniKey(seriesId, 0, 0);
-      const target = active.get(key);
+      const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
+      const target = active.get(seriesId, typeId, row.vni);
       if (target) target.flows += row.flows;
-      else active.set(key, { ...row, ifindex: seriesId });
+      else {
+        const fresh = { ...row, ifindex: seriesId };
+        active.set(seriesId, typeId, row.vni, fresh);
+        activeRows.push(fresh);
+      }
     }
     return {
-      counters: { vnis: [...vnis.values()], outcomes: [...outcomes.values()], lost: input.counters.lost },
-      activeFlows: [...active.values()],
+      counters: { vnis: vniRows, outcomes: [...outcomes.values()], lost: input.counters.lost },
+      activeFlows: activeRows,
     };
   }
 }

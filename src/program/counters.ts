@@ -1,8 +1,12 @@
 // Reads the counter maps of a decap program into one snapshot: the one path every reader (plugin, replay, status) takes.
 import type { BpfMap } from '../ffi/bpf-object.ts';
-import { addVniCounters, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniCache, decodeVniStats } from '../decode/decoders.ts';
+import { addVniCountersToTable, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniCache, decodeVniStatsInto } from '../decode/decoders.ts';
 import { MAP_NAMES } from '../decode/layout.ts';
 import type { CounterSnapshot } from '../decode/records.ts';
+import { snapshotOfTable, VniTable } from '../decode/vni-table.ts';
+
+/** Rows the last read held: the next table starts that big, so it is not grown chunk by chunk. */
+let tableCapacity = 1024;
 
 /**
  * vni_stats plus the per-CPU vni_cache (counts never move between them: see bpf/decap.bpf.c), the outcome
@@ -14,9 +18,15 @@ export function readCounterMaps(map: (name: string) => BpfMap): CounterSnapshot 
   const outcomes = map(MAP_NAMES.outcomeStats);
   const outcomesHi = map(MAP_NAMES.outcomeHi);
   const lost = map(MAP_NAMES.lostUpdates);
-  return {
-    vnis: addVniCounters(decodeVniStats(vniStats.readAll(), vniStats.perCpuLayout), decodeVniCache(vniCache.readAll(), vniCache.perCpuLayout)),
-    outcomes: [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
-    lost: decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
-  };
+  // Decoded chunk by chunk as read: the 100k-entry map is never copied into one buffer.
+  // Into columns, not row objects (src/decode/vni-table.ts): `vnis` is only built for a reader that asks.
+  const table = new VniTable(tableCapacity);
+  vniStats.forEachChunk((chunk) => void decodeVniStatsInto(chunk, vniStats.perCpuLayout, table));
+  addVniCountersToTable(table, decodeVniCache(vniCache.readAll(), vniCache.perCpuLayout));
+  tableCapacity = Math.max(tableCapacity, table.count);
+  return snapshotOfTable(
+    table,
+    [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
+    decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
+  );
 }

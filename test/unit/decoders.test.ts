@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';
-import { LAYOUT, OUTCOMES, packVniKey } from '../../src/decode/layout.ts';
+import { LAYOUT, OUTCOMES } from '../../src/decode/layout.ts';
+import { VniMap } from '../../src/decode/vni-map.ts';
 import { outermostFlow, summarizeTap } from '../../src/demo/tap-flows.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 
@@ -63,26 +64,32 @@ test('flows: IPv4 and IPv6 keys, shared values; activity splits at the idle cuto
   assert.equal(flows[1]!.srcAddr, '2001:db8::1');
   assert.equal(flows[1]!.dstAddr, 'fe80::abc');
   assert.equal(flows[1]!.tunnelType, 'geneve');
-  const counts = new Map<number, number>();
+  const counts = new VniMap<number>();
   assert.deepEqual(countActiveFlows({ count: 2, keys, values: v }, 5_000n, counts), [0], 'the flow last seen at 1000 ns is idle');
   assert.deepEqual(activeFlowCounts(counts), [{ ifindex: 2, tunnelType: 'geneve', vni: 7, flows: 1 }]);
   // Past 2^53 ns (104 days of uptime) the comparison must stay exact.
   const late = Buffer.from(v);
   late.writeBigUInt64LE(2n ** 60n + 1n, 24);
   late.writeBigUInt64LE(2n ** 60n + 5n, 56);
-  assert.deepEqual(countActiveFlows({ count: 2, keys, values: late }, 2n ** 60n + 3n, new Map()), [0]);
+  assert.deepEqual(countActiveFlows({ count: 2, keys, values: late }, 2n ** 60n + 3n, new VniMap()), [0]);
 });
 
 test('the active-flows gauge is what the last expiry pass kept plus the new flows counted since', () => {
   const row = (vni: number, flows: number) => ({ ifindex: 2, tunnelType: 'vxlan' as const, vni, packets: 1, bytes: 1, overheadBytes: 1, flows });
-  const id = (vni: number) => packVniKey(2, 1, vni);
+  const kept = (vni: number, flows: number) => new VniMap<number>().set(2, 1, vni, flows);
   // At the pass: VNI 10 had 7 new flows so far and 4 stayed in the table; VNI 20 had 3, all expired.
-  const pass = flowsAtPass(new Map([[id(10), 4]]), [row(10, 7), row(20, 3), row(30, 0)]);
-  assert.deepEqual([...pass.base], [[id(10), -3], [id(20), -3]]);
+  const pass = flowsAtPass(kept(10, 4), [row(10, 7), row(20, 3), row(30, 0)]);
+  assert.deepEqual(pass.entries().filter(([, , , kept, base]) => kept !== 0 || base !== 0), [[2, 1, 10, 4, -3], [2, 1, 20, 0, -3]]);
+  assert.deepEqual(flowsSincePass(pass, [row(20, 3), row(10, 7)]), [{ ifindex: 2, tunnelType: 'vxlan', vni: 10, flows: 4 }], 'rows in another order: matched by key');
   assert.deepEqual(flowsSincePass(pass, [row(10, 7), row(20, 3)]), [{ ifindex: 2, tunnelType: 'vxlan', vni: 10, flows: 4 }], 'nothing new: what the pass kept');
   assert.deepEqual(flowsSincePass(pass, [row(10, 9), row(20, 4), row(30, 2)]).map((r) => [r.vni, r.flows]), [[10, 6], [20, 1], [30, 2]], 'plus the new flows since');
-  assert.deepEqual(flowsSincePass(flowsAtPass(new Map([[id(40), 5]]), []), []).map((r) => [r.vni, r.flows]), [[40, 5]], 'a VNI missing from the counters keeps what the pass kept');
-  assert.deepEqual(flowsSincePass(flowsAtPass(new Map(), []), [row(10, 3)]).map((r) => r.flows), [3], 'before the first pass: every flow counted so far');
+  assert.deepEqual(flowsSincePass(flowsAtPass(kept(40, 5), []), []).map((r) => [r.vni, r.flows]), [[40, 5]], 'a VNI missing from the counters keeps what the pass kept');
+  assert.deepEqual(flowsSincePass(flowsAtPass(new VniMap(), []), [row(10, 3)]).map((r) => r.flows), [3], 'before the first pass: every flow counted so far');
+  // Exact for any u32 ifindex and 32-bit segment ids: neighbours differing in one bit of either stay apart.
+  const big = (ifindex: number, vni: number, flows: number) => ({ ifindex, tunnelType: 'gre' as const, vni, packets: 1, bytes: 1, overheadBytes: 1, flows });
+  const bigPass = flowsAtPass(new VniMap<number>().set(0xffffffff, 4, 0xffffffff, 2).set(0xfffffffe, 4, 0xffffffff, 5).set(0xffffffff, 4, 0xfffffffe, 7), []);
+  assert.deepEqual(flowsSincePass(bigPass, [big(0xffffffff, 0xffffffff, 1), big(0xfffffffe, 0xffffffff, 0), big(0xffffffff, 0xfffffffe, 0)]).map((r) => [r.ifindex, r.vni, r.flows]),
+    [[0xffffffff, 0xffffffff, 3], [0xfffffffe, 0xffffffff, 5], [0xffffffff, 0xfffffffe, 7]]);
 });
 
 test('address formatting follows RFC 5952', () => {
@@ -106,4 +113,27 @@ test('the demo tap summary groups frames by their outermost 5-tuple', () => {
   const t = vxlanFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 1, inner, sport: 4242 });
   assert.deepEqual(outermostFlow(t.frame), { protocol: 'UDP', src: '10.0.0.1:4242', dst: '10.0.0.2:4789' });
   assert.deepEqual(summarizeTap([t.frame, t.frame, inner]).map((f) => [f.src, f.packets]), [['10.0.0.1:4242', 2], ['192.168.1.1:1000', 1]]);
+});
+
+test('counter rows in columns: vni_cache counts added to the matching vni_stats row, rows only the cache has appended, exact 32-bit keys', async () => {
+  const { VniTable, snapshotOfTable, vniTableOf } = await import('../../src/decode/vni-table.ts');
+  const { addVniCountersToTable } = await import('../../src/decode/decoders.ts');
+  const table = new VniTable(1);
+  table.push(2, 4, 0xffffffff, 1, 100, 10, 1);
+  table.push(2, 4, 0xfffffffe, 2, 200, 20, 0);
+  const cached = [
+    { ifindex: 2, tunnelType: 'gre' as const, vni: 0xffffffff, packets: 5, bytes: 500, overheadBytes: 50, flows: 2 },
+    { ifindex: 3, tunnelType: 'gre' as const, vni: 0xffffffff, packets: 7, bytes: 700, overheadBytes: 70, flows: 1 },
+  ];
+  addVniCountersToTable(table, cached);
+  const snapshot = snapshotOfTable(table, [], { vni_stats: 0, outcome_stats: 0, flows: 0 });
+  assert.equal(vniTableOf(snapshot), table);
+  assert.deepEqual(snapshot.vnis.map((r) => [r.ifindex, r.tunnelType, r.vni, r.packets, r.bytes, r.overheadBytes, r.flows]), [
+    [2, 'gre', 0xffffffff, 6, 600, 60, 3],
+    [2, 'gre', 0xfffffffe, 2, 200, 20, 0],
+    [3, 'gre', 0xffffffff, 7, 700, 70, 1],
+  ]);
+  const unread = snapshotOfTable(VniTable.fromRows(cached), [], { vni_stats: 0, outcome_stats: 0, flows: 0 });
+  unread.vniTable!.release();
+  assert.throws(() => unread.vnis, /after release/, 'a released table fails loudly, never reads as empty');
 });

@@ -64,10 +64,43 @@ test('active flows of every ifindex of a name are summed into one gauge row', ()
   assert.deepEqual(applied.activeFlows.map((r) => [ledger.nameOf(r.ifindex), r.tunnelType, r.vni, r.flows]), [['cap0', 'geneve', 9, 5]]);
 });
 
-test('packVniKey: one packing for decoders and series, exact up to ifindex 2^17 - 1 and 32-bit segment ids, and unpackVniKey inverts it', async () => {
+test('packVniKey: (interface, tunnel type) as one number exact for any u32 ifindex, unpackVniKey inverts it; VniMap keys exactly with 32-bit segment ids', async () => {
   const { packVniKey, unpackVniKey, TUNNEL_TYPE_IDS } = await import('../../src/decode/layout.ts');
-  for (const [ifindex, type, v] of [[1, TUNNEL_TYPE_IDS.vxlan, 0], [2 ** 17 - 1, TUNNEL_TYPE_IDS.geneve, 0xffffffff], [2 ** 17 - 1, TUNNEL_TYPE_IDS.erspan, 1023], [513, 1, 4242]] as const) {
-    assert.deepEqual(unpackVniKey(packVniKey(ifindex, type, v)), { ifindex, tunnelTypeId: type, vni: v });
+  const { VniMap } = await import('../../src/decode/vni-map.ts');
+  for (const [ifindex, type] of [[1, TUNNEL_TYPE_IDS.vxlan], [2 ** 17, TUNNEL_TYPE_IDS.geneve], [0xffffffff, TUNNEL_TYPE_IDS.erspan], [0xfffffffe, 15], [513, 1]] as const) {
+    assert.deepEqual(unpackVniKey(packVniKey(ifindex, type)), { ifindex, tunnelTypeId: type });
   }
   assert.ok(Math.max(...Object.values(TUNNEL_TYPE_IDS)) < 16, 'tunnel type codes fit the 4 bits the key gives them');
+  const map = new VniMap<number>();
+  const keys = [[0xffffffff, 15, 0xffffffff], [0xfffffffe, 15, 0xffffffff], [0xffffffff, 14, 0xffffffff], [0xffffffff, 15, 0xfffffffe], [2 ** 17, 1, 0], [0, 1, 2 ** 17 * 2 ** 4]] as const;
+  keys.forEach(([ifindex, type, vni], i) => map.set(ifindex, type, vni, i));
+  assert.equal(map.size, keys.length, 'no two keys collide');
+  keys.forEach(([ifindex, type, vni], i) => assert.equal(map.get(ifindex, type, vni), i));
+  assert.deepEqual(map.entries().map(([i, t, v]) => [i, t, v]).sort(), keys.map((k) => [...k]).sort());
+});
+
+test('as the plugin reads: columns from the maps, re-keyed by the ledger, observed and released, a fresh read each collection', async () => {
+  const { VniTable, snapshotOfTable } = await import('../../src/decode/vni-table.ts');
+  const { registerDecapMetrics } = await import('../../src/metrics/decap-metrics.ts');
+  const { testProvider, collectPoints } = await import('../lib/metrics-fixture.ts');
+  const ledger = new InterfaceSeriesLedger();
+  ledger.claim(0xfffffff0, 'cap0', () => snapshot([]));
+  let packets = 10;
+  const tables: InstanceType<typeof VniTable>[] = [];
+  const read = (): MetricsInput => {
+    const table = VniTable.fromRows([vni(0xfffffff0, 0xffffffff, packets), vni(0xfffffff0, 0xfffffffe, 1), vni(0xfffffff0, 5, 2)]);
+    tables.push(table);
+    return { counters: snapshotOfTable(table, [skip(0xfffffff0, 3)], { vni_stats: 0, outcome_stats: 0, flows: 0 }), activeFlows: [{ ifindex: 0xfffffff0, tunnelType: 'vxlan', vni: 0xffffffff, flows: 4 }] };
+  };
+  const { provider, reader } = testProvider(2);
+  registerDecapMetrics({ meterProvider: provider, read: () => ledger.apply(read()), maxVniSeries: 2, interfaceName: (id) => ledger.nameOf(id) });
+  for (const expected of [10, 25]) {
+    packets = expected;
+    const points = await collectPoints(reader);
+    const tunnelPackets = points.filter((p) => p.metric === 'decap.tunnel.packet.count').map((p) => [p.attributes['network.interface.name'], p.attributes['decap.tunnel.id'] ?? 'overflow', p.value]);
+    // Admitted by bytes: the largest two; 0xfffffffe (one bit from 0xffffffff) goes to overflow, not into its neighbour.
+    assert.deepEqual(tunnelPackets.sort(), [['cap0', 0xffffffff, expected], ['cap0', 5, 2], ['cap0', 'overflow', 1]].sort());
+    assert.deepEqual(points.filter((p) => p.metric === 'decap.tunnel.flow.active').map((p) => [p.attributes['decap.tunnel.id'], p.value]), [[0xffffffff, 4]]);
+    assert.throws(() => tables.at(-1)!.rows(), /after release/, 'the collection released the columns it read');
+  }
 });

@@ -8,7 +8,8 @@ import manifest from '../../plugin.json' with { type: 'json' };
 import type { VniCounters } from '../../src/decode/records.ts';
 import { registerDecapMetrics, type MetricsInput } from '../../src/metrics/decap-metrics.ts';
 import { createMeterPipeline, diagLogger, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
-import { groupVniSeries, selectVniSeries, seriesKey, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
+import { groupVniSeries, isAdmittedSeries, selectVniSeries, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
+import { VniMap } from '../../src/decode/vni-map.ts';
 import { collectPoints, fakeCollector, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
 
 const names = (ifindex: number) => (ifindex === 2 ? 'ens1f0' : `if${ifindex}`);
@@ -162,16 +163,22 @@ test('unregister stops the reads', async () => {
 
 test('selectVniSeries: pure, the largest first while there is room, then never changes', () => {
   const row = (vni: number, bytes: number, ifindex = 1) => ({ ifindex, tunnelType: 'vxlan' as const, vni, bytes });
-  const empty: ReadonlySet<number> = new Set();
+  const empty = new VniMap<true>();
+  const keys = (set: VniMap<true>) => set.entries().map(([ifindex, type, vni]) => `${ifindex}/${type}/${vni}`).sort();
   const first = selectVniSeries(empty, [row(1, 5), row(2, 50), row(3, 20)], 2);
   assert.equal(empty.size, 0, 'the input set is not modified');
-  assert.deepEqual([...first].sort(), [seriesKey(row(2, 0)), seriesKey(row(3, 0))].sort());
+  assert.deepEqual(keys(first), ['1/1/2', '1/1/3']);
   assert.equal(selectVniSeries(first, [row(1, 1e12), row(9, 1e12)], 2), first, 'full: the same set back, sticky');
   const roomy = selectVniSeries(empty, [row(1, 5), row(1, 5), row(2, 1)], 10);
   assert.equal(roomy.size, 2, 'duplicates count once');
-  assert.notEqual(seriesKey(row(2, 0, 1)), seriesKey(row(2, 0, 2)), 'keyed by interface too');
-  assert.notEqual(seriesKey({ ifindex: 1, tunnelType: 'vxlan', vni: 2 }), seriesKey({ ifindex: 1, tunnelType: 'geneve', vni: 2 }), 'and by tunnel type');
-  assert.equal(seriesKey({ ifindex: 2 ** 17 - 1, tunnelType: 'gre', vni: 0xffffffff }), 0xffffffff + 4 * 2 ** 32 + (2 ** 17 - 1) * 2 ** 36, 'exact for large ifindexes and 32-bit GRE keys');
+  const byInterface = selectVniSeries(empty, [row(2, 0, 1), row(2, 0, 2), { ifindex: 1, tunnelType: 'geneve', vni: 2, bytes: 0 }], 10);
+  assert.equal(byInterface.size, 3, 'keyed by interface and by tunnel type too');
+  // Exact for large ifindexes and 32-bit GRE keys: series differing only in one low bit of either stay apart.
+  const big = (ifindex: number, vni: number) => ({ ifindex, tunnelType: 'gre' as const, vni, bytes: 1 });
+  const large = selectVniSeries(empty, [big(0xffffffff, 0xffffffff), big(0xfffffffe, 0xffffffff), big(0xffffffff, 0xfffffffe), big(2 ** 17, 0)], 3);
+  assert.equal(large.size, 3);
+  assert.ok(isAdmittedSeries(large, big(0xffffffff, 0xffffffff)) && isAdmittedSeries(large, big(0xfffffffe, 0xffffffff)) && isAdmittedSeries(large, big(0xffffffff, 0xfffffffe)), 'exact for large ifindexes and 32-bit GRE keys');
+  assert.ok(!isAdmittedSeries(large, big(2 ** 17, 0)) && !isAdmittedSeries(large, big(0xffffffff, 0)) && !isAdmittedSeries(large, { ...big(0xffffffff, 0xffffffff), tunnelType: 'vxlan' }));
 
   const selector = new VniSeriesSelector(2);
   selector.update([row(1, 5), row(2, 50), row(3, 20)]);
@@ -180,7 +187,7 @@ test('selectVniSeries: pure, the largest first while there is room, then never c
   assert.ok(!selector.has(row(1, 0)), 'sticky');
   assert.throws(() => new VniSeriesSelector(0), RangeError);
 
-  const grouped = groupVniSeries([row(2, 7), row(1, 3), row(4, 4, 2)], (key) => key === seriesKey(row(2, 0)), [(r) => r.bytes]);
+  const grouped = groupVniSeries([row(2, 7), row(1, 3), row(4, 4, 2)], (r) => r.ifindex === 1 && r.vni === 2, [(r) => r.bytes]);
   assert.deepEqual(grouped.series.map((s) => [s.ifindex, s.vni, s.values]), [[1, 2, [7]], [1, undefined, [3]], [2, undefined, [4]]]);
   assert.equal(grouped.overflowRows, 2);
 });
