@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { OUTCOMES, type Outcome } from '../../src/decode/layout.ts';
+import { DEFAULT_TUNNELS, tunnelSettingsOf } from '../../src/decode/tunnel-types.ts';
 import { parsePrefix } from '../../src/config/prefixes.ts';
 import { geneveFrame, innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { IS_ROOT, requireRoot } from '../lib/env.ts';
@@ -10,6 +11,7 @@ import { ProgramUnderTest, XDP_PASS } from '../lib/program.ts';
 import { referenceDecap, type ReferenceSettings } from '../lib/reference-decap.ts';
 
 const SETTINGS = {
+  ...DEFAULT_TUNNELS,
   vxlanPorts: [4789, 8472],
   genevePorts: [6081],
   decapPrefixes: ['10.1.0.0/16', 'fd00::/16'],
@@ -21,8 +23,7 @@ const toRef = (list: string[]) => list.map((p) => {
   return [x.family, x.bytes, x.prefixLen] as [4 | 6, Uint8Array, number];
 });
 const REFERENCE: ReferenceSettings = {
-  vxlanPorts: SETTINGS.vxlanPorts,
-  genevePorts: SETTINGS.genevePorts,
+  ...tunnelSettingsOf(SETTINGS),
   decapPrefixes: toRef(SETTINGS.decapPrefixes),
   excludePrefixes: toRef(SETTINGS.excludePrefixes),
 };
