@@ -457,6 +457,155 @@ static __always_inline int outcome_of(int parse_err)
 	}
 }
 
+/* One tunnel level found by parse_level: what to count it as, and where and what its payload is. */
+struct tunnel_level {
+	__u32 type;    /* TUNNEL_* */
+	__u32 vni;     /* segment id */
+	__u32 payload; /* PAYLOAD_*: what follows the tunnel header */
+	__u32 end;     /* offset of the payload from the start of the frame */
+};
+
+/* Offsets past this are not parsed (a jumbo frame's headers end well before it): bounds the verifier's view. */
+#define LEVEL_MAX_OFFSET 4096
+
+/* The fixed-size header a payload must at least hold (docs/decap-rules.md, step 7). */
+static __always_inline int payload_min_len(__u32 payload)
+{
+	return payload == PAYLOAD_IPV4 ? sizeof(struct iphdr) :
+	       payload == PAYLOAD_IPV6 ? sizeof(struct ipv6hdr) : sizeof(struct ethhdr);
+}
+
+/*
+ * One level of docs/decap-rules.md: at offset `off`, a frame of kind `payload` (an Ethernet frame, or an IP
+ * packet a tunnel carried), its IP header, the carrier (UDP port or GRE protocol) and the tunnel header.
+ * Returns OUTCOME_DECAPSULATED with *lv filled, or the outcome that says why this level is not a tunnel to
+ * strip. The address checks apply to the outermost level only.
+ *
+ * A global function, so the verifier checks it once, not once per nesting level and path that calls it.
+ */
+__noinline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 outermost, struct tunnel_level *lv)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hdr_cursor cursor, *nh = &cursor;
+
+	if (!lv)
+		return OUTCOME_NOT_TUNNEL;
+	if (off > LEVEL_MAX_OFFSET)
+		return OUTCOME_TRUNCATED;
+	cursor.pos = data + off;
+	struct iphdr *iph = NULL;
+	struct ipv6hdr *ip6h = NULL;
+	struct decap_config *cfg;
+	__u32 *tunnel, key, gre_key = 0, zero = 0;
+	__u16 frag_off = 0, gre_flags = 0;
+	int proto, first_fragment, ret = 0, gre_proto = 0;
+
+	if (payload == PAYLOAD_ETHERNET)
+		proto = parse_ethhdr(nh, data_end);
+	else
+		proto = payload == PAYLOAD_IPV4 ? ETH_P_IP : ETH_P_IPV6;
+	if (proto == ETH_P_IP) {
+		proto = parse_iphdr(nh, data_end, &iph, &frag_off);
+		/* A later fragment has no carrier header to look at. */
+		if (proto >= 0 && (frag_off & IPV4_OFFSET))
+			return OUTCOME_FRAGMENT;
+		first_fragment = frag_off & IPV4_MF;
+	} else if (proto == ETH_P_IPV6) {
+		proto = parse_ip6hdr(nh, data_end, &ip6h);
+		if (proto >= 0)
+			proto = parse_ip6_extensions(nh, data_end, proto, &frag_off);
+		first_fragment = frag_off & IPV6_FRAG_M;
+	} else if (proto >= 0) {
+		return OUTCOME_NOT_TUNNEL; /* not IP */
+	}
+	if (proto < 0)
+		return outcome_of(proto);
+
+	/* The carrier: a tunnel type by UDP destination port, or by GRE protocol type. */
+	if (proto == IPPROTO_UDP) {
+		ret = parse_udphdr(nh, data_end);
+		if (ret < 0)
+			return OUTCOME_TRUNCATED;
+		key = ret;
+		tunnel = bpf_map_lookup_elem(&tunnel_ports, &key);
+	} else if (proto == IPPROTO_GRE) {
+		cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
+		if (!cfg || !cfg->gre)
+			return OUTCOME_NOT_TUNNEL;
+		gre_proto = parse_grehdr(nh, data_end, &gre_flags);
+		if (gre_proto < 0)
+			return OUTCOME_TRUNCATED;
+		key = gre_proto;
+		tunnel = bpf_map_lookup_elem(&gre_protocols, &key);
+		if (tunnel && *tunnel) {
+			ret = parse_gre_options(nh, data_end, gre_flags, &gre_key);
+			if (ret < 0)
+				return outcome_of(ret);
+		}
+	} else {
+		return OUTCOME_NOT_TUNNEL;
+	}
+	if (!tunnel || !*tunnel)
+		return OUTCOME_NOT_TUNNEL;
+	/* First fragment of a tunnel packet: the inner frame is cut, so it cannot be handed on whole. */
+	if (first_fragment)
+		return OUTCOME_FRAGMENT;
+
+	if (outermost) {
+		/* Looked up only for tunnel frames: every other frame is done by now. */
+		cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
+		if (!cfg)
+			return OUTCOME_NOT_TUNNEL;
+		/* Validation point: outer addresses against the exclude set, then the destination filter. */
+		if (iph)
+			ret = check_outer_v4(cfg, iph);
+		else if (ip6h)
+			ret = check_outer_v6(cfg, ip6h);
+		if (ret)
+			return ret;
+	}
+
+	/* Dispatch by type: one parser per tunnel header (bpf/parsing.h). */
+	lv->type = *tunnel;
+	lv->vni = 0;
+	switch (lv->type) {
+	case TUNNEL_VXLAN:
+		ret = parse_vxlanhdr(nh, data_end, &lv->vni);
+		break;
+	case TUNNEL_GENEVE:
+		ret = parse_genevehdr(nh, data_end, &lv->vni);
+		break;
+	case TUNNEL_VXLAN_GPE:
+		ret = parse_gpehdr(nh, data_end, &lv->vni);
+		break;
+	case TUNNEL_GRE:
+		lv->vni = gre_key; /* 0 without a key */
+		ret = PAYLOAD_ETHERNET;
+		break;
+	case TUNNEL_ERSPAN:
+		/* Type III has its own protocol type; type II a sequence number; type I neither, and no header. */
+		ret = PAYLOAD_ETHERNET;
+		if (gre_proto == ETH_P_ERSPAN2)
+			ret = parse_erspan3hdr(nh, data_end, &lv->vni);
+		else if (gre_flags & GRE_FLAG_S)
+			ret = parse_erspan2hdr(nh, data_end, &lv->vni);
+		if (ret == 0)
+			ret = PAYLOAD_ETHERNET;
+		break;
+	default:
+		return OUTCOME_NOT_TUNNEL;
+	}
+	if (ret < 0)
+		return outcome_of(ret);
+	lv->payload = ret;
+	/* Validation point: the payload must hold at least its fixed header. */
+	if (nh->pos + payload_min_len(ret) > data_end)
+		return OUTCOME_TRUNCATED;
+	lv->end = nh->pos - data;
+	return OUTCOME_DECAPSULATED;
+}
+
 SEC("xdp.frags")
 int xdp_decap(struct xdp_md *ctx)
 {
@@ -465,107 +614,69 @@ int xdp_decap(struct xdp_md *ctx)
 	/* Whole frame, fragments of a multi-buffer frame included. */
 	__u64 frame_len = bpf_xdp_get_buff_len(ctx);
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct hdr_cursor nh = { .pos = data };
-	__u32 *tunnel;
-	__u32 port;
-	struct iphdr *iph = NULL;
-	struct ipv6hdr *ip6h = NULL;
-	struct decap_config *cfg;
-	__u16 frag_off = 0;
-	__u32 zero = 0, vni = 0;
-	int outcome = OUTCOME_NOT_TUNNEL;
-	int proto, ret;
+	struct tunnel_level lv = {}, inner = {};
+	__u8 macs[2 * ETH_ALEN];
+	__u32 zero = 0;
+	int outcome;
 
-	proto = parse_ethhdr(&nh, data_end);
-	if (proto == ETH_P_IP) {
-		proto = parse_iphdr(&nh, data_end, &iph, &frag_off);
-		/* A later fragment has no UDP header to look at. */
-		if (proto >= 0 && (frag_off & IPV4_OFFSET)) {
-			outcome = OUTCOME_FRAGMENT;
-			goto out;
-		}
-	} else if (proto == ETH_P_IPV6) {
-		proto = parse_ip6hdr(&nh, data_end, &ip6h);
-		if (proto == IPPROTO_FRAGMENT) {
-			outcome = OUTCOME_FRAGMENT;
-			goto out;
-		}
-		if (proto >= 0 && ipv6_is_extension(proto)) {
-			outcome = OUTCOME_UNSUPPORTED;
-			goto out;
-		}
-	} else if (proto >= 0) {
-		goto out; /* not IP: not a tunnel */
-	}
-	if (proto < 0) {
-		outcome = outcome_of(proto);
-		goto out;
-	}
-	if (proto != IPPROTO_UDP)
-		goto out;
-
-	ret = parse_udphdr(&nh, data_end);
-	if (ret < 0) {
-		outcome = OUTCOME_TRUNCATED;
-		goto out;
-	}
-	port = ret;
-	tunnel = bpf_map_lookup_elem(&tunnel_ports, &port);
-	if (!tunnel || !*tunnel)
-		goto out;
-	/* First fragment of a tunnel packet: the inner frame is cut, so it cannot be handed on whole. */
-	if (frag_off & IPV4_MF) {
-		outcome = OUTCOME_FRAGMENT;
-		goto out;
-	}
-
-	/* Looked up only for tunnel frames: every other frame is done by now. */
-	cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
-	if (!cfg)
-		goto out;
-	/* Validation point: outer addresses against the exclude set, then the destination filter. */
-	if (iph)
-		outcome = check_outer_v4(cfg, iph);
-	else if (ip6h)
-		outcome = check_outer_v6(cfg, ip6h);
+	outcome = parse_level(ctx, 0, PAYLOAD_ETHERNET, 1, &lv);
 	if (outcome)
 		goto out;
-
-	__u32 tunnel_type = *tunnel;
-
-	if (tunnel_type == TUNNEL_VXLAN)
-		ret = parse_vxlanhdr(&nh, data_end, &vni);
-	else
-		ret = parse_genevehdr(&nh, data_end, &vni);
-	if (ret < 0) {
-		outcome = outcome_of(ret);
-		goto out;
-	}
-	/* Validation point: the inner frame must at least hold an Ethernet header. */
-	if (nh.pos + sizeof(struct ethhdr) > data_end) {
-		outcome = OUTCOME_TRUNCATED;
-		goto out;
+	/*
+	 * Nested tunnels: while the payload is itself a tunnel that passes every check, strip it too. A level
+	 * that does not is the frame the taps see; one more than DECAP_MAX_DEPTH leaves the frame untouched.
+	 */
+	for (int depth = 1; depth <= DECAP_MAX_DEPTH; depth++) {
+		if (parse_level(ctx, lv.end, lv.payload, 0, &inner) != OUTCOME_DECAPSULATED)
+			break;
+		if (depth == DECAP_MAX_DEPTH) {
+			outcome = OUTCOME_TOO_DEEP;
+			goto out;
+		}
+		lv = inner;
 	}
 
-	__u64 overhead = nh.pos - data;
-	__u64 inner_len = frame_len - overhead;
+	__u64 overhead = lv.end;
 
+	if (lv.payload != PAYLOAD_ETHERNET) {
+		/* An IP payload: keep room for the Ethernet header written below, MACs from the outermost frame. */
+		struct ethhdr *outer = data;
+
+		if ((void *)(outer + 1) > data_end)
+			goto out;
+		__builtin_memcpy(macs, outer, sizeof(macs));
+		overhead -= sizeof(struct ethhdr);
+	}
 	if (bpf_xdp_adjust_head(ctx, (int)overhead)) {
 		outcome = OUTCOME_ADJUST_FAILED;
 		goto out;
 	}
-	/* adjust_head invalidated every packet pointer: re-derive them before reading the inner frame. */
+	/* adjust_head invalidated every packet pointer: re-derive them before touching the inner frame. */
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
+	if (lv.payload != PAYLOAD_ETHERNET) {
+		struct ethhdr *eth = data;
 
+		if ((void *)(eth + 1) > data_end) { /* cannot happen: parse_level saw the IP header after it */
+			bpf_xdp_adjust_head(ctx, -(int)overhead);
+			outcome = OUTCOME_ADJUST_FAILED;
+			goto out;
+		}
+		__builtin_memcpy(eth, macs, sizeof(macs));
+		eth->h_proto = bpf_htons(lv.payload == PAYLOAD_IPV4 ? ETH_P_IP : ETH_P_IPV6);
+	}
+
+	__u64 inner_len = frame_len - overhead;
 	__u64 new_flows = 0;
-	if (cfg->track_flows) {
+	struct decap_config *cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
+
+	if (cfg && cfg->track_flows) {
 		union flow_key_words fkey;
-		fkey.w[0] = ifindex | (__u64)vni << 32;
-		if (parse_inner_flow(data, data_end, &fkey, tunnel_type) == 0)
+		fkey.w[0] = ifindex | (__u64)lv.vni << 32;
+		if (parse_inner_flow(data, data_end, &fkey, lv.type) == 0)
 			new_flows = track_flow(&fkey, inner_len, cfg->flow_sync_ms * 1000000ULL);
 	}
-	struct vni_key vkey = { .ifindex = ifindex, .vni = vni, .tunnel_type = tunnel_type };
+	struct vni_key vkey = { .ifindex = ifindex, .vni = lv.vni, .tunnel_type = lv.type };
 	count_vni(&vkey, inner_len, overhead, new_flows);
 	outcome = OUTCOME_DECAPSULATED;
 #ifdef BENCH_RESTORE_HEAD
