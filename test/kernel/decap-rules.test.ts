@@ -23,6 +23,8 @@ type Case = {
   frame: Buffer | TunnelFrame;
   settings?: Partial<DataplaneSettings>;
   outcome: Outcome;
+  /** A known kernel disagreement with docs/decap-rules.md, reported: the row runs and is shown as todo. */
+  todo?: string;
   /**
    * For decapsulated frames: type/vni and the overhead the counters must show; `out` is the frame the taps must
    * see when it is not the TunnelFrame's `inner` (an inner level that fails ends the nesting early).
@@ -156,6 +158,10 @@ const NEW_ENCAPSULATIONS: Case[] = [
   { name: 'IPv6 first fragment behind hop-by-hop of an ERSPAN packet', frame: v6x([HBH, ipv6Fragment({ more: true })], { type: 'erspan', erspanType: 2, sessionId: 1 }), outcome: 'fragment' },
   { name: 'IPv6 first fragment of a non-tunnel UDP datagram', frame: v6udp([ipv6Fragment({ more: true })]), outcome: 'not_tunnel' },
   { name: 'IPv6 later fragment', frame: v6udp([HBH, ipv6Fragment({ offset: 100, more: true })], 4789), outcome: 'fragment' },
+  // Two fragment headers, the first with M set: the packet is a first fragment (docs/decap-rules.md step 4).
+  // The kernel keeps only the last fragment header's M bit (parse_ip6_extensions overwrites *frag_off) and
+  // decapsulates the cut inner frame: reported, marked todo until bpf/parsing.h keeps M from any of them.
+  { name: 'IPv6 two fragment headers, the first with M set, of a GRE packet', frame: v6x([ipv6Fragment({ more: true }), ipv6Fragment()], { type: 'gre', key: 1 }), outcome: 'fragment', todo: 'kernel keeps the last fragment header\'s M bit only (bpf/parsing.h parse_ip6_extensions)' },
 ];
 
 const CASES: Case[] = [
@@ -263,7 +269,7 @@ describe('the rule table agrees with the oracle (test/lib/reference-decap.ts)', 
 
 describe('decap rule table (real program, BPF_PROG_TEST_RUN)', { skip: !IS_ROOT && !process.env['CI'] ? 'needs root (BPF); runs in CI' : false }, () => {
   for (const c of CASES) {
-    test(c.name, (t) => {
+    test(c.name, { todo: c.todo ?? false }, (t) => {
       if (!requireRoot(t, 'loading the XDP program')) return;
       const prog = new ProgramUnderTest(c.settings);
       try {

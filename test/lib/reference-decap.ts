@@ -234,16 +234,17 @@ export function referenceDecap(f: Buffer, s: ReferenceSettings): ReferenceVerdic
   const first = tunnelHeader(f, outer);
   if (first instanceof Skip) return untouched(first.reason);
 
-  // Inner levels: a tunnel is stripped too (up to MAX_DEPTH); one failing a check ends the nesting there.
+  // Inner levels: a tunnel that passes every check is stripped too, up to MAX_DEPTH; one more such level makes
+  // the frame too_deep. A level failing any check (cut, malformed, unsupported, a first fragment) ends the
+  // nesting there, the fourth level included: it is then the packet the taps see.
   let level = { type: outer.type, ...first };
   let depth = 1;
   for (;;) {
     const next = carrier(f, level.payload, level.ipEtherType === undefined, level.ipEtherType ?? 0, s);
-    if (next instanceof Skip) break;
-    if (depth === MAX_DEPTH) return untouched('too_deep');
-    if (next.firstFragment) break;
+    if (next instanceof Skip || next.firstFragment) break;
     const header = tunnelHeader(f, next);
     if (header instanceof Skip) break;
+    if (depth === MAX_DEPTH) return untouched('too_deep');
     level = { type: next.type, ...header };
     depth++;
   }
