@@ -18,6 +18,19 @@ const FLOW_CAPACITY = 65536;
 const inner = innerFrame({ src: '192.168.1.10', dst: '192.168.1.20', protocol: 'tcp', sport: 33000, dport: 443, payloadSize: 400 });
 const vxlan = vxlanFrame({ outerSrc: '10.1.0.1', outerDst: '10.1.0.2', vni: 100, inner }).frame;
 const geneve = geneveFrame({ outerSrc: '10.1.0.1', outerDst: '10.1.0.2', vni: 7000, inner, options: Buffer.alloc(8, 1) }).frame;
+/** GRE (RFC 2890) with a key and a sequence number, over IPv4: `protocol` is 0x6558 (GRE) or 0x88BE (ERSPAN II). */
+function greFrame(protocol: number, payload: Buffer): Buffer {
+  const gre = Buffer.alloc(12);
+  gre.writeUInt16BE(0x3000, 0); // K and S
+  gre.writeUInt16BE(protocol, 2);
+  gre.writeUInt32BE(4242, 4);
+  return ethernet({ etherType: ETHERTYPE.ipv4, payload: ipv4({ src: '10.1.0.1', dst: '10.1.0.2', protocol: 47, payload: Buffer.concat([gre, payload]) }) });
+}
+/** ERSPAN type II header (version 1), session 77. */
+const erspan2 = Buffer.from([0x10, 0x00, 0x00, 77, 0, 0, 0, 0]);
+const gre = greFrame(0x6558, inner);
+const erspan = greFrame(0x88be, Buffer.concat([erspan2, inner]));
+const nested = geneveFrame({ outerSrc: '10.2.0.1', outerDst: '10.2.0.2', vni: 9, inner: vxlan }).frame;
 const plain = ethernet({ etherType: ETHERTYPE.ipv4, payload: ipv4({ src: '10.0.0.1', dst: '10.0.0.2', protocol: IPPROTO.tcp, payload: tcp({ sport: 1, dport: 443, payload: Buffer.alloc(400) }) }) });
 
 function loadDecap(object: string, settings: Partial<DataplaneSettings> = {}): DecapProgram {
@@ -90,6 +103,9 @@ for (let round = 0; round < ROUNDS; round++) {
   add('trivial geneve', plainRun(base.trivial, geneve));
   add('floor geneve', plainRun(base.floor, geneve));
   add('geneve', timed(decap, geneve, 'decapsulated'));
+  add('gre', timed(decap, gre, 'decapsulated'));
+  add('erspan', timed(decap, erspan, 'decapsulated'));
+  add('nested', timed(decap, nested, 'decapsulated'));
   add('trivial plain', plainRun(base.trivial, plain));
   add('parse-only plain', plainRun(base.parseOnly, plain));
   add('plain', timed(decap, plain, 'not_tunnel'));
@@ -114,6 +130,14 @@ function workRow(name: string, k: string, baseline: string, trivial: string, tar
 workRow('vxlan existing flow, all features / floor (work over trivial)', 'vxlan', 'floor', 'trivial', 2.0);
 workRow('vxlan, flow tracking off / floor (work over trivial)', 'vxlan no flows', 'floor', 'trivial', 1.3);
 workRow('geneve 8 B options, existing flow / floor (work over trivial)', 'geneve', 'floor geneve', 'trivial geneve');
+/** ns per packet of another tunnel type against VXLAN's, both all features, existing flow, same run. */
+function perPacketRow(name: string, k: string): void {
+  const ratio = m(k) / m('vxlan');
+  rows.push({ name, measured: ratio, unit: 'ratio', context: `${m(k)} vs ${m('vxlan')} ns per packet` });
+}
+perPacketRow('gre with key and sequence number, existing flow / vxlan existing flow (ns per packet)', 'gre');
+perPacketRow('erspan type II, existing flow / vxlan existing flow (ns per packet)', 'erspan');
+perPacketRow('vxlan nested in geneve, existing flow / vxlan existing flow (ns per packet)', 'nested');
 workRow('non-tunnel TCP / parse-only (work over trivial)', 'plain', 'parse-only plain', 'trivial plain', 1.5);
 workRow(`new flow into a full table (${FLOW_CAPACITY}, every insert evicts) / floor (work over trivial)`, 'new flow', 'floor', 'trivial', 15);
 workRow('live frames (XDP_DROP builds), vxlan existing flow / floor (work over trivial)', 'vxlan live', 'floor live', 'trivial live');

@@ -462,11 +462,94 @@ struct tunnel_level {
 	__u32 type;    /* TUNNEL_* */
 	__u32 vni;     /* segment id */
 	__u32 payload; /* PAYLOAD_*: what follows the tunnel header */
-	__u32 end;     /* offset of the payload from the start of the frame */
+	__u32 end;     /* offset of the payload: the bytes this level's headers take */
 };
 
-/* Offsets past this are not parsed (a jumbo frame's headers end well before it): bounds the verifier's view. */
-#define LEVEL_MAX_OFFSET 4096
+/*
+ * `value & mask` as one instruction clang cannot drop: for an offset already checked to be <= mask, it changes
+ * nothing, but it bounds the very register added to a packet pointer (clang may check one copy and add another).
+ */
+static __always_inline __u64 verifier_bound(__u64 value, __u64 mask)
+{
+	asm volatile("%[v] &= %[m]" : [v] "+r"(value) : [m] "i"(mask));
+	return value;
+}
+
+/* Where a walk of IPv6 extension headers ended, and the fragment header's offset and M flag if it met one. */
+struct ip6_ext_walk {
+	__u32 end; /* offset of the upper-layer header from the start of the frame */
+	__u16 frag_off;
+	__u16 pad;
+};
+
+/* Bounds the offset a walk returns (the IPv6 header, then at most IPV6_EXT_MAX headers of up to 2 KiB). */
+#define IP6_EXT_WALK_MAX_END 16384
+
+/*
+ * parse_ip6_extensions at offset `off` as a global function: the verifier checks the walk once, and each
+ * caller goes on from one offset of unknown value rather than from one constant offset per path through the
+ * walk (with the walk inlined, those paths multiplied the states of everything after it).
+ */
+__noinline int walk_ip6_extensions(struct xdp_md *ctx, __u32 off, __u32 nexthdr, struct ip6_ext_walk *walk)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hdr_cursor nh;
+	__u16 frag_off = 0;
+	int proto;
+
+	if (!walk || off >= IP6_EXT_WALK_MAX_END)
+		return PARSE_TRUNCATED;
+	nh.pos = data + verifier_bound(off, IP6_EXT_WALK_MAX_END - 1);
+	proto = parse_ip6_extensions(&nh, data_end, nexthdr, &frag_off);
+	walk->end = nh.pos - data;
+	walk->frag_off = frag_off;
+	return proto;
+}
+
+/* What parse_gre_carrier found: the header's end, its protocol type, flags and key. */
+struct gre_carrier {
+	__u32 end; /* offset of what follows GRE's optional fields, from the start of the frame */
+	__u32 key; /* 0 without the K bit */
+	__u16 protocol;
+	__u16 flags;
+};
+
+/* Bounds the offsets a carrier parser returns. */
+#define CARRIER_MAX_END 16384
+
+/*
+ * GRE at offset `off` (docs/decap-rules.md step 3): the fixed part, the protocol type checked against
+ * gre_protocols, the routing bit, the optional fields. Returns 0 with *gre filled, or the outcome. A global
+ * function for the same reason as walk_ip6_extensions: each combination of C, K and S is another offset.
+ */
+__noinline int parse_gre_carrier(struct xdp_md *ctx, __u32 off, struct gre_carrier *gre)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hdr_cursor nh;
+	__u32 key, *tunnel;
+	__u16 flags = 0;
+	int proto, ret;
+
+	if (!gre || off >= CARRIER_MAX_END)
+		return OUTCOME_TRUNCATED;
+	nh.pos = data + verifier_bound(off, CARRIER_MAX_END - 1);
+	proto = parse_grehdr(&nh, data_end, &flags);
+	if (proto < 0)
+		return OUTCOME_TRUNCATED;
+	key = proto;
+	tunnel = bpf_map_lookup_elem(&gre_protocols, &key);
+	if (!tunnel || !*tunnel)
+		return OUTCOME_NOT_TUNNEL;
+	ret = parse_gre_options(&nh, data_end, flags, &gre->key);
+	if (ret < 0)
+		return outcome_of(ret);
+	gre->end = nh.pos - data;
+	gre->protocol = proto;
+	gre->flags = flags;
+	return 0;
+}
 
 /* The fixed-size header a payload must at least hold (docs/decap-rules.md, step 7). */
 static __always_inline int payload_min_len(__u32 payload)
@@ -476,14 +559,15 @@ static __always_inline int payload_min_len(__u32 payload)
 }
 
 /*
- * One level of docs/decap-rules.md: at offset `off`, a frame of kind `payload` (an Ethernet frame, or an IP
+ * One level of docs/decap-rules.md: at the head of the frame (earlier levels are already stripped), a frame of kind `payload` (an Ethernet frame, or an IP
  * packet a tunnel carried), its IP header, the carrier (UDP port or GRE protocol) and the tunnel header.
  * Returns OUTCOME_DECAPSULATED with *lv filled, or the outcome that says why this level is not a tunnel to
  * strip. The address checks apply to the outermost level only.
  *
- * A global function, so the verifier checks it once, not once per nesting level and path that calls it.
+ * Inlined for the outermost level (every packet); nested levels go through parse_nested_level below.
  */
-__noinline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 outermost, struct tunnel_level *lv)
+static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 outermost,
+				       struct tunnel_level *lv)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -491,7 +575,8 @@ __noinline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 o
 
 	if (!lv)
 		return OUTCOME_NOT_TUNNEL;
-	if (off > LEVEL_MAX_OFFSET)
+	/* 0 from every caller: the head is moved past each level as it is stripped. */
+	if (off > 64)
 		return OUTCOME_TRUNCATED;
 	cursor.pos = data + off;
 	struct iphdr *iph = NULL;
@@ -513,8 +598,16 @@ __noinline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 o
 		first_fragment = frag_off & IPV4_MF;
 	} else if (proto == ETH_P_IPV6) {
 		proto = parse_ip6hdr(nh, data_end, &ip6h);
-		if (proto >= 0)
-			proto = parse_ip6_extensions(nh, data_end, proto, &frag_off);
+		if (proto >= 0 && (ipv6_is_walked_extension(proto) || proto == IPPROTO_FRAGMENT ||
+				   ipv6_is_unwalked_extension(proto))) {
+			struct ip6_ext_walk walk = {};
+
+			proto = walk_ip6_extensions(ctx, nh->pos - data, proto, &walk);
+			if (walk.end >= IP6_EXT_WALK_MAX_END)
+				return OUTCOME_TRUNCATED;
+			nh->pos = data + verifier_bound(walk.end, IP6_EXT_WALK_MAX_END - 1);
+			frag_off = walk.frag_off;
+		}
 		first_fragment = frag_off & IPV6_FRAG_M;
 	} else if (proto >= 0) {
 		return OUTCOME_NOT_TUNNEL; /* not IP */
@@ -533,16 +626,19 @@ __noinline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 o
 		cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
 		if (!cfg || !cfg->gre)
 			return OUTCOME_NOT_TUNNEL;
-		gre_proto = parse_grehdr(nh, data_end, &gre_flags);
-		if (gre_proto < 0)
+		struct gre_carrier gre = {};
+
+		ret = parse_gre_carrier(ctx, nh->pos - data, &gre);
+		if (ret)
+			return ret;
+		if (gre.end >= CARRIER_MAX_END)
 			return OUTCOME_TRUNCATED;
+		nh->pos = data + verifier_bound(gre.end, CARRIER_MAX_END - 1);
+		gre_proto = gre.protocol;
+		gre_flags = gre.flags;
+		gre_key = gre.key;
 		key = gre_proto;
 		tunnel = bpf_map_lookup_elem(&gre_protocols, &key);
-		if (tunnel && *tunnel) {
-			ret = parse_gre_options(nh, data_end, gre_flags, &gre_key);
-			if (ret < 0)
-				return outcome_of(ret);
-		}
 	} else {
 		return OUTCOME_NOT_TUNNEL;
 	}
@@ -606,6 +702,57 @@ __noinline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 o
 	return OUTCOME_DECAPSULATED;
 }
 
+/* A nested level: a global function, so the verifier checks it once, not once per level and path. */
+__noinline int parse_nested_level(struct xdp_md *ctx, __u32 off, __u32 payload, struct tunnel_level *lv)
+{
+	return parse_level(ctx, off, payload, 0, lv);
+}
+
+/*
+ * Cheap test before parse_nested_level: 0 when the frame at the head is an untagged Ethernet frame with an
+ * IPv4 or IPv6 packet that is neither GRE nor UDP to a tunnel port, the common case, which cannot be a
+ * tunnel; 1 when it may be one (anything else: parse_nested_level decides).
+ */
+static __always_inline int may_be_tunnel(struct xdp_md *ctx, __u32 payload)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct ipv6hdr *ip6h;
+	struct udphdr *udph;
+	__u32 port, *tunnel;
+	__u8 proto;
+
+	if (payload != PAYLOAD_ETHERNET)
+		return 1;
+	eth = data;
+	iph = (void *)(eth + 1);
+	ip6h = (void *)(eth + 1);
+	if ((void *)(eth + 1) > data_end)
+		return 1;
+	if (eth->h_proto == bpf_htons(ETH_P_IP)) {
+		if ((void *)(iph + 1) > data_end || iph->ihl != 5)
+			return 1;
+		proto = iph->protocol;
+		udph = (void *)(iph + 1);
+	} else if (eth->h_proto == bpf_htons(ETH_P_IPV6)) {
+		if ((void *)(ip6h + 1) > data_end)
+			return 1;
+		proto = ip6h->nexthdr;
+		udph = (void *)(ip6h + 1);
+	} else {
+		return 1;
+	}
+	if (proto != IPPROTO_UDP)
+		return proto == IPPROTO_GRE || ipv6_is_walked_extension(proto) || proto == IPPROTO_FRAGMENT;
+	if ((void *)(udph + 1) > data_end)
+		return 1;
+	port = bpf_ntohs(udph->dest);
+	tunnel = bpf_map_lookup_elem(&tunnel_ports, &port);
+	return !tunnel || *tunnel;
+}
+
 SEC("xdp.frags")
 int xdp_decap(struct xdp_md *ctx)
 {
@@ -614,57 +761,65 @@ int xdp_decap(struct xdp_md *ctx)
 	/* Whole frame, fragments of a multi-buffer frame included. */
 	__u64 frame_len = bpf_xdp_get_buff_len(ctx);
 	__u32 ifindex = ctx->ingress_ifindex;
-	struct tunnel_level lv = {}, inner = {};
+	struct tunnel_level lv, inner;
 	__u8 macs[2 * ETH_ALEN];
+	__u64 overhead;
 	__u32 zero = 0;
 	int outcome;
 
 	outcome = parse_level(ctx, 0, PAYLOAD_ETHERNET, 1, &lv);
 	if (outcome)
 		goto out;
+	/* Kept for an IP payload's Ethernet header: the outermost frame's addresses. */
+	if (data + sizeof(macs) > data_end)
+		goto out;
+	__builtin_memcpy(macs, data, sizeof(macs));
+
+	/* Each level is stripped as it is found; a failure later gives every byte back (adjust by -overhead). */
+	overhead = lv.end;
+	if (bpf_xdp_adjust_head(ctx, (int)lv.end)) {
+		outcome = OUTCOME_ADJUST_FAILED;
+		goto out;
+	}
 	/*
 	 * Nested tunnels: while the payload is itself a tunnel that passes every check, strip it too. A level
 	 * that does not is the frame the taps see; one more than DECAP_MAX_DEPTH leaves the frame untouched.
 	 */
 	for (int depth = 1; depth <= DECAP_MAX_DEPTH; depth++) {
-		if (parse_level(ctx, lv.end, lv.payload, 0, &inner) != OUTCOME_DECAPSULATED)
+		if (!may_be_tunnel(ctx, lv.payload))
+			break;
+		if (parse_nested_level(ctx, 0, lv.payload, &inner) != OUTCOME_DECAPSULATED)
 			break;
 		if (depth == DECAP_MAX_DEPTH) {
 			outcome = OUTCOME_TOO_DEEP;
-			goto out;
+			goto restore;
 		}
+		if (bpf_xdp_adjust_head(ctx, (int)inner.end)) {
+			outcome = OUTCOME_ADJUST_FAILED;
+			goto restore;
+		}
+		overhead += inner.end;
 		lv = inner;
 	}
-
-	__u64 overhead = lv.end;
-
 	if (lv.payload != PAYLOAD_ETHERNET) {
-		/* An IP payload: keep room for the Ethernet header written below, MACs from the outermost frame. */
-		struct ethhdr *outer = data;
-
-		if ((void *)(outer + 1) > data_end)
-			goto out;
-		__builtin_memcpy(macs, outer, sizeof(macs));
-		overhead -= sizeof(struct ethhdr);
-	}
-	if (bpf_xdp_adjust_head(ctx, (int)overhead)) {
-		outcome = OUTCOME_ADJUST_FAILED;
-		goto out;
-	}
-	/* adjust_head invalidated every packet pointer: re-derive them before touching the inner frame. */
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	if (lv.payload != PAYLOAD_ETHERNET) {
-		struct ethhdr *eth = data;
-
-		if ((void *)(eth + 1) > data_end) { /* cannot happen: parse_level saw the IP header after it */
-			bpf_xdp_adjust_head(ctx, -(int)overhead);
+		/* An IP payload: write an Ethernet header in front, the outermost frame's MACs and the IP EtherType. */
+		if (bpf_xdp_adjust_head(ctx, -(int)sizeof(struct ethhdr))) {
 			outcome = OUTCOME_ADJUST_FAILED;
-			goto out;
+			goto restore;
+		}
+		overhead -= sizeof(struct ethhdr);
+		struct ethhdr *eth = (void *)(long)ctx->data;
+
+		if ((void *)(eth + 1) > (void *)(long)ctx->data_end) { /* cannot happen: the IP header follows */
+			outcome = OUTCOME_ADJUST_FAILED;
+			goto restore;
 		}
 		__builtin_memcpy(eth, macs, sizeof(macs));
 		eth->h_proto = bpf_htons(lv.payload == PAYLOAD_IPV4 ? ETH_P_IP : ETH_P_IPV6);
 	}
+	/* adjust_head invalidated every packet pointer: re-derive them before reading the inner frame. */
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
 
 	__u64 inner_len = frame_len - overhead;
 	__u64 new_flows = 0;
@@ -684,6 +839,10 @@ int xdp_decap(struct xdp_md *ctx)
 	 * encapsulated frame again. Costs one more helper call per packet: it biases the measure against us. */
 	bpf_xdp_adjust_head(ctx, -(int)overhead);
 #endif
+	goto out;
+restore:
+	/* Untouched after all: the stripped bytes are still in front of the head, unwritten. */
+	bpf_xdp_adjust_head(ctx, -(int)overhead);
 out:
 	count_outcome(ifindex, outcome, frame_len);
 	return DECAP_VERDICT;

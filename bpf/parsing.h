@@ -216,6 +216,12 @@ static __always_inline int parse_ip6hdr(struct hdr_cursor *nh, void *data_end, s
 	return ip6h->nexthdr;
 }
 
+/* Extension headers walked by parse_ip6_extensions (the fragment header aside). */
+static __always_inline int ipv6_is_walked_extension(__u8 nexthdr)
+{
+	return nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS;
+}
+
 /* Extension headers not walked: their packets count as unsupported. */
 static __always_inline int ipv6_is_unwalked_extension(__u8 nexthdr)
 {
@@ -231,7 +237,7 @@ static __always_inline int parse_ip6_extensions(struct hdr_cursor *nh, void *dat
 {
 #pragma unroll
 	for (int i = 0; i < IPV6_EXT_MAX; i++) {
-		if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS) {
+		if (ipv6_is_walked_extension(nexthdr)) {
 			struct ipv6_opt_hdr_start *opt = nh->pos;
 
 			if ((void *)(opt + 1) > data_end)
@@ -256,8 +262,7 @@ static __always_inline int parse_ip6_extensions(struct hdr_cursor *nh, void *dat
 			break;
 		}
 	}
-	if (nexthdr == IPPROTO_HOPOPTS || nexthdr == IPPROTO_ROUTING || nexthdr == IPPROTO_DSTOPTS ||
-	    nexthdr == IPPROTO_FRAGMENT || ipv6_is_unwalked_extension(nexthdr))
+	if (ipv6_is_walked_extension(nexthdr) || nexthdr == IPPROTO_FRAGMENT || ipv6_is_unwalked_extension(nexthdr))
 		return PARSE_UNSUPPORTED;
 	return nexthdr;
 }
@@ -370,31 +375,29 @@ static __always_inline int parse_grehdr(struct hdr_cursor *nh, void *data_end, _
 	return bpf_ntohs(gre->protocol);
 }
 
-/* GRE's optional fields (checksum + reserved1, key, sequence number: 4 bytes each); *key gets the key or 0. */
+/*
+ * GRE's optional fields (checksum + reserved1, key, sequence number: 4 bytes each, each there when its bit is
+ * set); *key gets the key or 0. Their length is computed, not branched on: one cursor state for the verifier
+ * instead of one per combination of bits.
+ */
 static __always_inline int parse_gre_options(struct hdr_cursor *nh, void *data_end, __u16 flags, __u32 *key)
 {
-	__be32 *field = nh->pos;
+	__u32 has_c = (flags & GRE_FLAG_C) ? 1 : 0, has_k = (flags & GRE_FLAG_K) ? 1 : 0;
+	__u32 len = (has_c + has_k + ((flags & GRE_FLAG_S) ? 1 : 0)) * 4;
 
 	if (flags & GRE_FLAG_R)
 		return PARSE_UNSUPPORTED;
-	if (flags & GRE_FLAG_C) {
-		if ((void *)(field + 1) > data_end)
-			return PARSE_TRUNCATED;
-		field++;
-	}
+	if (nh->pos + len > data_end)
+		return PARSE_TRUNCATED;
 	*key = 0;
-	if (flags & GRE_FLAG_K) {
+	if (has_k) {
+		__be32 *field = nh->pos + has_c * 4;
+
 		if ((void *)(field + 1) > data_end)
 			return PARSE_TRUNCATED;
 		*key = bpf_ntohl(*field);
-		field++;
 	}
-	if (flags & GRE_FLAG_S) {
-		if ((void *)(field + 1) > data_end)
-			return PARSE_TRUNCATED;
-		field++;
-	}
-	nh->pos = field;
+	nh->pos += len;
 	return 0;
 }
 

@@ -39,13 +39,17 @@ type MetricsConfig struct {
 
 // Config is the receiver's configuration.
 type Config struct {
-	Interfaces      []InterfaceConfig `mapstructure:"interfaces"`
-	VxlanPorts      []int             `mapstructure:"vxlan_ports"`
-	GenevePorts     []int             `mapstructure:"geneve_ports"`
-	DecapPrefixes   []string          `mapstructure:"decap_prefixes"`
-	ExcludePrefixes []string          `mapstructure:"exclude_prefixes"`
-	Maps            MapsConfig        `mapstructure:"maps"`
-	TrackFlows      bool              `mapstructure:"track_flows"`
+	Interfaces    []InterfaceConfig `mapstructure:"interfaces"`
+	VxlanPorts    []int             `mapstructure:"vxlan_ports"`
+	GenevePorts   []int             `mapstructure:"geneve_ports"`
+	VxlanGpePorts []int             `mapstructure:"vxlan_gpe_ports"`
+	// Gre and Erspan switch decapsulation of GRE (protocol 0x6558) and ERSPAN types I, II and III on or off.
+	Gre             bool       `mapstructure:"gre"`
+	Erspan          bool       `mapstructure:"erspan"`
+	DecapPrefixes   []string   `mapstructure:"decap_prefixes"`
+	ExcludePrefixes []string   `mapstructure:"exclude_prefixes"`
+	Maps            MapsConfig `mapstructure:"maps"`
+	TrackFlows      bool       `mapstructure:"track_flows"`
 	// FlowIdleTimeout is the daemon's flowIdleTimeoutSeconds, as a duration.
 	FlowIdleTimeout time.Duration `mapstructure:"flow_idle_timeout"`
 	// CollectionInterval is how often the daemon exports its counters (daemon: metrics.exportIntervalSeconds).
@@ -82,6 +86,9 @@ func createDefaultConfig() *Config {
 		Interfaces:         []InterfaceConfig{},
 		VxlanPorts:         []int{4789},
 		GenevePorts:        []int{6081},
+		VxlanGpePorts:      []int{4790},
+		Gre:                true,
+		Erspan:             true,
 		DecapPrefixes:      []string{},
 		ExcludePrefixes:    []string{},
 		Maps:               MapsConfig{VniCapacity: 65536, FlowCapacity: 262144},
@@ -118,15 +125,16 @@ func (cfg *Config) Validate() error {
 			return fmt.Errorf("%s.mode: %q: expected one of %s", key, itf.Mode, strings.Join(interfaceModes, ", "))
 		}
 	}
-	if err := validatePorts("vxlan_ports", "VXLAN", cfg.VxlanPorts); err != nil {
-		return err
-	}
-	if err := validatePorts("geneve_ports", "Geneve", cfg.GenevePorts); err != nil {
-		return err
-	}
-	for _, p := range cfg.VxlanPorts {
-		if contains(cfg.GenevePorts, p) {
-			return fmt.Errorf("geneve_ports: port %d is in both vxlan_ports and geneve_ports; a port carries one tunnel type", p)
+	owner := map[int]string{}
+	for _, list := range udpTunnelPorts(cfg) {
+		if err := validatePorts(list.key, list.what, list.ports); err != nil {
+			return err
+		}
+		for _, p := range list.ports {
+			if other, taken := owner[p]; taken {
+				return fmt.Errorf("%s: port %d is in both %s and %s; a port carries one tunnel type", list.key, p, other, list.key)
+			}
+			owner[p] = list.key
 		}
 	}
 	if err := validatePrefixes("decap_prefixes", cfg.DecapPrefixes); err != nil {
@@ -168,9 +176,30 @@ func (cfg *Config) Validate() error {
 	return nil
 }
 
+// udpTunnelPort is one UDP tunnel type's port list, as the daemon's tunnel table has them.
+type udpTunnelPort struct {
+	key, what   string
+	defaultPort int
+	ports       []int
+}
+
+func udpTunnelPorts(cfg *Config) []udpTunnelPort {
+	return []udpTunnelPort{
+		{"vxlan_ports", "VXLAN", 4789, cfg.VxlanPorts},
+		{"geneve_ports", "Geneve", 6081, cfg.GenevePorts},
+		{"vxlan_gpe_ports", "VXLAN-GPE", 4790, cfg.VxlanGpePorts},
+	}
+}
+
 func validatePorts(key, what string, ports []int) error {
 	if len(ports) == 0 {
-		return fmt.Errorf("%s: at least one %s port, e.g. %s: [%d]", key, what, key, map[string]int{"VXLAN": 4789, "Geneve": 6081}[what])
+		def := 0
+		for _, t := range udpTunnelPorts(&Config{}) {
+			if t.key == key {
+				def = t.defaultPort
+			}
+		}
+		return fmt.Errorf("%s: at least one %s port, e.g. %s: [%d]", key, what, key, def)
 	}
 	seen := map[int]bool{}
 	for i, p := range ports {
@@ -241,6 +270,9 @@ func (cfg *Config) daemonConfig() map[string]any {
 		"interfaces":             interfaces,
 		"vxlanPorts":             cfg.VxlanPorts,
 		"genevePorts":            cfg.GenevePorts,
+		"vxlanGpePorts":          cfg.VxlanGpePorts,
+		"gre":                    cfg.Gre,
+		"erspan":                 cfg.Erspan,
 		"decapPrefixes":          nonNilStrings(cfg.DecapPrefixes),
 		"excludePrefixes":        nonNilStrings(cfg.ExcludePrefixes),
 		"maps":                   map[string]any{"vniCapacity": cfg.Maps.VniCapacity, "flowCapacity": cfg.Maps.FlowCapacity},

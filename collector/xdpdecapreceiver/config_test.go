@@ -65,6 +65,9 @@ func TestLoadConfig(t *testing.T) {
   "excludePrefixes": ["10.0.0.0/8", "2001:db8::/32"],
   "flowIdleTimeoutSeconds": 120,
   "genevePorts": [6081],
+  "vxlanGpePorts": [4790, 4791],
+  "gre": true,
+  "erspan": false,
   "interfaces": [
     {"mode": "generic", "name": "ens1f0", "replace": false},
     {"mode": "native", "name": "ens1f1", "replace": true}
@@ -95,6 +98,7 @@ func TestValidateNamesTheKey(t *testing.T) {
 		"bad_mode":       `interfaces[0].mode: "turbo": expected one of generic, native, auto`,
 		"bad_prefix":     `exclude_prefixes[0]: 10.0.0.1/8 has host bits set; did you mean 10.0.0.0/8?`,
 		"both_ports":     `geneve_ports: port 4789 is in both vxlan_ports and geneve_ports; a port carries one tunnel type`,
+		"gpe_port_taken": `vxlan_gpe_ports: port 6081 is in both geneve_ports and vxlan_gpe_ports; a port carries one tunnel type`,
 		"no_interfaces":  `interfaces: nothing to attach: list the capture interfaces, e.g. interfaces: [{ name: ens1f0 }]`,
 		"short_interval": `collection_interval: 500ms: expected at least 1s, e.g. 30s`,
 	}
