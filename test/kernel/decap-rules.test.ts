@@ -341,6 +341,29 @@ describe('flow counting and live settings (real program)', { skip: !IS_ROOT && !
     assert.equal(r.vnis['vxlan/13']?.packets, 1);
   });
 
+  test('tunnel switches change live: gre, erspan and vxlanGpePorts applied without reloading; per-type counters', (t) => {
+    if (!requireRoot(t, 'loading the XDP program')) return;
+    const g = gr({ key: 77 }).frame;
+    const e = er({ sessionId: 78 }).frame;
+    const p = gp({ vni: 79, dport: 4799 }).frame;
+    try {
+      prog.program.applySettings({ ...DEFAULT_DATAPLANE, gre: false, erspan: false });
+      assert.deepEqual([prog.run(g).outcomes, prog.run(e).outcomes, prog.run(p).outcomes], [{ not_tunnel: 1 }, { not_tunnel: 1 }, { not_tunnel: 1 }]);
+      prog.program.applySettings({ ...DEFAULT_DATAPLANE, gre: true, erspan: false, vxlanGpePorts: [4790, 4799] });
+      const rg = prog.run(g);
+      assert.deepEqual(rg.outcomes, { decapsulated: 1 });
+      assert.deepEqual(Object.keys(rg.vnis), ['gre/77'], 'counted once, under gre and its key');
+      assert.deepEqual(prog.run(e).outcomes, { not_tunnel: 1 });
+      assert.deepEqual(Object.keys(prog.run(p).vnis), ['vxlan-gpe/79']);
+      prog.program.applySettings({ ...DEFAULT_DATAPLANE, gre: false, erspan: true });
+      assert.deepEqual(prog.run(g).outcomes, { not_tunnel: 1 });
+      assert.deepEqual(Object.keys(prog.run(e).vnis), ['erspan/78']);
+      assert.deepEqual(prog.run(p).outcomes, { not_tunnel: 1 }, 'port 4799 removed again');
+    } finally {
+      prog.program.applySettings(DEFAULT_DATAPLANE);
+    }
+  });
+
   test('a full VNI map counts lost updates instead of failing', (t) => {
     if (!requireRoot(t, 'loading the XDP program')) return;
     const small = new ProgramUnderTest({}, { vniCapacity: 2, flowCapacity: 1024 });
