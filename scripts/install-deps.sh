@@ -12,6 +12,7 @@ APT_PACKAGES=(
   tcpdump tshark        # real taps and a reference decoder for the tests
   wireshark-common      # mergecap, editcap, capinfos: the capture tests make and check odd pcapng files
   tcpreplay             # injects crafted Geneve frames (this kernel may have no Geneve device)
+  python3-scapy         # crafts the GRE/ERSPAN/Geneve/VXLAN-GPE captures the tunnel replay test checks against tshark
   bpftool procps        # tests check that nothing of theirs is left attached or running
   softflowd nfdump      # a real NetFlow/IPFIX exporter as the downstream tap, and nfcapd/nfdump for reconcile
   prometheus curl       # the Grafana dashboard's queries run against a real Prometheus; curl inside namespaces

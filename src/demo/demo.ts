@@ -8,7 +8,8 @@ import { SKIP_REASONS, type SkipReason } from '../decode/layout.ts';
 import { bpfObjectPath } from '../program/decap-program.ts';
 import { PcapReader, PcapWriter } from '../replay/pcap.ts';
 import { formatTable } from '../replay/summary-table.ts';
-import { geneveFrame, innerFrame } from '../testbed/packets.ts';
+import type { TunnelType } from '../decode/tunnel-types.ts';
+import { erspanFrame, geneveFrame, innerFrame, type TunnelFrame } from '../testbed/packets.ts';
 import { startCapture } from '../testbed/capture.ts';
 import { Testbed, type VxlanTunnel } from '../testbed/testbed.ts';
 import { demoCollectorConfig } from './collector.ts';
@@ -32,7 +33,7 @@ export interface DemoOptions {
 
 export interface DemoVniRow {
   vni: number;
-  type: 'vxlan' | 'geneve';
+  type: TunnelType;
   sentFrames: number;
   sentBytes: number;
   packets: number;
@@ -57,6 +58,9 @@ export interface DemoSummary {
 
 const GENEVE_VNI = 5000;
 const GENEVE_FRAMES = 40;
+/** A port-mirror source beside the VTEPs: ERSPAN type II frames of this session, mirroring 172.16.60.0/24. */
+const ERSPAN_SESSION = 300;
+const ERSPAN_FRAMES = 30;
 const PLAIN_PINGS = 20;
 const SINK_PORT = 4318;
 
@@ -156,16 +160,17 @@ async function sendInnerTraffic(bed: Testbed, tunnels: VxlanTunnel[], seconds: n
   await Promise.all([...pings, gen].map((p) => new Promise((r) => p.once('exit', r))));
 }
 
-/** Writes Geneve frames for GENEVE_VNI to a pcap and replays them into the capture host (no Geneve device here). */
-function injectGeneve(bed: Testbed, dir: string, capMac: string, srcMac: string): { frames: number; bytes: number } {
-  const file = join(dir, 'geneve.pcap');
+/**
+ * Writes `count` crafted tunnel frames to a pcap and replays them into the capture host with tcpreplay (this
+ * kernel may have no Geneve or ERSPAN device); returns what was sent and the inner bytes a correct decap leaves.
+ */
+function injectCrafted(bed: Testbed, file: string, count: number, build: (i: number) => TunnelFrame): { frames: number; bytes: number } {
   const writer = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
   let bytes = 0;
   try {
-    for (let i = 0; i < GENEVE_FRAMES; i++) {
-      const inner = innerFrame({ src: '172.16.50.1', dst: '172.16.50.2', protocol: 'udp', sport: 40000 + (i % 4), dport: 8125, payloadSize: 64 });
-      const { frame, inner: innerBytes } = geneveFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, srcMac, dstMac: capMac, vni: GENEVE_VNI, inner });
-      bytes += innerBytes.length;
+    for (let i = 0; i < count; i++) {
+      const { frame, inner } = build(i);
+      bytes += inner.length;
       writer.write({ tsSec: i, tsFrac: 0, caplen: frame.length, origLen: frame.length, data: frame });
     }
   } finally {
@@ -173,11 +178,27 @@ function injectGeneve(bed: Testbed, dir: string, capMac: string, srcMac: string)
   }
   const r = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', '-i', bed.srcIf, file], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`tcpreplay failed: ${r.stderr}`);
-  return { frames: GENEVE_FRAMES, bytes };
+  return { frames: count, bytes };
+}
+
+/** Geneve frames for GENEVE_VNI (UDP to 172.16.50.2:8125). */
+function injectGeneve(bed: Testbed, dir: string, capMac: string, srcMac: string): { frames: number; bytes: number } {
+  return injectCrafted(bed, join(dir, 'geneve.pcap'), GENEVE_FRAMES, (i) => {
+    const inner = innerFrame({ src: '172.16.50.1', dst: '172.16.50.2', protocol: 'udp', sport: 40000 + (i % 4), dport: 8125, payloadSize: 64 });
+    return geneveFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, srcMac, dstMac: capMac, vni: GENEVE_VNI, inner });
+  });
+}
+
+/** A switch's ERSPAN type II port mirror (GRE 0x88BE) of a TCP conversation 172.16.60.1 -> 172.16.60.2:443. */
+function injectErspan(bed: Testbed, dir: string, capMac: string, srcMac: string): { frames: number; bytes: number } {
+  return injectCrafted(bed, join(dir, 'erspan.pcap'), ERSPAN_FRAMES, (i) => {
+    const inner = innerFrame({ src: '172.16.60.1', dst: '172.16.60.2', protocol: 'tcp', sport: 41000 + (i % 3), dport: 443, payloadSize: 100 });
+    return erspanFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, srcMac, dstMac: capMac, erspanType: 2, sessionId: ERSPAN_SESSION, seq: i, inner });
+  });
 }
 
 interface StatusJson {
-  vnis: Array<{ interface: string | null; type: 'vxlan' | 'geneve'; vni: number; packets: number; bytes: number; overheadBytes: number; flows: number }>;
+  vnis: Array<{ interface: string | null; type: TunnelType; vni: number; packets: number; bytes: number; overheadBytes: number; flows: number }>;
   skipped: Array<{ interface: string | null; reason: SkipReason; packets: number }>;
 }
 
@@ -261,7 +282,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 
     const sentBefore = tunnels.map((t) => b.txCounters(t.device));
     let geneve = { frames: 0, bytes: 0 };
-    const after = await step(`AFTER: the same tap with xdp-decap attached, ${options.durationSeconds} s of traffic (+ Geneve frames and plain pings)`, () =>
+    let erspan = { frames: 0, bytes: 0 };
+    const after = await step(`AFTER: the same tap with xdp-decap attached, ${options.durationSeconds} s of traffic (+ Geneve frames, an ERSPAN port mirror and plain pings)`, () =>
       tapWhile(b, join(dir, 'after.pcap'), async () => {
         const liveTimer = setInterval(() => {
           readStatus(b).then((st) => options.live?.(liveTable(st)), () => undefined /* the next tick redraws */);
@@ -269,6 +291,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
         try {
           const traffic = sendInnerTraffic(b, tunnels, options.durationSeconds);
           geneve = injectGeneve(b, dir, capMac, srcMac);
+          erspan = injectErspan(b, dir, capMac, srcMac);
           spawnSync('ip', ['netns', 'exec', b.src, 'ping', '-q', '-c', String(PLAIN_PINGS), '-i', '0.05', '-W', '0.5', b.capIp]);
           await traffic;
         } finally {
@@ -290,7 +313,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await step('waiting for the OTLP export to carry the final counts', async () => {
         for (let i = 0; i < 50; i++) {
           const exports = readExports(sinkFile);
-          const done = tunnels.every((t) => latestValue(exports, 'decap.tunnel.packet.count', { 'decap.tunnel.id': t.vni, 'decap.tunnel.type': 'vxlan' }) === counted('vxlan', t.vni, 'packets'));
+          const done = [...tunnels.map((t) => ['vxlan', t.vni] as const), ['geneve', GENEVE_VNI] as const, ['erspan', ERSPAN_SESSION] as const]
+            .every(([type, vni]) => latestValue(exports, 'decap.tunnel.packet.count', { 'decap.tunnel.id': vni, 'decap.tunnel.type': type }) === counted(type, vni, 'packets'));
           if (done) break;
           await sleep(200);
         }
@@ -300,7 +324,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       countedFrom = 'otlp';
       fromOtlp = (type, vni, metric) => latestValue(exports, metric, { 'decap.tunnel.id': vni, 'decap.tunnel.type': type });
     }
-    const value = (type: 'vxlan' | 'geneve', vni: number, metric: string, field: 'packets' | 'bytes' | 'overheadBytes' | 'flows') =>
+    const value = (type: TunnelType, vni: number, metric: string, field: 'packets' | 'bytes' | 'overheadBytes' | 'flows') =>
       countedFrom === 'otlp' ? (fromOtlp(type, vni, metric) ?? 0) : counted(type, vni, field);
 
     const rows: DemoVniRow[] = tunnels.map((t, i) => {
@@ -311,6 +335,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       return finishRow(row, value);
     });
     rows.push(finishRow({ vni: GENEVE_VNI, type: 'geneve', sentFrames: geneve.frames, sentBytes: geneve.bytes }, value));
+    rows.push(finishRow({ vni: ERSPAN_SESSION, type: 'erspan', sentFrames: erspan.frames, sentBytes: erspan.bytes }, value));
     const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
     for (const s of kernel.skipped) skipped[s.reason] += s.packets;
 
@@ -331,8 +356,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
 }
 
 function finishRow(
-  sent: { vni: number; type: 'vxlan' | 'geneve'; sentFrames: number; sentBytes: number },
-  value: (type: 'vxlan' | 'geneve', vni: number, metric: string, field: 'packets' | 'bytes' | 'overheadBytes' | 'flows') => number,
+  sent: { vni: number; type: TunnelType; sentFrames: number; sentBytes: number },
+  value: (type: TunnelType, vni: number, metric: string, field: 'packets' | 'bytes' | 'overheadBytes' | 'flows') => number,
 ): DemoVniRow {
   const packets = value(sent.type, sent.vni, 'decap.tunnel.packet.count', 'packets');
   const bytes = value(sent.type, sent.vni, 'decap.tunnel.io', 'bytes');

@@ -51,7 +51,7 @@ describe('xdp-decap demo', { skip: SKIP }, () => {
     assert.equal(s.ok, true);
     assert.equal(s.countedFrom, 'otlp');
     assert.ok(s.otlp.exportsReceived > 0);
-    assert.deepEqual(s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`), ['vxlan/100', 'vxlan/200', 'geneve/5000']);
+    assert.deepEqual(s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`), ['vxlan/100', 'vxlan/200', 'geneve/5000', 'erspan/300']);
     for (const v of s.vnis) {
       assert.ok(v.sentFrames > 0, `VNI ${v.vni} sent frames`);
       assert.equal(v.packets, v.sentFrames, `VNI ${v.vni} packets`);
@@ -61,6 +61,10 @@ describe('xdp-decap demo', { skip: SKIP }, () => {
     assert.equal(s.skipped.not_tunnel, s.plainFramesSent);
     assert.ok(s.tap.before.every((f: { dst: string; protocol: string }) => f.protocol !== 'UDP' || f.dst.endsWith(':4789')), 'before: UDP only to the VTEP');
     assert.ok(s.tap.after.some((f: { src: string }) => f.src.startsWith('192.168.1.1')), 'after: inner conversations');
+    // The ERSPAN port mirror: the tap after XDP sees the mirrored TCP conversation, never the GRE carrier.
+    const mirrored = s.tap.after.filter((f: { src: string; dst: string }) => f.src.startsWith('172.16.60.1') && f.dst.startsWith('172.16.60.2'));
+    assert.ok(mirrored.length > 0 && mirrored.every((f: { protocol: string }) => f.protocol === 'TCP'), `after: the ERSPAN mirror's inner TCP conversation: ${JSON.stringify(s.tap.after)}`);
+    assert.ok(!s.tap.after.some((f: { protocol: string }) => /GRE|47/.test(f.protocol)), 'after: no GRE left on the tap');
     assert.match(r.stderr, /building the testbed/);
     assert.deepEqual(await eventually(() => leftovers(r.pid!)), []);
   });
@@ -74,7 +78,7 @@ describe('xdp-decap demo', { skip: SKIP }, () => {
     assert.equal(s.host, 'collector');
     assert.equal(s.countedFrom, 'otlp');
     assert.ok(s.otlp.exportsReceived > 0, 'the Collector forwarded exports');
-    assert.deepEqual(s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`), ['vxlan/100', 'vxlan/200', 'geneve/5000']);
+    assert.deepEqual(s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`), ['vxlan/100', 'vxlan/200', 'geneve/5000', 'erspan/300']);
     for (const v of s.vnis) {
       assert.ok(v.sentFrames > 0 && v.packets === v.sentFrames && v.bytes === v.sentBytes, `VNI ${v.vni}: ${JSON.stringify(v)}`);
     }
