@@ -161,10 +161,9 @@ const NEW_ENCAPSULATIONS: Case[] = [
   { name: 'IPv6 first fragment behind hop-by-hop of an ERSPAN packet', frame: v6x([HBH, ipv6Fragment({ more: true })], { type: 'erspan', erspanType: 2, sessionId: 1 }), outcome: 'fragment' },
   { name: 'IPv6 first fragment of a non-tunnel UDP datagram', frame: v6udp([ipv6Fragment({ more: true })]), outcome: 'not_tunnel' },
   { name: 'IPv6 later fragment', frame: v6udp([HBH, ipv6Fragment({ offset: 100, more: true })], 4789), outcome: 'fragment' },
-  // Two fragment headers, the first with M set: the packet is a first fragment (docs/decap-rules.md step 4).
-  // The kernel keeps only the last fragment header's M bit (parse_ip6_extensions overwrites *frag_off) and
-  // decapsulates the cut inner frame: reported, marked todo until bpf/parsing.h keeps M from any of them.
-  { name: 'IPv6 two fragment headers, the first with M set, of a GRE packet', frame: v6x([ipv6Fragment({ more: true }), ipv6Fragment()], { type: 'gre', key: 1 }), outcome: 'fragment', todo: 'kernel keeps the last fragment header\'s M bit only (bpf/parsing.h parse_ip6_extensions)' },
+  // Two fragment headers, the first with M set: the packet is a first fragment (docs/decap-rules.md step 4),
+  // whichever of them has M.
+  { name: 'IPv6 two fragment headers, the first with M set, of a GRE packet', frame: v6x([ipv6Fragment({ more: true }), ipv6Fragment()], { type: 'gre', key: 1 }), outcome: 'fragment' },
 ];
 
 const CASES: Case[] = [

@@ -99,9 +99,7 @@ const ipv6Extensions: fc.Arbitrary<Ipv6Extension[]> = fc.array(
     { weight: 1, arbitrary: fc.constantFrom<Ipv6Extension>({ type: IPPROTO.ah }, { type: IPPROTO.mobility }, { type: IPPROTO.hip }, { type: IPPROTO.shim6 }) },
   ),
   { maxLength: 5 },
-).map((exts) => (exts.length > 2 && exts[0]!.type !== IPPROTO.hopopts ? exts.slice(0, 2) : exts))
-  // One fragment header at most: with two, the kernel keeps the last one's M bit (see the rule table's todo row).
-  .map((exts) => exts.filter((e, i) => e.type !== IPPROTO.fragment || exts.findIndex((x) => x.type === IPPROTO.fragment) === i));
+).map((exts) => (exts.length > 2 && exts[0]!.type !== IPPROTO.hopopts ? exts.slice(0, 2) : exts));
 
 /** An outer frame for one level; the outermost level may also carry VLAN tags, IPv4 options, the MF bit. */
 const outerOf = (outermost: boolean) => fc.record({
