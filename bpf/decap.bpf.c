@@ -566,8 +566,8 @@ static __always_inline int payload_min_len(__u32 payload)
  *
  * Inlined for the outermost level (every packet); nested levels go through parse_nested_level below.
  */
-static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, __u32 outermost,
-				       struct tunnel_level *lv)
+static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payload, struct decap_config *cfg,
+				       __u32 outermost, struct tunnel_level *lv)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -581,7 +581,6 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 	cursor.pos = data + off;
 	struct iphdr *iph = NULL;
 	struct ipv6hdr *ip6h = NULL;
-	struct decap_config *cfg;
 	__u32 *tunnel, key, gre_key = 0, zero = 0;
 	__u16 frag_off = 0, gre_flags = 0;
 	int proto, first_fragment, ret = 0, gre_proto = 0;
@@ -623,7 +622,8 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 		key = ret;
 		tunnel = bpf_map_lookup_elem(&tunnel_ports, &key);
 	} else if (proto == IPPROTO_GRE) {
-		cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
+		if (!cfg)
+			cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
 		if (!cfg || !cfg->gre)
 			return OUTCOME_NOT_TUNNEL;
 		struct gre_carrier gre = {};
@@ -649,8 +649,6 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 		return OUTCOME_FRAGMENT;
 
 	if (outermost) {
-		/* Looked up only for tunnel frames: every other frame is done by now. */
-		cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
 		if (!cfg)
 			return OUTCOME_NOT_TUNNEL;
 		/* Validation point: outer addresses against the exclude set, then the destination filter. */
@@ -705,7 +703,7 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 /* A nested level: a global function, so the verifier checks it once, not once per level and path. */
 __noinline int parse_nested_level(struct xdp_md *ctx, __u32 off, __u32 payload, struct tunnel_level *lv)
 {
-	return parse_level(ctx, off, payload, 0, lv);
+	return parse_level(ctx, off, payload, NULL, 0, lv);
 }
 
 /*
@@ -767,7 +765,10 @@ int xdp_decap(struct xdp_md *ctx)
 	__u32 zero = 0;
 	int outcome;
 
-	outcome = parse_level(ctx, 0, PAYLOAD_ETHERNET, 1, &lv);
+	/* The settings: an array element, its lookup inlined to an address. */
+	struct decap_config *cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
+
+	outcome = parse_level(ctx, 0, PAYLOAD_ETHERNET, cfg, 1, &lv);
 	if (outcome)
 		goto out;
 	/* Kept for an IP payload's Ethernet header: the outermost frame's addresses. */
@@ -825,7 +826,6 @@ int xdp_decap(struct xdp_md *ctx)
 
 	__u64 inner_len = frame_len - overhead;
 	__u64 new_flows = 0;
-	struct decap_config *cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
 
 	if (cfg && cfg->track_flows) {
 		union flow_key_words fkey;
