@@ -224,7 +224,8 @@ static __always_inline __u32 vni_cache_index(__u64 key)
 	return ((__u32)key ^ (__u32)(key >> 32)) * 0x9E3779B1u >> (32 - VNI_CACHE_BITS);
 }
 
-static __always_inline void count_vni(struct vni_key *key, __u64 bytes, __u64 overhead, __u64 new_flows)
+/* Counts a decapsulated frame under its VNI; 0 when it could not (vni_stats full): the caller counts it then. */
+static __always_inline int count_vni(struct vni_key *key, __u64 bytes, __u64 overhead, __u64 new_flows)
 {
 	__u64 packed = (__u64)(key->ifindex << 8 | key->tunnel_type) << 32 | key->vni;
 	__u32 index = vni_cache_index(packed);
@@ -233,7 +234,7 @@ static __always_inline void count_vni(struct vni_key *key, __u64 bytes, __u64 ov
 
 	if (slot && slot->key == packed) {
 		vni_add(&slot->counts, bytes, overhead, new_flows);
-		return;
+		return 1;
 	}
 	struct vni_value *val = bpf_map_lookup_elem(&vni_stats, key);
 
@@ -242,16 +243,17 @@ static __always_inline void count_vni(struct vni_key *key, __u64 bytes, __u64 ov
 		long err = bpf_map_update_elem(&vni_stats, key, &init, BPF_NOEXIST);
 		if (err && err != -EEXIST) {
 			count_lost(LOST_VNI_STATS);
-			return;
+			return 0;
 		}
 		val = bpf_map_lookup_elem(&vni_stats, key);
 		if (!val)
-			return;
+			return 0;
 	}
 	vni_add(val, bytes, overhead, new_flows);
 	/* Only a VNI vni_stats holds may take a slot, so vni_capacity still bounds the VNIs counted. */
 	if (slot && !slot->key)
 		slot->key = packed; /* the first such VNI here on this CPU owns the slot for good */
+	return 1;
 }
 
 /* The flow key as six 8-byte words: built, compared and hashed a word at a time. */
@@ -834,13 +836,15 @@ int xdp_decap(struct xdp_md *ctx)
 			new_flows = track_flow(&fkey, inner_len, cfg->flow_sync_ms * 1000000ULL);
 	}
 	struct vni_key vkey = { .ifindex = ifindex, .vni = lv.vni, .tunnel_type = lv.type };
-	count_vni(&vkey, inner_len, overhead, new_flows);
 	outcome = OUTCOME_DECAPSULATED;
 #ifdef BENCH_RESTORE_HEAD
 	/* Benchmark build only: give the head back, so BPF_PROG_TEST_RUN's next repeat (same buffer) sees the
 	 * encapsulated frame again. Costs one more helper call per packet: it biases the measure against us. */
 	bpf_xdp_adjust_head(ctx, -(int)overhead);
 #endif
+	/* Its VNI's counters are its outcome count (readers add them up); outcome_stats only if they missed it. */
+	if (count_vni(&vkey, inner_len, overhead, new_flows))
+		return DECAP_VERDICT;
 	goto out;
 restore:
 	/* Untouched after all: the stripped bytes are still in front of the head, unwritten. */

@@ -33,7 +33,8 @@
  * The numbering is an ABI with userspace: keep in sync with OUTCOMES in src/decode/layout.ts.
  */
 enum decap_outcome {
-	OUTCOME_DECAPSULATED = 0,
+	OUTCOME_DECAPSULATED = 0,  /* in outcome_stats only when vni_stats could not count it: readers add the VNI
+				    * counters (packets; bytes + overhead_bytes), src/program/counters.ts */
 	OUTCOME_NOT_TUNNEL = 1,    /* not IPv4/IPv6 + UDP to a configured tunnel port */
 	OUTCOME_FRAGMENT = 2,      /* outer IPv4 MF/offset, or IPv6 fragment header */
 	OUTCOME_TRUNCATED = 3,     /* too short for the headers it announces, or inner frame < Ethernet header */

@@ -208,6 +208,34 @@ export function decodeOutcomeArray(raw: RawEntries, layout: PerCpuLayout): Outco
   return out;
 }
 
+/**
+ * The `decapsulated` outcome per interface: the kernel counts a decapsulated frame under its VNI only (bytes +
+ * overhead bytes = the frame as received), and in outcome_stats only when vni_stats could not count it. Returns
+ * `outcomes` with the VNI sums added to (or appended as) each interface's `decapsulated` row.
+ */
+export function addDecapsulatedFromVnis(outcomes: OutcomeCounters[], table: VniTable): OutcomeCounters[] {
+  const perInterface = new Map<number, { packets: number; bytes: number }>();
+  for (let i = 0; i < table.count; i++) {
+    const ifindex = table.ifindex[i]!;
+    let sum = perInterface.get(ifindex);
+    if (!sum) perInterface.set(ifindex, (sum = { packets: 0, bytes: 0 }));
+    sum.packets += table.packets[i]!;
+    sum.bytes += table.bytes[i]! + table.overheadBytes[i]!;
+  }
+  const out = outcomes.map((o) => ({ ...o }));
+  for (const [ifindex, sum] of perInterface) {
+    if (sum.packets === 0) continue;
+    const row = out.find((o) => o.ifindex === ifindex && o.outcome === 'decapsulated');
+    if (row) {
+      row.packets += sum.packets;
+      row.bytes += sum.bytes;
+    } else {
+      out.push({ ifindex, outcome: 'decapsulated', packets: sum.packets, bytes: sum.bytes });
+    }
+  }
+  return out;
+}
+
 /** lost_updates is a per-CPU array of u64 indexed by `enum decap_lost`. */
 export function decodeLostUpdates(raw: RawEntries, layout: PerCpuLayout): LostUpdates {
   const lost = Object.fromEntries(LOST_COUNTERS.map((name) => [name, 0])) as LostUpdates;

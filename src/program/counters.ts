@@ -1,6 +1,6 @@
 // Reads the counter maps of a decap program into one snapshot: the one path every reader (plugin, replay, status) takes.
 import type { BpfMap } from '../ffi/bpf-object.ts';
-import { addVniCountersToTable, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniCache, decodeVniStatsInto } from '../decode/decoders.ts';
+import { addDecapsulatedFromVnis, addVniCountersToTable, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniCache, decodeVniStatsInto } from '../decode/decoders.ts';
 import { MAP_NAMES } from '../decode/layout.ts';
 import type { CounterSnapshot } from '../decode/records.ts';
 import { snapshotOfTable, VniTable } from '../decode/vni-table.ts';
@@ -10,7 +10,7 @@ let tableCapacity = 1024;
 
 /**
  * vni_stats plus the per-CPU vni_cache (counts never move between them: see bpf/decap.bpf.c), the outcome
- * array and hash, and lost_updates, each summed over CPUs. `map` returns a map of the program by name.
+ * array and hash (their `decapsulated` rows completed from the VNI counters), and lost_updates, each summed over CPUs. `map` returns a map of the program by name.
  */
 export function readCounterMaps(map: (name: string) => BpfMap): CounterSnapshot {
   const vniStats = map(MAP_NAMES.vniStats);
@@ -24,9 +24,10 @@ export function readCounterMaps(map: (name: string) => BpfMap): CounterSnapshot 
   vniStats.forEachChunk((chunk) => void decodeVniStatsInto(chunk, vniStats.perCpuLayout, table));
   addVniCountersToTable(table, decodeVniCache(vniCache.readAll(), vniCache.perCpuLayout));
   tableCapacity = Math.max(tableCapacity, table.count);
+  // A decapsulated frame is counted under its VNI, not in the outcome maps (one map update less per packet).
   return snapshotOfTable(
     table,
-    [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
+    addDecapsulatedFromVnis([...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)], table),
     decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
   );
 }

@@ -1,7 +1,7 @@
 // Pure decoders: raw map bytes (as libbpf returns them, per-CPU slots included) to typed records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
+import { activeFlowCounts, addDecapsulatedFromVnis, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';
 import { LAYOUT, OUTCOMES } from '../../src/decode/layout.ts';
 import { VniMap } from '../../src/decode/vni-map.ts';
@@ -136,4 +136,20 @@ test('counter rows in columns: vni_cache counts added to the matching vni_stats 
   const unread = snapshotOfTable(VniTable.fromRows(cached), [], { vni_stats: 0, outcome_stats: 0, flows: 0 });
   unread.vniTable!.release();
   assert.throws(() => unread.vnis, /after release/, 'a released table fails loudly, never reads as empty');
+});
+
+test('the decapsulated outcome: VNI counters (bytes + overhead = frames as received) per interface, plus the kernel\'s own count', async () => {
+  const { VniTable } = await import('../../src/decode/vni-table.ts');
+  const table = new VniTable(2);
+  table.push(3, 1, 100, 10, 1000, 500, 1);
+  table.push(3, 4, 7, 2, 200, 84, 0);
+  table.push(5, 2, 9, 1, 60, 50, 1);
+  table.push(6, 1, 1, 0, 0, 0, 0);
+  const kernel = [{ ifindex: 3, outcome: 'decapsulated' as const, packets: 1, bytes: 150 }, { ifindex: 3, outcome: 'not_tunnel' as const, packets: 4, bytes: 240 }];
+  assert.deepEqual(addDecapsulatedFromVnis(kernel, table), [
+    { ifindex: 3, outcome: 'decapsulated', packets: 13, bytes: 150 + 1500 + 284 },
+    { ifindex: 3, outcome: 'not_tunnel', packets: 4, bytes: 240 },
+    { ifindex: 5, outcome: 'decapsulated', packets: 1, bytes: 110 },
+  ]);
+  assert.equal(kernel[0]!.packets, 1, 'the input rows are not modified');
 });
