@@ -509,10 +509,11 @@ __noinline int walk_ip6_extensions(struct xdp_md *ctx, __u32 off, __u32 nexthdr,
 	return proto;
 }
 
-/* What parse_gre_carrier found: the header's end, its protocol type, flags and key. */
+/* What parse_gre_carrier found: the tunnel type, the header's end, its protocol type, flags and key. */
 struct gre_carrier {
-	__u32 end; /* offset of what follows GRE's optional fields, from the start of the frame */
-	__u32 key; /* 0 without the K bit */
+	__u32 type; /* TUNNEL_*, from gre_protocols */
+	__u32 end;  /* offset of what follows GRE's optional fields, from the start of the frame */
+	__u32 key;  /* 0 without the K bit */
 	__u16 protocol;
 	__u16 flags;
 };
@@ -547,6 +548,7 @@ __noinline int parse_gre_carrier(struct xdp_md *ctx, __u32 off, struct gre_carri
 	ret = parse_gre_options(&nh, data_end, flags, &gre->key);
 	if (ret < 0)
 		return outcome_of(ret);
+	gre->type = *tunnel;
 	gre->end = nh.pos - data;
 	gre->protocol = proto;
 	gre->flags = flags;
@@ -583,7 +585,7 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 	cursor.pos = data + off;
 	struct iphdr *iph = NULL;
 	struct ipv6hdr *ip6h = NULL;
-	__u32 *tunnel, key, gre_key = 0, zero = 0;
+	__u32 *tunnel, tunnel_type, key, gre_key = 0, zero = 0;
 	__u16 frag_off = 0, gre_flags = 0;
 	int proto, first_fragment, ret = 0, gre_proto = 0;
 
@@ -623,6 +625,7 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 			return OUTCOME_TRUNCATED;
 		key = ret;
 		tunnel = bpf_map_lookup_elem(&tunnel_ports, &key);
+		tunnel_type = tunnel ? *tunnel : 0;
 	} else if (proto == IPPROTO_GRE) {
 		if (!cfg)
 			cfg = bpf_map_lookup_elem(&decap_cfg, &zero);
@@ -639,12 +642,11 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 		gre_proto = gre.protocol;
 		gre_flags = gre.flags;
 		gre_key = gre.key;
-		key = gre_proto;
-		tunnel = bpf_map_lookup_elem(&gre_protocols, &key);
+		tunnel_type = gre.type;
 	} else {
 		return OUTCOME_NOT_TUNNEL;
 	}
-	if (!tunnel || !*tunnel)
+	if (!tunnel_type)
 		return OUTCOME_NOT_TUNNEL;
 	/* First fragment of a tunnel packet: the inner frame is cut, so it cannot be handed on whole. */
 	if (first_fragment)
@@ -663,7 +665,7 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 	}
 
 	/* Dispatch by type: one parser per tunnel header (bpf/parsing.h). */
-	lv->type = *tunnel;
+	lv->type = tunnel_type;
 	lv->vni = 0;
 	switch (lv->type) {
 	case TUNNEL_VXLAN:
