@@ -11,6 +11,38 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+#ifndef DECAP_COMPAT_6_1
+/*
+ * The kernel's own struct xdp_buff, only the field read here; libbpf relocates it against the running kernel's
+ * BTF (CO-RE). bpf_cast_to_kern_ctx() (kernel 6.2+) is a verifier no-op that gives the program its context as
+ * such. The compat build (-DDECAP_COMPAT_6_1, build/decap-compat.bpf.o, for kernels before 6.2) does without.
+ */
+struct xdp_buff {
+	__u32 flags;
+} __attribute__((preserve_access_index));
+
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym;
+
+#define XDP_BUFF_HAS_FRAGS (1U << 0) /* XDP_FLAGS_HAS_FRAGS in include/net/xdp.h */
+#endif
+
+/*
+ * Whole frame length, fragments of a multi-buffer frame included: the linear part from the data pointers
+ * already loaded, with no helper call unless the frame has fragments (bpf_xdp_get_buff_len counts those).
+ */
+static __always_inline __u64 frame_length(struct xdp_md *ctx, void *data, void *data_end)
+{
+#ifdef DECAP_COMPAT_6_1
+	return bpf_xdp_get_buff_len(ctx);
+#else
+	struct xdp_buff *xdp = bpf_cast_to_kern_ctx(ctx);
+
+	if (xdp->flags & XDP_BUFF_HAS_FRAGS)
+		return bpf_xdp_get_buff_len(ctx);
+	return data_end - data;
+#endif
+}
+
 /* Every frame passes; only the live-frames benchmark build (BENCH_VERDICT=XDP_DROP) drops what it ran on. */
 #ifdef BENCH_VERDICT
 #define DECAP_VERDICT BENCH_VERDICT
@@ -146,8 +178,12 @@ struct {
  * no shared cache line, no hash lookup). Everything else goes to flows, and the slot is reloaded:
  * - invalidation: a slot is replaced when another flow maps to it (its counts are added to flows first, if
  *   the flow is still there) and re-synced when flow_sync_ms has passed since it last synced. Userspace
- *   deletes a flow only after it has been idle for the idle timeout >= flow_sync_ms, so the next packet of a
- *   deleted flow always finds its slot due and goes to flows, where it is new again;
+ *   deletes a flow only after it has been idle for the idle timeout >= flow_sync_ms (+ two ticks, the coarse
+ *   clock's lag), so the next packet of a deleted flow always finds its slot due and goes to flows, where it
+ *   is new again;
+ * - the clock: a hit reads the tick counter (jiffies, one load), and the coarse clock (a helper call) only
+ *   when the tick has moved since the slot last read it; the coarse clock cannot move within a tick, so
+ *   last_seen_ns and the due test are what a read on every packet would give;
  * - a flow missing from flows at a sync (expired or evicted) loses its slot's unsynced counts, as an LRU
  *   eviction loses a whole entry; its packet is inserted as a new flow;
  * - readers add each CPU's slot counts to the flows entry with the same key (mergeFlowCache in
@@ -384,19 +420,29 @@ __u64 bench_flow_seq;
 /* Adds the frame to its flow, through this CPU's flow_cache slot; returns 1 when the flow is new. */
 static __always_inline __u64 track_flow(union flow_key_words *k, __u64 bytes, __u64 sync_ns)
 {
-	/* Coarse clock (tick resolution): plenty for idle timeouts, and cheaper per packet. */
-	__u64 now = bpf_ktime_get_coarse_ns();
+	/* Inlined by the verifier to one load: the tick counter, read for every packet instead of a clock. */
+	__u64 jiffies = bpf_jiffies64();
 	__u32 index = flow_cache_index(k);
 	struct flow_cache_slot *slot = bpf_map_lookup_elem(&flow_cache, &index);
+	__u64 now;
 
 	if (!slot)
-		return flows_add(&k->key, bytes, now);
-	if (flow_key_equal(&slot->key, k) && now - slot->synced_ns < sync_ns) {
-		/* per-CPU slot, softirq context: no atomics needed */
-		slot->packets += 1;
-		slot->bytes += bytes;
+		return flows_add(&k->key, bytes, bpf_ktime_get_coarse_ns());
+	if (flow_key_equal(&slot->key, k)) {
+		/*
+		 * The coarse clock moves only on a tick, and so do jiffies: in the same jiffy, the last_seen_ns the
+		 * slot holds is still the time (at worst one tick behind if the tick is under way), and the slot
+		 * cannot have fallen due since. Once per tick per slot, a helper call reads the clock again.
+		 */
+		if (slot->seen_jiffies == jiffies)
+			goto hit;
+		now = bpf_ktime_get_coarse_ns();
+		slot->seen_jiffies = jiffies;
 		slot->last_seen_ns = now;
-		return 0;
+		if (now - slot->synced_ns < sync_ns)
+			goto hit;
+	} else {
+		now = bpf_ktime_get_coarse_ns();
 	}
 #ifdef BENCH_NEW_FLOW
 	/* Benchmark build only: every repeat is another flow (address bytes 8-15 count up), so a full table
@@ -407,7 +453,13 @@ static __always_inline __u64 track_flow(union flow_key_words *k, __u64 bytes, __
 	flow_cache_sync(slot, now);
 	__builtin_memcpy(&slot->key, &k->key, sizeof(slot->key));
 	slot->last_seen_ns = now;
+	slot->seen_jiffies = jiffies;
 	return flows_add(&k->key, bytes, now);
+hit:
+	/* per-CPU slot, softirq context: no atomics needed */
+	slot->packets += 1;
+	slot->bytes += bytes;
+	return 0;
 }
 
 /* 0 when the outer addresses pass the exclude set and the destination filter, else the outcome. */
@@ -760,8 +812,7 @@ int xdp_decap(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	/* Whole frame, fragments of a multi-buffer frame included. */
-	__u64 frame_len = bpf_xdp_get_buff_len(ctx);
+	__u64 frame_len = frame_length(ctx, data, data_end);
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct tunnel_level lv, inner;
 	__u64 mac_lo;  /* the outermost destination MAC and the first 2 bytes of the source (12 bytes as 8 + 4) */

@@ -90,8 +90,8 @@ elif [ ! -f dist/src/cli.js ]; then
   echo "package: --no-build but dist/src/cli.js is missing: run npm run build first" >&2
   exit 2
 fi
-echo "package: building the BPF object" >&2
-make -s -C bpf OUT="$LIB/build" "$LIB/build/decap.bpf.o" >&2
+echo "package: building the BPF objects" >&2
+make -s -C bpf OUT="$LIB/build" "$LIB/build/decap.bpf.o" "$LIB/build/decap-compat.bpf.o" >&2
 cp -r dist/src "$LIB/dist/src"
 find "$LIB/dist" \( -name '*.d.ts' -o -name '*.map' \) -delete
 # The launcher runs cli.js with the shipped node; its `#!/usr/bin/env node` would name the host's.

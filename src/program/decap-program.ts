@@ -62,6 +62,38 @@ export function bpfObjectPath(name = 'decap'): string {
 }
 
 /**
+ * The decap objects to try, best first: the one XDP_DECAP_BPF_OBJECT names, alone; else build/decap.bpf.o
+ * (kernel 6.2+: no helper call for the frame length of a linear frame), then build/decap-compat.bpf.o (the
+ * same program with the helper call for every frame, for older kernels such as Debian 12's 6.1).
+ */
+export function decapObjectCandidates(): string[] {
+  if (process.env['XDP_DECAP_BPF_OBJECT']) return [bpfObjectPath('decap')];
+  const candidates = [bpfObjectPath('decap')];
+  try {
+    candidates.push(bpfObjectPath('decap-compat'));
+  } catch {
+    // A build without the compat object (an older package layout): the main object alone.
+  }
+  return candidates;
+}
+
+/**
+ * Loads the first candidate that loads. When none does, the error is the last one's: the most widely
+ * loadable object failed, so its reason (permissions, memory lock, a missing map type) is the one to fix.
+ */
+export function loadFirstThatLoads<T>(candidates: readonly string[], load: (path: string) => T): T {
+  let lastError: unknown;
+  for (const path of candidates) {
+    try {
+      return load(path);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw lastError ?? new Error('no decap object to load');
+}
+
+/**
  * Makes `map` hold exactly `desired` (hex key -> value): adds and updates first, deletes stale keys last,
  * so no packet ever sees a moment where a wanted entry is missing.
  */
@@ -85,6 +117,8 @@ export class DecapProgram {
   readonly object: BpfObject;
   readonly program: BpfProgram;
   readonly capacities: MapCapacities;
+  /** The object file this program was loaded from (build/decap.bpf.o, or decap-compat.bpf.o on older kernels). */
+  readonly objectPath: string;
   private flags: DataplaneFlags | undefined;
   /** Ports currently set in the tunnel_ports array (all others hold 0). */
   private ports = new Map<number, TunnelType>();
@@ -96,24 +130,34 @@ export class DecapProgram {
    */
   private lastPass: FlowsAtPass = noFlowsAtPass();
 
-  private constructor(object: BpfObject, capacities: MapCapacities) {
+  private constructor(object: BpfObject, capacities: MapCapacities, objectPath: string) {
     this.object = object;
+    this.objectPath = objectPath;
     this.capacities = capacities;
     this.program = object.program(PROGRAM_NAME);
   }
 
-  /** Opens and loads the object with the given map sizes and applies `settings`. */
+  /**
+   * Opens and loads the object with the given map sizes and applies `settings`. Without `objectPath`, the
+   * program for this kernel: build/decap.bpf.o, or build/decap-compat.bpf.o where that does not load (kernels
+   * before 6.2 lack the kfunc it reads the frame length with; see decapObjectCandidates).
+   */
   static load(
     settings: DataplaneSettings = DEFAULT_DATAPLANE,
     capacities: MapCapacities = DEFAULT_CAPACITIES,
-    objectPath = bpfObjectPath(),
+    objectPath?: string,
   ): DecapProgram {
+    if (objectPath !== undefined) return DecapProgram.loadObject(settings, capacities, objectPath);
+    return loadFirstThatLoads(decapObjectCandidates(), (path) => DecapProgram.loadObject(settings, capacities, path));
+  }
+
+  private static loadObject(settings: DataplaneSettings, capacities: MapCapacities, objectPath: string): DecapProgram {
     const object = BpfObject.open(objectPath);
     try {
       object.setMaxEntries(MAP_NAMES.vniStats, capacities.vniCapacity);
       object.setMaxEntries(MAP_NAMES.flows, capacities.flowCapacity);
       object.load();
-      const program = new DecapProgram(object, capacities);
+      const program = new DecapProgram(object, capacities, objectPath);
       program.applySettings(settings);
       return program;
     } catch (err) {
@@ -214,7 +258,9 @@ export class DecapProgram {
    */
   expireIdleFlows(idleNs: bigint, nowNs = process.hrtime.bigint()): { expired: number; kept: number } {
     // Never sooner than the flow cache syncs: a deleted flow's next packet must find its slot due (decap.bpf.c).
-    const syncNs = BigInt(this.flags?.flowSyncMillis ?? 1000) * 1_000_000n;
+    // Plus 20 ms, two ticks at HZ 100: the kernel's coarse clock runs up to a tick behind this one, and the
+    // slot's last read of it up to another.
+    const syncNs = BigInt(this.flags?.flowSyncMillis ?? 1000) * 1_000_000n + 20_000_000n;
     if (idleNs < syncNs) idleNs = syncNs;
     const map = this.object.map(MAP_NAMES.flows);
     const counts = new VniMap<number>();

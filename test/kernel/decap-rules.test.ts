@@ -2,7 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Outcome } from '../../src/decode/layout.ts';
-import { DEFAULT_DATAPLANE, type DataplaneSettings } from '../../src/program/decap-program.ts';
+import { DEFAULT_DATAPLANE, bpfObjectPath, type DataplaneSettings } from '../../src/program/decap-program.ts';
 import {
   ETHERTYPE, GPE_NEXT, GRE_PROTOCOL, IPPROTO, encapsulate, erspanFrame, ethernet, geneveFrame, gpeFrame, greFrame, innerFrame, ipv4, ipv6,
   ipv6Fragment, nest, tcp, udp, vxlan, vxlanFrame, type OuterOptions, type TunnelFrame, type TunnelSpec,
@@ -269,11 +269,12 @@ describe('the rule table agrees with the oracle (test/lib/reference-decap.ts)', 
   }
 });
 
-describe('decap rule table (real program, BPF_PROG_TEST_RUN)', { skip: !IS_ROOT && !process.env['CI'] ? 'needs root (BPF); runs in CI' : false }, () => {
+// Both builds: build/decap.bpf.o (kernel 6.2+) and build/decap-compat.bpf.o (older kernels), the same rules.
+for (const build of ['decap', 'decap-compat']) describe(`decap rule table (real program ${build}.bpf.o, BPF_PROG_TEST_RUN)`, { skip: !IS_ROOT && !process.env['CI'] ? 'needs root (BPF); runs in CI' : false }, () => {
   for (const c of CASES) {
     test(c.name, { todo: c.todo ?? false }, (t) => {
       if (!requireRoot(t, 'loading the XDP program')) return;
-      const prog = new ProgramUnderTest(c.settings);
+      const prog = new ProgramUnderTest(c.settings, undefined, bpfObjectPath(build));
       try {
         const frame = Buffer.isBuffer(c.frame) ? c.frame : c.frame.frame;
         const r = prog.run(frame);
@@ -389,5 +390,28 @@ describe('flow counting and live settings (real program)', { skip: !IS_ROOT && !
     assert.deepEqual(r.outcomes, { decapsulated: 1 });
     assert.ok(r.out.equals(inner), 'the whole inner frame, fragments included');
     assert.equal(r.vnis['vxlan/14']?.bytes, inner.length);
+  });
+
+  test('a skipped frame is counted whole: linear and jumbo (multi-buffer) frames, both builds', (t) => {
+    if (!requireRoot(t, 'loading the XDP program')) return;
+    for (const build of ['decap', 'decap-compat']) {
+      const p = new ProgramUnderTest({}, undefined, bpfObjectPath(build));
+      try {
+        const skippedBytes = () => p.program.readCounters().outcomes.filter((o) => o.outcome === 'not_tunnel').reduce((n, o) => n + o.bytes, 0);
+        for (const size of [9216, 600]) {
+          const frame = rawIp(ipv4({ src: '10.0.0.1', dst: '10.0.0.2', protocol: IPPROTO.tcp, payload: tcp({ sport: 1, dport: 443, payload: Buffer.alloc(size - 54) }) }));
+          assert.equal(frame.length, size);
+          const before = skippedBytes();
+          assert.deepEqual(p.run(frame).outcomes, { not_tunnel: 1 });
+          assert.equal(skippedBytes() - before, size, `${build}: ${size}-byte frame, bytes counted`);
+        }
+        const inner = innerFrame({ src: '192.168.9.1', dst: '192.168.9.2', protocol: 'udp', payloadSize: 9216 - 50 - 42 });
+        const r = p.run(vx({ vni: 15, inner }).frame);
+        assert.equal(r.vnis['vxlan/15']?.bytes, inner.length, `${build}: jumbo VXLAN inner bytes`);
+        assert.equal(r.vnis['vxlan/15']?.overheadBytes, 50, `${build}: jumbo VXLAN overhead`);
+      } finally {
+        p.close();
+      }
+    }
   });
 });

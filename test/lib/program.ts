@@ -24,8 +24,9 @@ function totals(s: CounterSnapshot) {
 export class ProgramUnderTest {
   readonly program: DecapProgram;
 
-  constructor(settings: Partial<DataplaneSettings> = {}, capacities = { vniCapacity: 1024, flowCapacity: 4096 }) {
-    this.program = DecapProgram.load({ ...DEFAULT_DATAPLANE, ...settings }, capacities);
+  /** `objectPath`: a given build (e.g. build/decap-compat.bpf.o); the program for this kernel without it. */
+  constructor(settings: Partial<DataplaneSettings> = {}, capacities = { vniCapacity: 1024, flowCapacity: 4096 }, objectPath?: string) {
+    this.program = DecapProgram.load({ ...DEFAULT_DATAPLANE, ...settings }, capacities, objectPath);
   }
 
   /** Runs one frame and reports the output and the counter changes it caused. */
