@@ -462,21 +462,39 @@ export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniC
   return out;
 }
 
-const FLOW_CACHE_MULTIPLIERS = [
-  0x9e3779b1, 0x85ebca77, 0xc2b2ae3d, 0x27d4eb2f, 0x165667b1, 0xd3a2646d, 0xfd7046c5, 0xb55a4f09, 0x7feb352d, 0x846ca68b, 0x2c1b3c6d, 0x297a2d39,
-];
+/** flow_cache_index()'s six 64-bit multipliers, high and low 32 bits. */
+const FLOW_CACHE_MULT_HIGH = new Uint32Array([0x9e3779b9, 0xc2b2ae3d, 0x165667b1, 0xd6e8feb8, 0xff51afd7, 0xc4ceb9fe]);
+const FLOW_CACHE_MULT_LOW = new Uint32Array([0x7f4a7c15, 0x27d4eb4f, 0x9e3779f9, 0x6659fd93, 0xed558ccd, 0x1a85ec53]);
+
+/** High 32 bits of the 64-bit product of two unsigned 32-bit numbers, in 16-bit limbs (every step exact). */
+function mulHigh32(a: number, b: number): number {
+  const a0 = a & 0xffff;
+  const a1 = a >>> 16;
+  const b0 = b & 0xffff;
+  const b1 = b >>> 16;
+  const mid1 = a1 * b0;
+  const mid2 = a0 * b1;
+  const carry = (((a0 * b0) >>> 16) + (mid1 & 0xffff) + (mid2 & 0xffff)) >>> 16;
+  return (a1 * b1 + (mid1 >>> 16) + (mid2 >>> 16) + carry) >>> 0;
+}
 
 /**
  * Slot of the flow key at `offset` in the flow_cache array: flow_cache_index() in bpf/decap.bpf.c (keep in
- * sync): each 32-bit word of the key times its own odd constant, summed mod 2^32, then mixed.
+ * sync): each 64-bit word of the key times its own 64-bit constant, summed mod 2^64, bits 32 and up. Computed
+ * in 32-bit halves: bits 32-63 of w*c are hi(wl*cl) + wh*cl + wl*ch (mod 2^32), and the low halves' sum carries.
  */
 export function flowCacheIndex(keys: Buffer, offset: number): number {
-  let h = 0;
-  for (let i = 0; i < 12; i++) h = (h + Math.imul(keys.readUInt32LE(offset + i * 4), FLOW_CACHE_MULTIPLIERS[i]!)) | 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h & (FLOW_CACHE_SLOTS - 1);
+  let high = 0;
+  let lowSum = 0;
+  for (let i = 0; i < 6; i++) {
+    const wl = keys.readUInt32LE(offset + i * 8);
+    const wh = keys.readUInt32LE(offset + i * 8 + 4);
+    const cl = FLOW_CACHE_MULT_LOW[i]!;
+    lowSum += Math.imul(wl, cl) >>> 0;
+    high = (high + mulHigh32(wl, cl) + Math.imul(wh, cl) + Math.imul(wl, FLOW_CACHE_MULT_HIGH[i]!)) | 0;
+  }
+  high = (high + Math.floor(lowSum / 0x100000000)) | 0;
+  return high & (FLOW_CACHE_SLOTS - 1);
 }
 
 /** The flow_cache per-CPU array as read: `slots` holds slot i of CPU c at `(i * cpus + c) * stride`. */

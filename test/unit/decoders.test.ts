@@ -1,9 +1,9 @@
 // Pure decoders: raw map bytes (as libbpf returns them, per-CPU slots included) to typed records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { activeFlowCounts, addDecapsulatedFromVnis, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, formatAddress } from '../../src/decode/decoders.ts';
+import { activeFlowCounts, addDecapsulatedFromVnis, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats, flowCacheIndex, formatAddress } from '../../src/decode/decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';
-import { LAYOUT, OUTCOMES } from '../../src/decode/layout.ts';
+import { FLOW_CACHE_SLOTS, LAYOUT, OUTCOMES } from '../../src/decode/layout.ts';
 import { VniMap } from '../../src/decode/vni-map.ts';
 import { outermostFlow, summarizeTap } from '../../src/demo/tap-flows.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
@@ -152,4 +152,18 @@ test('the decapsulated outcome: VNI counters (bytes + overhead = frames as recei
     { ifindex: 5, outcome: 'decapsulated', packets: 1, bytes: 110 },
   ]);
   assert.equal(kernel[0]!.packets, 1, 'the input rows are not modified');
+});
+
+test('flowCacheIndex is flow_cache_index(): six 64-bit products summed mod 2^64, bits 32 and up (BigInt reference)', () => {
+  const multipliers = [0x9e3779b97f4a7c15n, 0xc2b2ae3d27d4eb4fn, 0x165667b19e3779f9n, 0xd6e8feb86659fd93n, 0xff51afd7ed558ccdn, 0xc4ceb9fe1a85ec53n];
+  const reference = (key: Buffer) => {
+    let h = 0n;
+    for (let i = 0; i < 6; i++) h += key.readBigUInt64LE(i * 8) * multipliers[i]!;
+    return Number((BigInt.asUintN(64, h) >> 32n) & BigInt(FLOW_CACHE_SLOTS - 1));
+  };
+  let seed = 12345;
+  const byte = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24) & 0xff;
+  const keys = Buffer.alloc(48 * 2000);
+  for (let i = 0; i < keys.length; i++) keys[i] = i % 48 < 24 && byte() < 128 ? 0xff : byte();
+  for (let k = 0; k < 2000; k++) assert.equal(flowCacheIndex(keys, k * 48), reference(keys.subarray(k * 48, k * 48 + 48)), `key ${k}`);
 });
