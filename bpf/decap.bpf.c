@@ -181,9 +181,8 @@ struct {
  *   deletes a flow only after it has been idle for the idle timeout >= flow_sync_ms (+ two ticks, the coarse
  *   clock's lag), so the next packet of a deleted flow always finds its slot due and goes to flows, where it
  *   is new again;
- * - the clock: a hit reads the tick counter (jiffies, one load), and the coarse clock (a helper call) only
- *   when the tick has moved since the slot last read it; the coarse clock cannot move within a tick, so
- *   last_seen_ns and the due test are what a read on every packet would give;
+ * - the clock: coarse_now(), the coarse clock read once per tick per CPU (tick_clock), so last_seen_ns and
+ *   the due test are what a helper call on every packet would give;
  * - a flow missing from flows at a sync (expired or evicted) loses its slot's unsynced counts, as an LRU
  *   eviction loses a whole entry; its packet is inserted as a new flow;
  * - readers add each CPU's slot counts to the flows entry with the same key (mergeFlowCache in
@@ -196,6 +195,18 @@ struct {
 	__type(value, struct flow_cache_slot);
 } flow_cache SEC(".maps");
 
+/*
+ * Per-CPU: the coarse clock as this CPU last read it, and the jiffies it read it at. The coarse clock moves only
+ * on a tick, when jiffies move, so the program reads it (a helper call) once per tick per CPU and otherwise
+ * takes it from here (jiffies are an inlined load). Invalidation: a new jiffies value.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct tick_clock);
+} tick_clock SEC(".maps");
+
 /* Updates lost to a full map, indexed by enum decap_lost. Per-CPU. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -203,6 +214,22 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost_updates SEC(".maps");
+
+/* bpf_ktime_get_coarse_ns(), read at most once per tick on this CPU (see tick_clock). */
+static __always_inline __u64 coarse_now(void)
+{
+	__u64 jiffies = bpf_jiffies64(); /* inlined by the verifier: one load */
+	__u32 zero = 0;
+	struct tick_clock *clock = bpf_map_lookup_elem(&tick_clock, &zero);
+
+	if (!clock)
+		return bpf_ktime_get_coarse_ns();
+	if (clock->jiffies != jiffies) {
+		clock->jiffies = jiffies;
+		clock->ns = bpf_ktime_get_coarse_ns();
+	}
+	return clock->ns;
+}
 
 static __always_inline void count_lost(__u32 index)
 {
@@ -418,29 +445,19 @@ __u64 bench_flow_seq;
 /* Adds the frame to its flow, through this CPU's flow_cache slot; returns 1 when the flow is new. */
 static __always_inline __u64 track_flow(union flow_key_words *k, __u64 bytes, __u64 sync_ns)
 {
-	/* Inlined by the verifier to one load: the tick counter, read for every packet instead of a clock. */
-	__u64 jiffies = bpf_jiffies64();
+	__u64 now = coarse_now();
 	__u32 index = flow_cache_index(k);
 	struct flow_cache_slot *slot = bpf_map_lookup_elem(&flow_cache, &index);
-	__u64 now;
 
 	if (!slot)
-		return flows_add(&k->key, bytes, bpf_ktime_get_coarse_ns());
-	if (flow_key_equal(&slot->key, k)) {
-		/*
-		 * The coarse clock moves only on a tick, and so do jiffies: in the same jiffy, the last_seen_ns the
-		 * slot holds is still the time (at worst one tick behind if the tick is under way), and the slot
-		 * cannot have fallen due since. Once per tick per slot, a helper call reads the clock again.
-		 */
-		if (slot->seen_jiffies == jiffies)
-			goto hit;
-		now = bpf_ktime_get_coarse_ns();
-		slot->seen_jiffies = jiffies;
-		slot->last_seen_ns = now;
-		if (now - slot->synced_ns < sync_ns)
-			goto hit;
-	} else {
-		now = bpf_ktime_get_coarse_ns();
+		return flows_add(&k->key, bytes, now);
+	if (flow_key_equal(&slot->key, k) && now - slot->synced_ns < sync_ns) {
+		/* per-CPU slot, softirq context: no atomics needed */
+		slot->packets += 1;
+		slot->bytes += bytes;
+		if (slot->last_seen_ns != now)
+			slot->last_seen_ns = now; /* once per tick */
+		return 0;
 	}
 #ifdef BENCH_NEW_FLOW
 	/* Benchmark build only: every repeat is another flow (address bytes 8-15 count up), so a full table
@@ -451,13 +468,7 @@ static __always_inline __u64 track_flow(union flow_key_words *k, __u64 bytes, __
 	flow_cache_sync(slot, now);
 	__builtin_memcpy(&slot->key, &k->key, sizeof(slot->key));
 	slot->last_seen_ns = now;
-	slot->seen_jiffies = jiffies;
 	return flows_add(&k->key, bytes, now);
-hit:
-	/* per-CPU slot, softirq context: no atomics needed */
-	slot->packets += 1;
-	slot->bytes += bytes;
-	return 0;
 }
 
 /* 0 when the outer addresses pass the exclude set and the destination filter, else the outcome. */

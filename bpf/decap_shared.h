@@ -154,8 +154,13 @@ struct flow_cache_slot {
 	__u64 packets;
 	__u64 bytes;
 	__u64 last_seen_ns;
-	__u64 synced_ns;    /* when the slot last added its counts to flows */
-	__u64 seen_jiffies; /* jiffies when last_seen_ns was read: the clock is read again only once they move */
+	__u64 synced_ns; /* when the slot last added its counts to flows */
+};
+
+/* The coarse clock as a CPU last read it (map tick_clock in decap.bpf.c); userspace does not read it. */
+struct tick_clock {
+	__u64 jiffies;
+	__u64 ns;
 };
 
 /* Slots per CPU (a power of two); the slot of a key is flow_cache_index() in decap.bpf.c, mirrored in decoders.ts. */

@@ -63,7 +63,7 @@ export const LAYOUT = {
     size: 48, ifindex: 0, vni: 4, tunnel_type: 8, family: 9, protocol: 10, sport: 12, dport: 14, saddr: 16, daddr: 32,
   },
   flow_value: { size: 32, packets: 0, bytes: 8, first_seen_ns: 16, last_seen_ns: 24 },
-  flow_cache_slot: { size: 88, key: 0, packets: 48, bytes: 56, last_seen_ns: 64, synced_ns: 72, seen_jiffies: 80 },
+  flow_cache_slot: { size: 80, key: 0, packets: 48, bytes: 56, last_seen_ns: 64, synced_ns: 72 },
 } as const;
 
 /** Names of the maps in bpf/decap.bpf.c, as libbpf finds them. */
