@@ -260,8 +260,8 @@ export class DecapProgram {
     // Never sooner than the flow cache syncs: a deleted flow's next packet must find its slot due (decap.bpf.c).
     // Plus 20 ms, two ticks at HZ 100: the kernel's coarse clock runs up to a tick behind this one, and the
     // slot's last read of it up to another.
-    const syncNs = BigInt(this.flags?.flowSyncMillis ?? 1000) * 1_000_000n + 20_000_000n;
-    if (idleNs < syncNs) idleNs = syncNs;
+    const shortestIdleNs = BigInt(this.flags?.flowSyncMillis ?? 1000) * 1_000_000n + 20_000_000n;
+    if (idleNs < shortestIdleNs) idleNs = shortestIdleNs;
     const map = this.object.map(MAP_NAMES.flows);
     const counts = new VniMap<number>();
     let kept = 0;
