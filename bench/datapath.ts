@@ -6,14 +6,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PcapWriter } from '../src/replay/pcap.ts';
 import { startCapture } from '../src/testbed/capture.ts';
-import { innerFrame, vxlanFrame } from '../src/testbed/packets.ts';
 import { inNs, Testbed } from '../src/testbed/testbed.ts';
 import { median, report, SMOKE, type BenchRow } from './lib.ts';
+import { CAPTURE_FRAMES, programRunStats, writeMirroredVxlanCapture } from './receive-path.ts';
 import { REPO_ROOT } from '../test/lib/env.ts';
 
-const LOOPS = SMOKE ? 20 : 2000; // x 500 distinct frames
+const LOOPS = SMOKE ? 20 : 2000; // x CAPTURE_FRAMES distinct frames
 const ROUNDS = SMOKE ? 1 : 3;
 
 /** softirq jiffies summed over CPUs (/proc/stat "cpu" line, 7th value). */
@@ -26,32 +25,17 @@ const statsBefore = readFileSync('/proc/sys/kernel/bpf_stats_enabled', 'utf8').t
 writeFileSync('/proc/sys/kernel/bpf_stats_enabled', '1');
 const bed = Testbed.create('bench');
 try {
-  const file = join(bed.dirForBench(), 'vxlan.pcap');
-  const w = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
-  // Mirrored traffic is addressed to other hosts: the capture interface sees it in promiscuous mode, and the
-  // stack drops what reaches it (outer frames without XDP, inner frames with it) as PACKET_OTHERHOST.
-  inNs(bed.cap, 'ip', ['link', 'set', bed.capIf, 'promisc', 'on']);
-  const mirroredMac = '02:00:5e:00:00:99';
-  for (let i = 0; i < 500; i++) {
-    const inner = innerFrame({ src: '192.168.0.1', dst: '192.168.0.2', protocol: 'udp', sport: 1024 + i, dport: 53, payloadSize: 64 });
-    const f = vxlanFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, dstMac: mirroredMac, vni: 100 + (i % 10), inner, sport: 40000 + i }).frame;
-    w.write({ tsSec: 0, tsFrac: i, caplen: f.length, origLen: f.length, data: f });
-  }
-  w.close();
+  const file = writeMirroredVxlanCapture(bed);
 
   /** The id of the XDP program attached to the capture interface, 0 when none. */
   const attachedProgId = (): number => {
     const link = JSON.parse(inNs(bed.cap, 'ip', ['-j', '-d', 'link', 'show', bed.capIf])) as Array<{ xdp?: { prog?: { id: number } } }>;
     return link[0]?.xdp?.prog?.id ?? 0;
   };
-  const progStats = (id: number): { ns: number; runs: number } => {
-    const info = JSON.parse(spawnSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' }).stdout || '{}') as { run_time_ns?: number; run_cnt?: number };
-    return { ns: info.run_time_ns ?? 0, runs: info.run_cnt ?? 0 };
-  };
   const rx = () => Number(inNs(bed.cap, 'cat', [`/sys/class/net/${bed.capIf}/statistics/rx_packets`]));
   async function push(): Promise<{ pps: number; softirqPerPacket: number; nsPerRun?: number }> {
     const progId = attachedProgId();
-    const p0 = progId ? progStats(progId) : undefined;
+    const p0 = progId ? programRunStats(progId) : undefined;
     const r0 = rx();
     const s0 = softirqTicks();
     const t0 = performance.now();
@@ -61,7 +45,7 @@ try {
     const packets = rx() - r0;
     const softirqPerPacket = (softirqTicks() - s0) / packets;
     if (!p0) return { pps: packets / seconds, softirqPerPacket };
-    const p1 = progStats(progId);
+    const p1 = programRunStats(progId);
     return { pps: packets / seconds, softirqPerPacket, nsPerRun: (p1.ns - p0.ns) / Math.max(p1.runs - p0.runs, 1) };
   }
 
@@ -151,7 +135,7 @@ try {
   const floorNs = med('floor generic', 'nsPerRun');
   const realRatio = (decapNs - trivialNs) / Math.max(floorNs - trivialNs, 0.5);
   rows.push({ name: `${DECAP} / floor generic: work over trivial in the receive path (bpf_stats)`, measured: realRatio, unit: 'ratio', target: '<= 2.0', met: realRatio <= 2, context: `work ${(decapNs - trivialNs).toFixed(1)} vs ${(floorNs - trivialNs).toFixed(1)} ns per run over trivial (${decapNs.toFixed(1)} / ${floorNs.toFixed(1)} / ${trivialNs.toFixed(1)} ns)` });
-  report('datapath', rows, { framesPerRun: LOOPS * 500, rounds: ROUNDS, generator: 'tcpreplay --topspeed -K' });
+  report('datapath', rows, { framesPerRun: LOOPS * CAPTURE_FRAMES, rounds: ROUNDS, generator: 'tcpreplay --topspeed -K' });
 } finally {
   bed.destroy();
   writeFileSync('/proc/sys/kernel/bpf_stats_enabled', statsBefore);
