@@ -576,7 +576,7 @@ struct gre_carrier {
 	__u32 end;  /* offset of what follows GRE's optional fields, from the start of the frame */
 	__u32 key;  /* 0 without the K bit */
 	__u16 protocol;
-	__u16 flags;
+	__be16 flags; /* as on the wire */
 };
 
 /* Bounds the offsets a carrier parser returns. */
@@ -593,7 +593,7 @@ __noinline int parse_gre_carrier(struct xdp_md *ctx, __u32 off, struct gre_carri
 	void *data_end = (void *)(long)ctx->data_end;
 	struct hdr_cursor nh;
 	__u32 key, *tunnel;
-	__u16 flags = 0;
+	__be16 flags = 0;
 	int proto, ret;
 
 	if (!gre || off >= CARRIER_MAX_END)
@@ -647,7 +647,8 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 	struct iphdr *iph = NULL;
 	struct ipv6hdr *ip6h = NULL;
 	__u32 *tunnel, tunnel_type, key, gre_key = 0, zero = 0;
-	__u16 frag_off = 0, gre_flags = 0;
+	__u16 frag_off = 0;
+	__be16 gre_flags = 0;
 	int proto, first_fragment, ret = 0, gre_proto = 0;
 
 	if (payload == PAYLOAD_ETHERNET)
@@ -747,7 +748,7 @@ static __always_inline int parse_level(struct xdp_md *ctx, __u32 off, __u32 payl
 		ret = PAYLOAD_ETHERNET;
 		if (gre_proto == ETH_P_ERSPAN2)
 			ret = parse_erspan3hdr(nh, data_end, &lv->vni);
-		else if (gre_flags & GRE_FLAG_S)
+		else if (gre_flags & bpf_htons(GRE_FLAG_S))
 			ret = parse_erspan2hdr(nh, data_end, &lv->vni);
 		if (ret == 0)
 			ret = PAYLOAD_ETHERNET;
@@ -856,7 +857,12 @@ int xdp_decap(struct xdp_md *ctx)
 	 * that does not is the frame the taps see; one more than DECAP_MAX_DEPTH leaves the frame untouched.
 	 */
 	if (__builtin_expect(may_be_tunnel(ctx, lv.payload), 0)) {
-		/* Rare: laid out away from the common path, which only pays for the test above. */
+		/*
+		 * Rare: laid out away from the common path, which only pays for the test above. Unrolled: no back-edge
+		 * at all, so no verifier's loop rules apply (6.1 refuses a back-edge that follows a call, which is how
+		 * clang lays this loop out); the levels are calls to one global function, so a copy per depth is small.
+		 */
+#pragma unroll
 		for (int depth = 1; depth <= DECAP_MAX_DEPTH; depth++) {
 			if (depth > 1 && !may_be_tunnel(ctx, lv.payload))
 				break;

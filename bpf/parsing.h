@@ -49,7 +49,12 @@
 #define GPE_NP_IPV6 2
 #define GPE_NP_ETHERNET 3
 
-/* GRE flags and version (RFC 2784 section 2, RFC 2890 section 2), host byte order. */
+/*
+ * GRE flags and version (RFC 2784 section 2, RFC 2890 section 2), host byte order: tested against the header's
+ * word as it is on the wire (flags & bpf_htons(GRE_FLAG_x), swapped at compile time). A value that went
+ * through a byte swap at run time has no known bounds for the verifiers of 6.1 and 6.12 (`r = be16 r` forgets
+ * them; 6.18 keeps them), so a swapped flag must never size a cursor move: see parse_gre_options.
+ */
 #define GRE_FLAG_C 0x8000 /* checksum + reserved1 present */
 #define GRE_FLAG_R 0x4000 /* RFC 1701 routing present */
 #define GRE_FLAG_K 0x2000 /* key present */
@@ -362,17 +367,18 @@ static __always_inline int parse_gpehdr(struct hdr_cursor *nh, void *data_end, _
 }
 
 /*
- * GRE's fixed part; returns its protocol type and sets *flags, or PARSE_TRUNCATED. A version other than 0
- * (PPTP's enhanced GRE is 1) returns 0, which no tunnel type uses: not a tunnel.
+ * GRE's fixed part; returns its protocol type and sets *flags (network byte order, as on the wire), or
+ * PARSE_TRUNCATED. A version other than 0 (PPTP's enhanced GRE is 1) returns 0, which no tunnel type uses: not
+ * a tunnel.
  */
-static __always_inline int parse_grehdr(struct hdr_cursor *nh, void *data_end, __u16 *flags)
+static __always_inline int parse_grehdr(struct hdr_cursor *nh, void *data_end, __be16 *flags)
 {
 	struct grehdr *gre = nh->pos;
 
 	if ((void *)(gre + 1) > data_end)
 		return PARSE_TRUNCATED;
-	*flags = bpf_ntohs(gre->flags_version);
-	if (*flags & GRE_VERSION)
+	*flags = gre->flags_version;
+	if (*flags & bpf_htons(GRE_VERSION))
 		return 0;
 	nh->pos = gre + 1;
 	return bpf_ntohs(gre->protocol);
@@ -381,14 +387,15 @@ static __always_inline int parse_grehdr(struct hdr_cursor *nh, void *data_end, _
 /*
  * GRE's optional fields (checksum + reserved1, key, sequence number: 4 bytes each, each there when its bit is
  * set); *key gets the key or 0. Their length is computed, not branched on: one cursor state for the verifier
- * instead of one per combination of bits.
+ * instead of one per combination of bits. `flags` is in network byte order: each bit is tested in place, so
+ * the lengths stay 0 or 4 for every verifier.
  */
-static __always_inline int parse_gre_options(struct hdr_cursor *nh, void *data_end, __u16 flags, __u32 *key)
+static __always_inline int parse_gre_options(struct hdr_cursor *nh, void *data_end, __be16 flags, __u32 *key)
 {
-	__u32 has_c = (flags & GRE_FLAG_C) ? 1 : 0, has_k = (flags & GRE_FLAG_K) ? 1 : 0;
-	__u32 len = (has_c + has_k + ((flags & GRE_FLAG_S) ? 1 : 0)) * 4;
+	__u32 has_c = (flags & bpf_htons(GRE_FLAG_C)) ? 1 : 0, has_k = (flags & bpf_htons(GRE_FLAG_K)) ? 1 : 0;
+	__u32 len = (has_c + has_k + ((flags & bpf_htons(GRE_FLAG_S)) ? 1 : 0)) * 4;
 
-	if (flags & GRE_FLAG_R)
+	if (flags & bpf_htons(GRE_FLAG_R))
 		return PARSE_UNSUPPORTED;
 	if (nh->pos + len > data_end)
 		return PARSE_TRUNCATED;

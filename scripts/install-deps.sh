@@ -20,6 +20,8 @@ APT_PACKAGES=(
   make ca-certificates
   dpkg-dev binutils lintian  # npm run package: dpkg-deb, dpkg-shlibdeps, strip; lintian checks the .deb
   debootstrap           # the package test's clean Debian 12 root (scripts/debian-root.sh)
+  qemu-system-x86 busybox-static  # the kernel matrix: Debian's own kernels booted under qemu (scripts/vm/)
+  kmod cpio xz-utils zstd         #   their modules (depmod, modprobe --show-depends) into a small initramfs
 )
 
 if [ "$(id -u)" -ne 0 ]; then

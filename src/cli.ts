@@ -4,6 +4,7 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config/load.ts';
 import { BpfError, NativeLibraryError } from './ffi/errors.ts';
+import { DecapLoadError, KernelTooOldError } from './program/decap-builds.ts';
 import { CaptureError } from './replay/pcap.ts';
 import { demoCommand } from './commands/demo.ts';
 import { detachCommand } from './commands/detach.ts';
@@ -29,7 +30,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
 
 export const HELP = `Usage: xdp-decap <command> [options]
 
-XDP decapsulation of VXLAN/Geneve for traffic-analysis hosts, with per-VNI OpenTelemetry metrics.
+XDP decapsulation of VXLAN, Geneve, VXLAN-GPE, GRE and ERSPAN for traffic-analysis hosts, with per-VNI OpenTelemetry metrics.
 
 Commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join('\n')}
@@ -71,12 +72,16 @@ export function reportError(command: string, err: unknown): number {
     console.error(`xdp-decap ${command}: ${err.message}; see xdp-decap ${command} --help`);
     return EXIT.usage;
   }
-  if (err instanceof BpfError && (err.code === 'EPERM' || err.code === 'EACCES') && err.operation.startsWith('load')) {
-    const rootHint = process.getuid?.() === 0 ? '' : ' You are not root: run it as root (sudo) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (loading an XDP program needs all three).';
-    console.error(`xdp-decap ${command}: ${err.message.split('\n')[0]}.${rootHint}`);
+  // Lack of privilege: one line, the fix named once. A verifier's refusal (EACCES as root) is not that: its
+  // reason, build by build, is in the DecapLoadError's message below.
+  if (err instanceof DecapLoadError && err.permissionDenied) {
+    const hint = process.getuid?.() === 0
+      ? ' You are root: the kernel itself refuses BPF here (lockdown, or a security module); see dmesg.'
+      : ' You are not root: run it as root (sudo) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (loading an XDP program needs all three).';
+    console.error(`xdp-decap ${command}: ${err.message}.${hint}`);
     return EXIT.usage;
   }
-  if (err instanceof BpfError || err instanceof NativeLibraryError) {
+  if (err instanceof BpfError || err instanceof NativeLibraryError || err instanceof DecapLoadError || err instanceof KernelTooOldError) {
     console.error(`xdp-decap ${command}: ${err.message}`);
     return EXIT.usage;
   }

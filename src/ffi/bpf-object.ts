@@ -1,6 +1,7 @@
 // BPF objects, maps and program test runs on top of the libbpf table; every failure is a BpfError with context.
 import { BpfError, check } from './errors.ts';
-import { lastErrno, libbpf, OPTS_SIZE, type Pointer, type TestRunOpts } from './libbpf.ts';
+import { collectLibbpfWarnings, lastErrno, libbpf, OPTS_SIZE, type Pointer, type TestRunOpts } from './libbpf.ts';
+import { loadFailureReason, verifierStats, type VerifierStats } from './verifier-log.ts';
 
 const BPF_ANY = 0;
 /** Map types whose userspace values are one slot per possible CPU, each rounded up to 8 bytes. */
@@ -257,6 +258,31 @@ export class BpfProgram {
   }
 }
 
+/** A load the kernel or libbpf refused: the verifier's log and libbpf's warnings, and the lines that say why. */
+export class BpfLoadError extends BpfError {
+  readonly verifierLog: string;
+  readonly libbpfWarnings: readonly string[];
+  /** The few lines that say why (loadFailureReason): what a user is shown. */
+  readonly reason: readonly string[];
+
+  constructor(path: string, errno: number, verifierLog: string, libbpfWarnings: readonly string[]) {
+    const reason = loadFailureReason(verifierLog, libbpfWarnings);
+    super('load BPF object', path, errno, reason.length > 0 ? reason.join('\n') : undefined);
+    this.name = 'BpfLoadError';
+    this.verifierLog = verifierLog;
+    this.libbpfWarnings = libbpfWarnings;
+    this.reason = reason;
+  }
+}
+
+export interface OpenOptions {
+  /**
+   * The verifier's log level for the load: 0 (default) logs nothing unless the load fails (libbpf then loads
+   * again at level 1 for the reason); 4 (BPF_LOG_STATS) gives the statistics of a load that succeeds.
+   */
+  logLevel?: number;
+}
+
 /** An opened (then loaded) BPF ELF object. Close it to release every map and program fd. */
 export class BpfObject {
   readonly path: string;
@@ -271,12 +297,12 @@ export class BpfObject {
     this.logBuf = logBuf;
   }
 
-  static open(path: string): BpfObject {
+  static open(path: string, options: OpenOptions = {}): BpfObject {
     const logBuf = Buffer.alloc(VERIFIER_LOG_SIZE);
     const opts = {
       sz: OPTS_SIZE.objectOpen, object_name: null, relaxed_maps: false, pin_root_path: null,
       attach_prog_fd_removed: 0, kconfig: null, btf_custom_path: null,
-      kernel_log_buf: logBuf, kernel_log_size: logBuf.length, kernel_log_level: 0,
+      kernel_log_buf: logBuf, kernel_log_size: logBuf.length, kernel_log_level: options.logLevel ?? 0,
     };
     const obj = libbpf().bpf_object__open_file(path, opts);
     if (!obj) throw new BpfError('open BPF object', path, lastErrno() || 2);
@@ -289,15 +315,23 @@ export class BpfObject {
     check(libbpf().bpf_map__set_max_entries(this.mapPointer(mapName), maxEntries), 'set max_entries of map', mapName);
   }
 
-  /** Loads every map and program into the kernel; a verifier rejection carries the tail of its log. */
+  /** Loads every map and program into the kernel; a refusal is a BpfLoadError that says why. */
   load(): void {
-    const ret = libbpf().bpf_object__load(this.pointer());
-    if (ret < 0) {
-      const log = this.logBuf.toString('utf8', 0, this.logBuf.indexOf(0) >= 0 ? this.logBuf.indexOf(0) : undefined);
-      const tail = log.trim().split('\n').slice(-12).join('\n');
-      throw new BpfError('load BPF object', this.path, -ret, tail ? `verifier log (tail):\n${tail}` : undefined);
-    }
+    const { result: ret = 0, error, warnings } = collectLibbpfWarnings(() => libbpf().bpf_object__load(this.pointer()));
+    if (error) throw error;
+    if (ret < 0) throw new BpfLoadError(this.path, -ret, this.verifierLog(), warnings);
     this.loaded = true;
+  }
+
+  /** The kernel's log of the last load (empty at log level 0 when the load succeeded). */
+  verifierLog(): string {
+    const end = this.logBuf.indexOf(0);
+    return this.logBuf.toString('utf8', 0, end >= 0 ? end : undefined);
+  }
+
+  /** The verifier's statistics of the load (open the object with logLevel 4 to have them for a load that succeeds). */
+  verifierStats(): VerifierStats {
+    return verifierStats(this.verifierLog());
   }
 
   map(name: string): BpfMap {

@@ -138,6 +138,9 @@ export interface LibbpfFunctions {
   bpf_obj_get_info_by_fd(fd: number, info: Buffer, infoLen: number[]): number;
   bpf_link_get_next_id(startId: number, nextId: number[]): number;
   bpf_map_get_fd_by_id(id: number): number;
+  btf__load_vmlinux_btf(): Pointer | null;
+  btf__find_by_name_kind(btf: Pointer, name: string, kind: number): number;
+  btf__free(btf: Pointer): void;
   close(fd: number): number;
   if_nametoindex(name: string): number;
   vsnprintf(buf: Buffer, size: number, format: string, args: Pointer): number;
@@ -179,6 +182,9 @@ const SIGNATURES: Record<keyof LibbpfFunctions, string> = {
   bpf_obj_get_info_by_fd: 'int bpf_obj_get_info_by_fd(int bpf_fd, void *info, _Inout_ uint32_t *info_len)',
   bpf_link_get_next_id: 'int bpf_link_get_next_id(uint32_t start_id, _Out_ uint32_t *next_id)',
   bpf_map_get_fd_by_id: 'int bpf_map_get_fd_by_id(uint32_t id)',
+  btf__load_vmlinux_btf: 'void *btf__load_vmlinux_btf(void)',
+  btf__find_by_name_kind: 'int btf__find_by_name_kind(const void *btf, const char *type_name, uint32_t kind)',
+  btf__free: 'void btf__free(void *btf)',
   close: 'int close(int fd)',
   if_nametoindex: 'unsigned int if_nametoindex(const char *ifname)',
   // va_list arrives as a pointer on x86-64 (an array type) and on arm64 (a 32-byte struct, passed by reference).
@@ -201,9 +207,9 @@ export function libbpf(): LibbpfFunctions {
     signatures: SIGNATURES,
     libcFunctions: LIBC_FUNCTIONS,
   });
-  // libbpf prints to stderr by default; until someone asks for its messages (setLibbpfPrint), they are dropped:
-  // errors reach callers as BpfError anyway.
-  loaded.libbpf_set_print(printCallback ?? null);
+  // libbpf prints to stderr by default; until someone asks for its messages (setLibbpfPrint,
+  // collectLibbpfWarnings), they are dropped: errors reach callers as BpfError anyway.
+  installPrint();
   return loaded;
 }
 
@@ -215,6 +221,31 @@ export type LibbpfPrintLevel = (typeof PRINT_LEVELS)[number];
 const LibbpfPrintFn = koffi.proto('int libbpf_print_fn(int level, const char *format, void *args)');
 let printCallback: Pointer | undefined;
 let printTarget: ((level: LibbpfPrintLevel, line: string) => void) | undefined;
+/** Warnings collected by collectLibbpfWarnings while it runs; undefined otherwise. */
+let warningSink: string[] | undefined;
+
+/** libbpf's print function: ours while anyone listens (a print target or a warning collection), else none. */
+function installPrint(): void {
+  if (!loaded) return;
+  if (!printTarget && !warningSink) {
+    loaded.libbpf_set_print(null);
+    return;
+  }
+  if (!printCallback) {
+    const buf = Buffer.alloc(2048);
+    const callback = (level: number, format: string, args: Pointer): number => {
+      if (!printTarget && !warningSink) return 0;
+      const n = libbpf().vsnprintf(buf, buf.length, format, args);
+      const text = buf.toString('utf8', 0, Math.max(0, Math.min(n, buf.length - 1))).trimEnd();
+      const name = PRINT_LEVELS[level] ?? 'debug';
+      if (text && name === 'warn') warningSink?.push(...text.split('\n'));
+      if (text) printTarget?.(name, text);
+      return n;
+    };
+    printCallback = koffi.register(callback, koffi.pointer(LibbpfPrintFn));
+  }
+  loaded.libbpf_set_print(printCallback);
+}
 
 /**
  * Sends libbpf's own diagnostics (one line each, formatted by libc's vsnprintf) to `print`; `undefined` drops
@@ -222,18 +253,29 @@ let printTarget: ((level: LibbpfPrintLevel, line: string) => void) | undefined;
  */
 export function setLibbpfPrint(print: ((level: LibbpfPrintLevel, line: string) => void) | undefined): void {
   printTarget = print;
-  if (!printCallback) {
-    const buf = Buffer.alloc(2048);
-    const callback = (level: number, format: string, args: Pointer): number => {
-      if (!printTarget) return 0;
-      const n = libbpf().vsnprintf(buf, buf.length, format, args);
-      const text = buf.toString('utf8', 0, Math.max(0, Math.min(n, buf.length - 1))).trimEnd();
-      if (text) printTarget(PRINT_LEVELS[level] ?? 'debug', text);
-      return n;
-    };
-    printCallback = koffi.register(callback, koffi.pointer(LibbpfPrintFn));
+  if (print) libbpf();
+  installPrint();
+}
+
+/**
+ * Runs `fn` and returns its result with the warnings libbpf printed meanwhile (why an object failed to load
+ * before the kernel saw it: a kfunc this kernel lacks, a relocation that failed). The print target, if any,
+ * still gets every line.
+ */
+export function collectLibbpfWarnings<T>(fn: () => T): { result?: T; error?: unknown; warnings: string[] } {
+  const warnings: string[] = [];
+  const outer = warningSink;
+  warningSink = warnings;
+  libbpf();
+  installPrint();
+  try {
+    return { result: fn(), warnings };
+  } catch (error) {
+    return { error, warnings };
+  } finally {
+    warningSink = outer;
+    installPrint();
   }
-  if (loaded) loaded.libbpf_set_print(print ? printCallback : null);
 }
 
 /** Sizes of the option structs, for their `sz` field. */

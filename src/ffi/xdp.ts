@@ -15,7 +15,7 @@ export type XdpAttachMode = (typeof XDP_ATTACH_MODES)[number];
 export type AttachModeRequest = 'generic' | 'native';
 
 /** Offsets in the kernel's info structs (include/uapi/linux/bpf.h, stable ABI). */
-const PROG_INFO = { size: 232, id: 4, tag: 8, nrMapIds: 52, mapIds: 56, name: 64 } as const;
+const PROG_INFO = { size: 232, id: 4, tag: 8, jitedLen: 16, xlatedLen: 20, nrMapIds: 52, mapIds: 56, name: 64, verifiedInsns: 216 } as const;
 const MAP_INFO = { size: 88, type: 0, id: 4, keySize: 8, valueSize: 12, maxEntries: 16, name: 24 } as const;
 const LINK_INFO = { size: 48, type: 0, id: 4, progId: 8, xdpIfindex: 16 } as const;
 
@@ -68,6 +68,22 @@ export interface ProgramInfo {
 /** The kernel id of the program behind `fd`. */
 export function programIdOfFd(fd: number): number {
   return objectInfo(fd, PROG_INFO.size, `program fd ${fd}`).readUInt32LE(PROG_INFO.id);
+}
+
+/** What the kernel made of a loaded program: its size as verified and as JIT-compiled. */
+export interface ProgramSize {
+  /** BPF instructions after the verifier's rewrites (8 bytes each). */
+  xlatedInsns: number;
+  /** Bytes of machine code (0 without the JIT). */
+  jitedBytes: number;
+  /** Instructions the verifier processed to prove it safe (Linux 5.16+; 0 before). */
+  verifiedInsns: number;
+}
+
+/** The size of the program behind `fd` (bpf_prog_info). */
+export function programSize(fd: number): ProgramSize {
+  const info = objectInfo(fd, PROG_INFO.size, `program fd ${fd}`);
+  return { xlatedInsns: info.readUInt32LE(PROG_INFO.xlatedLen) / 8, jitedBytes: info.readUInt32LE(PROG_INFO.jitedLen), verifiedInsns: info.readUInt32LE(PROG_INFO.verifiedInsns) };
 }
 
 /** Opens a program by id for its info; the fd is closed again. */

@@ -75,9 +75,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       if (program) throw new Error('plugin already started');
       const settings = resolveMetricsSettings(config);
       program = DecapProgram.load(dataplaneFromConfig(config), capacitiesFromConfig(config));
-      if (program.objectPath.endsWith('decap-compat.bpf.o')) {
-        logger.info(`kernel before 6.2: loaded ${program.objectPath} (the frame length by a helper call, a few ns more per packet)`);
-      }
+      logger.info(program.buildNote);
       try {
         const loaded = program;
         attacher = new InterfaceAttacher(program.program.fd, programIdOfFd(program.program.fd), logger, (ifindex, name) =>

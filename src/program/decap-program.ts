@@ -12,6 +12,7 @@ import { readCounterMaps } from './counters.ts';
 import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import { VniMap } from '../decode/vni-map.ts';
+import { checkKernelRelease, loadFirstThatLoads, planDecapBuilds, type BuildPlan } from './decap-builds.ts';
 import { vniTableOf } from '../decode/vni-table.ts';
 
 /** What the kernel program needs to know, and can change while attached. */
@@ -62,35 +63,19 @@ export function bpfObjectPath(name = 'decap'): string {
 }
 
 /**
- * The decap objects to try, best first: the one XDP_DECAP_BPF_OBJECT names, alone; else build/decap.bpf.o
- * (kernel 6.2+: no helper call for the frame length of a linear frame), then build/decap-compat.bpf.o (the
- * same program with the helper call for every frame, for older kernels such as Debian 12's 6.1).
+ * The decap builds to try on this kernel, best first, and why: build/decap.bpf.o (Linux 6.2+: no helper call
+ * for the frame length of a linear frame), then build/decap-compat.bpf.o (the same program with the helper
+ * call for every frame, for older kernels such as Debian 12's 6.1); XDP_DECAP_BPF_OBJECT alone when set.
  */
-export function decapObjectCandidates(): string[] {
-  if (process.env['XDP_DECAP_BPF_OBJECT']) return [bpfObjectPath('decap')];
-  const candidates = [bpfObjectPath('decap')];
+export function decapBuildPlan(): BuildPlan {
+  const override = process.env['XDP_DECAP_BPF_OBJECT'] ? bpfObjectPath('decap') : undefined;
+  let compat: string | undefined;
   try {
-    candidates.push(bpfObjectPath('decap-compat'));
+    compat = bpfObjectPath('decap-compat');
   } catch {
     // A build without the compat object (an older package layout): the main object alone.
   }
-  return candidates;
-}
-
-/**
- * Loads the first candidate that loads. When none does, the error is the last one's: the most widely
- * loadable object failed, so its reason (permissions, memory lock, a missing map type) is the one to fix.
- */
-export function loadFirstThatLoads<T>(candidates: readonly string[], load: (path: string) => T): T {
-  let lastError: unknown;
-  for (const path of candidates) {
-    try {
-      return load(path);
-    } catch (err) {
-      lastError = err;
-    }
-  }
-  throw lastError ?? new Error('no decap object to load');
+  return planDecapBuilds({ decap: override ?? bpfObjectPath('decap'), ...(compat ? { compat } : {}), ...(override ? { override } : {}) });
 }
 
 /**
@@ -119,6 +104,8 @@ export class DecapProgram {
   readonly capacities: MapCapacities;
   /** The object file this program was loaded from (build/decap.bpf.o, or decap-compat.bpf.o on older kernels). */
   readonly objectPath: string;
+  /** Which build was loaded and why (for the log): the kernel's features, and any build that did not load. */
+  buildNote = '';
   private flags: DataplaneFlags | undefined;
   /** Ports currently set in the tunnel_ports array (all others hold 0). */
   private ports = new Map<number, TunnelType>();
@@ -139,8 +126,8 @@ export class DecapProgram {
 
   /**
    * Opens and loads the object with the given map sizes and applies `settings`. Without `objectPath`, the
-   * program for this kernel: build/decap.bpf.o, or build/decap-compat.bpf.o where that does not load (kernels
-   * before 6.2 lack the kfunc it reads the frame length with; see decapObjectCandidates).
+   * program for this kernel (decapBuildPlan): a kernel older than MIN_KERNEL is refused first, in one line;
+   * when no build loads, the DecapLoadError says why for each one tried.
    */
   static load(
     settings: DataplaneSettings = DEFAULT_DATAPLANE,
@@ -148,7 +135,12 @@ export class DecapProgram {
     objectPath?: string,
   ): DecapProgram {
     if (objectPath !== undefined) return DecapProgram.loadObject(settings, capacities, objectPath);
-    return loadFirstThatLoads(decapObjectCandidates(), (path) => DecapProgram.loadObject(settings, capacities, path));
+    checkKernelRelease();
+    const plan = decapBuildPlan();
+    const { value: program, path, failed } = loadFirstThatLoads(plan.candidates, (p) => DecapProgram.loadObject(settings, capacities, p));
+    const skipped = failed.map((f) => `${f.path} did not load (${f.error instanceof Error ? f.error.message.split('\n').slice(-1)[0] : String(f.error)})`);
+    program.buildNote = `loaded ${path}: ${[plan.reason, ...skipped].join('; ')}`;
+    return program;
   }
 
   private static loadObject(settings: DataplaneSettings, capacities: MapCapacities, objectPath: string): DecapProgram {

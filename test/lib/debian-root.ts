@@ -20,32 +20,52 @@ export function cachedDebianRoot(): string {
 export class DebianRoot {
   /** The root commands see: an overlay whose lower layer is the cache, which therefore stays clean. */
   readonly dir: string;
-  private readonly scratch: string;
+  /** The scratch directory create() made (removed by destroy()); undefined for a root enter() was given. */
+  private readonly scratch: string | undefined;
 
-  private constructor(scratch: string) {
+  private constructor(dir: string, scratch: string | undefined) {
+    this.dir = dir;
     this.scratch = scratch;
-    this.dir = join(scratch, 'merged');
   }
 
   /** Mounts an overlay over `cached` in a new scratch directory (under /var/tmp: same disk as the cache). */
   static create(cached: string): DebianRoot {
     const scratch = mkdtempSync('/var/tmp/xdp-decap-debroot-');
-    const root = new DebianRoot(scratch);
+    const root = new DebianRoot(join(scratch, 'merged'), scratch);
     try {
       for (const d of ['upper', 'work', 'merged']) mkdirSync(join(scratch, d));
       must('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${cached},upperdir=${join(scratch, 'upper')},workdir=${join(scratch, 'work')}`, root.dir]);
-      must('mount', ['-t', 'proc', 'proc', join(root.dir, 'proc')]);
-      must('mount', ['-t', 'sysfs', 'sysfs', join(root.dir, 'sys')]);
-      // A bpffs of its own: pins made inside never reach the host's /sys/fs/bpf.
-      must('mount', ['-t', 'bpf', 'bpf', join(root.dir, 'sys', 'fs', 'bpf')]);
-      must('mount', ['--bind', '/dev', join(root.dir, 'dev')]);
-      // `ip netns add` bind-mounts under /run/netns: a tmpfs keeps those mounts inside this root.
-      must('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', join(root.dir, 'run')]);
+      root.mountKernelFileSystems();
     } catch (err) {
       root.destroy();
       throw err;
     }
     return root;
+  }
+
+  /**
+   * A root made elsewhere, used where it is (a test VM's copy-on-write view of a root the host prepared): its
+   * kernel file systems are mounted here, and destroy() unmounts them and leaves the files.
+   */
+  static enter(dir: string): DebianRoot {
+    const root = new DebianRoot(dir, undefined);
+    try {
+      root.mountKernelFileSystems();
+    } catch (err) {
+      root.destroy();
+      throw err;
+    }
+    return root;
+  }
+
+  private mountKernelFileSystems(): void {
+    must('mount', ['-t', 'proc', 'proc', join(this.dir, 'proc')]);
+    must('mount', ['-t', 'sysfs', 'sysfs', join(this.dir, 'sys')]);
+    // A bpffs of its own: pins made inside never reach the host's /sys/fs/bpf.
+    must('mount', ['-t', 'bpf', 'bpf', join(this.dir, 'sys', 'fs', 'bpf')]);
+    must('mount', ['--bind', '/dev', join(this.dir, 'dev')]);
+    // `ip netns add` bind-mounts under /run/netns: a tmpfs keeps those mounts inside this root.
+    must('mount', ['-t', 'tmpfs', '-o', 'mode=0755', 'tmpfs', join(this.dir, 'run')]);
   }
 
   /** `chroot DIR CMD ARGS...` with a clean, Debian-like environment. */
@@ -97,7 +117,7 @@ export class DebianRoot {
     return [...new Set(points)].sort((a, b) => b.length - a.length);
   }
 
-  /** Kills what still runs in the root, unmounts everything, removes the scratch directory. Idempotent. */
+  /** Kills what still runs in the root, unmounts everything, removes the scratch directory create() made. Idempotent. */
   destroy(): void {
     for (let round = 0; round < 20; round++) {
       const pids = this.processes();
@@ -117,6 +137,6 @@ export class DebianRoot {
       for (const m of mounts) spawnSync('umount', [m]).status === 0 || spawnSync('umount', ['-l', m]);
     }
     if (this.mounts().length > 0) throw new Error(`could not unmount ${this.mounts().join(', ')}`);
-    rmSync(this.scratch, { recursive: true, force: true });
+    if (this.scratch) rmSync(this.scratch, { recursive: true, force: true });
   }
 }
