@@ -1,6 +1,6 @@
 // A/B of the kernel program against its bench build at another commit: same frames, same run, interleaved.
 // Usage: node bench/vs-commit.ts COMMIT (e.g. 11b967a, the program before tunnel types were a table).
-// Prints min and median ns per packet of each build, flow tracking on and off, for VXLAN and Geneve frames;
+// Prints min and median ns per packet of each build, flow tracking on and off, for VXLAN, Geneve, GRE and ERSPAN frames;
 // "min" is the steadier figure on a shared machine (the slower runs are other work taking the CPU).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { BpfObject } from '../src/ffi/bpf-object.ts';
 import { DecapProgram, DEFAULT_DATAPLANE, bpfObjectPath } from '../src/program/decap-program.ts';
 import { REPO_ROOT } from '../test/lib/env.ts';
-import { geneveFrame, innerFrame, vxlanFrame } from '../src/testbed/packets.ts';
+import { erspanFrame, geneveFrame, greFrame, innerFrame, vxlanFrame } from '../src/testbed/packets.ts';
 
 const commit = process.argv[2];
 if (!commit) {
@@ -19,9 +19,12 @@ if (!commit) {
 const REPEAT = 1_000_000;
 const ROUNDS = 21;
 const inner = innerFrame({ src: '192.168.1.10', dst: '192.168.1.20', protocol: 'tcp', sport: 33000, dport: 443, payloadSize: 400 });
+const outer = { outerSrc: '10.1.0.1', outerDst: '10.1.0.2' };
 const frames = {
-  vxlan: vxlanFrame({ outerSrc: '10.1.0.1', outerDst: '10.1.0.2', vni: 100, inner }).frame,
-  geneve: geneveFrame({ outerSrc: '10.1.0.1', outerDst: '10.1.0.2', vni: 7000, inner, options: Buffer.alloc(8, 1) }).frame,
+  vxlan: vxlanFrame({ ...outer, vni: 100, inner }).frame,
+  geneve: geneveFrame({ ...outer, vni: 7000, inner, options: Buffer.alloc(8, 1) }).frame,
+  gre: greFrame({ ...outer, key: 77, seq: 1, inner }).frame,
+  erspan: erspanFrame({ ...outer, erspanType: 2, sessionId: 300, inner }).frame,
 };
 
 /** The bench build (head restored after each repeat) of bpf/ at `rev`, compiled into a temporary directory. */
@@ -46,11 +49,25 @@ function loadOther(path: string, track: boolean): BpfObject {
     v.writeUInt32LE(type);
     o.map('tunnel_ports').update(k, v);
   }
-  // decap_config: track_flows at offset 8 and flow_sync_ms at 20 in every version that has a flow cache.
+  // GRE (0x6558) and ERSPAN (0x88BE, 0x22EB), where the other build knows them (gre_protocols, decap_config.gre).
+  let gre = false;
+  try {
+    const protocols = o.map('gre_protocols');
+    for (const [proto, type] of [[0x6558, 4], [0x88be, 5], [0x22eb, 5]] as const) {
+      k.writeUInt32LE(proto);
+      v.writeUInt32LE(type);
+      protocols.update(k, v);
+    }
+    gre = true;
+  } catch {
+    // a build before GRE: its GRE and ERSPAN rows show what a non-tunnel costs there
+  }
+  // decap_config: track_flows at offset 8, flow_sync_ms at 20 in every version that has a flow cache, gre at 24.
   const cfgMap = o.map('decap_cfg');
   const cfg = Buffer.alloc(cfgMap.userValueSize);
   cfg.writeUInt32LE(track ? 1 : 0, 8);
   if (cfg.length >= 24) cfg.writeUInt32LE(1000, 20);
+  if (cfg.length >= 28 && gre) cfg.writeUInt32LE(1, 24);
   k.writeUInt32LE(0);
   cfgMap.update(k, cfg);
   return o;
