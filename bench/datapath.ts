@@ -39,7 +39,9 @@ try {
     const r0 = rx();
     const s0 = softirqTicks();
     const t0 = performance.now();
-    const r = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', '-K', `--loop=${LOOPS}`, '-i', bed.srcIf, file], { encoding: 'utf8' });
+    const r = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', '-K', `--loop=${LOOPS}`, '-i', bed.srcIf, file], {
+      encoding: 'utf8',
+    });
     if (r.status !== 0) throw new Error(`tcpreplay: ${r.stderr}`);
     const seconds = (performance.now() - t0) / 1000;
     const packets = rx() - r0;
@@ -51,7 +53,10 @@ try {
 
   async function withDecap<T>(fn: () => Promise<T>): Promise<T> {
     const cli = join(REPO_ROOT, 'src', 'cli.ts');
-    const p = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, cli, 'run', '--interface', bed.capIf], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' } });
+    const p = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, cli, 'run', '--interface', bed.capIf], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://127.0.0.1:9', OTEL_METRIC_EXPORT_INTERVAL: '3600000' },
+    });
     await new Promise<void>((resolve, reject) => {
       let said = '';
       p.stderr.on('data', (d: Buffer) => {
@@ -80,7 +85,9 @@ try {
 
   /** A floor.bpf.o baseline (xdp_floor: parse + adjust_head + restore; xdp_parse_only), generic mode. */
   async function withBaseline<T>(program: string, fn: () => Promise<T>): Promise<T> {
-    const p = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, join(REPO_ROOT, 'bench', 'attach-baseline.ts'), program, bed.capIf], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const p = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, join(REPO_ROOT, 'bench', 'attach-baseline.ts'), program, bed.capIf], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       p.stdout.once('data', () => resolve());
       p.once('exit', (code) => reject(new Error(`attach ${program} exited ${code}`)));
@@ -121,20 +128,52 @@ try {
   const TRIVIAL = 'trivial XDP_PASS generic';
   // The floor against the trivial program too: what parsing and one adjust_head alone cost in the receive path,
   // i.e. how close any decap program can come to the targets on this machine.
-  for (const [name, base] of [[DECAP, TRIVIAL], ['floor generic', TRIVIAL], [DECAP, 'no XDP'], [TRIVIAL, 'no XDP'], ['xdp-decap generic + tcpdump', 'no XDP + tcpdump']] as const) {
+  for (const [name, base] of [
+    [DECAP, TRIVIAL],
+    ['floor generic', TRIVIAL],
+    [DECAP, 'no XDP'],
+    [TRIVIAL, 'no XDP'],
+    ['xdp-decap generic + tcpdump', 'no XDP + tcpdump'],
+  ] as const) {
     const pps = med(name, 'pps') / med(base, 'pps');
     const cpu = med(name, 'softirqPerPacket') / Math.max(med(base, 'softirqPerPacket'), 1e-12);
     const targeted = name === DECAP && base === TRIVIAL;
-    rows.push({ name: `${name} / ${base}: receiver pps`, measured: pps, unit: 'ratio', target: targeted ? '>= 0.97' : undefined, met: targeted ? pps >= 0.97 : undefined, context: `${Math.round(med(name, 'pps'))} vs ${Math.round(med(base, 'pps'))} pps` });
-    rows.push({ name: `${name} / ${base}: softirq CPU per packet`, measured: cpu, unit: 'ratio', target: targeted ? '<= 1.05' : undefined, met: targeted ? cpu <= 1.05 : undefined, context: `${(med(name, 'softirqPerPacket') * 1e6).toFixed(2)} vs ${(med(base, 'softirqPerPacket') * 1e6).toFixed(2)} ticks per Mpkt` });
+    rows.push({
+      name: `${name} / ${base}: receiver pps`,
+      measured: pps,
+      unit: 'ratio',
+      target: targeted ? '>= 0.97' : undefined,
+      met: targeted ? pps >= 0.97 : undefined,
+      context: `${Math.round(med(name, 'pps'))} vs ${Math.round(med(base, 'pps'))} pps`,
+    });
+    rows.push({
+      name: `${name} / ${base}: softirq CPU per packet`,
+      measured: cpu,
+      unit: 'ratio',
+      target: targeted ? '<= 1.05' : undefined,
+      met: targeted ? cpu <= 1.05 : undefined,
+      context: `${(med(name, 'softirqPerPacket') * 1e6).toFixed(2)} vs ${(med(base, 'softirqPerPacket') * 1e6).toFixed(2)} ticks per Mpkt`,
+    });
   }
   // The kernel's own accounting in the real receive path, the same traffic.
   const decapNs = med(DECAP, 'nsPerRun');
   const trivialNs = med(TRIVIAL, 'nsPerRun');
-  rows.push({ name: `${DECAP} / ${TRIVIAL}: ns per run in the receive path (bpf_stats)`, measured: decapNs / trivialNs, unit: 'ratio', context: `${decapNs.toFixed(1)} vs ${trivialNs.toFixed(1)} ns per run (run_time_ns / run_cnt, bpf_stats' own clock reads included); work over trivial ${(decapNs - trivialNs).toFixed(1)} ns` });
+  rows.push({
+    name: `${DECAP} / ${TRIVIAL}: ns per run in the receive path (bpf_stats)`,
+    measured: decapNs / trivialNs,
+    unit: 'ratio',
+    context: `${decapNs.toFixed(1)} vs ${trivialNs.toFixed(1)} ns per run (run_time_ns / run_cnt, bpf_stats' own clock reads included); work over trivial ${(decapNs - trivialNs).toFixed(1)} ns`,
+  });
   const floorNs = med('floor generic', 'nsPerRun');
   const realRatio = (decapNs - trivialNs) / Math.max(floorNs - trivialNs, 0.5);
-  rows.push({ name: `${DECAP} / floor generic: work over trivial in the receive path (bpf_stats)`, measured: realRatio, unit: 'ratio', target: '<= 2.0', met: realRatio <= 2, context: `work ${(decapNs - trivialNs).toFixed(1)} vs ${(floorNs - trivialNs).toFixed(1)} ns per run over trivial (${decapNs.toFixed(1)} / ${floorNs.toFixed(1)} / ${trivialNs.toFixed(1)} ns)` });
+  rows.push({
+    name: `${DECAP} / floor generic: work over trivial in the receive path (bpf_stats)`,
+    measured: realRatio,
+    unit: 'ratio',
+    target: '<= 2.0',
+    met: realRatio <= 2,
+    context: `work ${(decapNs - trivialNs).toFixed(1)} vs ${(floorNs - trivialNs).toFixed(1)} ns per run over trivial (${decapNs.toFixed(1)} / ${floorNs.toFixed(1)} / ${trivialNs.toFixed(1)} ns)`,
+  });
   report('datapath', rows, { framesPerRun: LOOPS * CAPTURE_FRAMES, rounds: ROUNDS, generator: 'tcpreplay --topspeed -K' });
 } finally {
   bed.destroy();

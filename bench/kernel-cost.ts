@@ -38,7 +38,10 @@ const erspan2 = Buffer.from([0x10, 0x00, 0x00, 77, 0, 0, 0, 0]);
 const gre = greFrame(0x6558, inner);
 const erspan = greFrame(0x88be, Buffer.concat([erspan2, inner]));
 const nested = geneveFrame({ outerSrc: '10.2.0.1', outerDst: '10.2.0.2', vni: 9, inner: vxlan }).frame;
-const plain = ethernet({ etherType: ETHERTYPE.ipv4, payload: ipv4({ src: '10.0.0.1', dst: '10.0.0.2', protocol: IPPROTO.tcp, payload: tcp({ sport: 1, dport: 443, payload: Buffer.alloc(400) }) }) });
+const plain = ethernet({
+  etherType: ETHERTYPE.ipv4,
+  payload: ipv4({ src: '10.0.0.1', dst: '10.0.0.2', protocol: IPPROTO.tcp, payload: tcp({ sport: 1, dport: 443, payload: Buffer.alloc(400) }) }),
+});
 
 function loadDecap(object: string, settings: Partial<DataplaneSettings> = {}): DecapProgram {
   return DecapProgram.load({ ...DEFAULT_DATAPLANE, ...settings }, { vniCapacity: 1024, flowCapacity: FLOW_CAPACITY }, bpfObjectPath(object));
@@ -49,9 +52,14 @@ function loadAll() {
   const baselineObject = BpfObject.open(bpfObjectPath('floor'));
   baselineObject.load();
   // floor.bpf.o has its own tunnel_ports: same ports as the decap program's defaults.
-  for (const [port, type] of [[4789, 1], [6081, 2]] as const) {
-    const k = Buffer.alloc(4); k.writeUInt32LE(port);
-    const v = Buffer.alloc(4); v.writeUInt32LE(type);
+  for (const [port, type] of [
+    [4789, 1],
+    [6081, 2],
+  ] as const) {
+    const k = Buffer.alloc(4);
+    k.writeUInt32LE(port);
+    const v = Buffer.alloc(4);
+    v.writeUInt32LE(type);
     baselineObject.map('tunnel_ports').update(k, v);
   }
   const trivialObject = BpfObject.open(bpfObjectPath('pass'));
@@ -71,7 +79,11 @@ function loadAll() {
 }
 const loads = Array.from({ length: INSTANCES }, loadAll);
 
-const outcomeCount = (p: DecapProgram, outcome: string) => p.readCounters().outcomes.filter((o) => o.outcome === outcome).reduce((s, o) => s + o.packets, 0);
+const outcomeCount = (p: DecapProgram, outcome: string) =>
+  p
+    .readCounters()
+    .outcomes.filter((o) => o.outcome === outcome)
+    .reduce((s, o) => s + o.packets, 0);
 const newFlows = (p: DecapProgram) => p.readCounters().vnis.reduce((s, v) => s + v.flows, 0);
 
 /** One timed test run, checked: every repeat counted as `outcome` (and as a new flow when `allNew`). */
@@ -88,12 +100,21 @@ const plainRun = (prog: BpfProgram, frame: Buffer, live = false) => prog.testRun
 
 /** ns per packet of two test runs at once, pinned to CPUs 0 and 1, both on one flow of one program. */
 async function pinned(progId: number, frame: Buffer, cpus: number[]): Promise<number> {
-  const runs = cpus.map((cpu) => new Promise<number>((resolve, reject) => {
-    const p = spawn('taskset', ['-c', String(cpu), process.execPath, `${import.meta.dirname}/testrun-worker.ts`, String(progId), frame.toString('hex'), String(REPEAT)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.once('exit', (code) => (code === 0 ? resolve((JSON.parse(out) as { ns: number }).ns) : reject(new Error(`test-run worker on CPU ${cpu} exited ${code}`))));
-  }));
+  const runs = cpus.map(
+    (cpu) =>
+      new Promise<number>((resolve, reject) => {
+        const p = spawn(
+          'taskset',
+          ['-c', String(cpu), process.execPath, `${import.meta.dirname}/testrun-worker.ts`, String(progId), frame.toString('hex'), String(REPEAT)],
+          { stdio: ['ignore', 'pipe', 'inherit'] },
+        );
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.once('exit', (code) =>
+          code === 0 ? resolve((JSON.parse(out) as { ns: number }).ns) : reject(new Error(`test-run worker on CPU ${cpu} exited ${code}`)),
+        );
+      }),
+  );
   const ns = await Promise.all(runs);
   return ns.reduce((a, b) => a + b, 0) / ns.length;
 }
@@ -123,46 +144,49 @@ const add = (k: string, v: number) => {
   (S.get(key) ?? S.set(key, []).get(key)!).push(v);
 };
 const twoCpus = (await import('node:os')).availableParallelism() >= 2;
-for (let round = 0; round < ROUNDS; round++) for (instance = 0; instance < INSTANCES; instance++) {
-  const { decap, noFlows, drop, ...base } = loads[instance]!;
-  // Interleaved: every program runs once per round, so drifts of a shared machine hit all of them alike.
-  add('trivial', plainRun(base.trivial, vxlan));
-  add('floor', plainRun(base.floor, vxlan));
-  add('vxlan', timed(decap, vxlan, 'decapsulated'));
-  add('vxlan no flows', timed(noFlows, vxlan, 'decapsulated'));
-  add('trivial geneve', plainRun(base.trivial, geneve));
-  add('floor geneve', plainRun(base.floor, geneve));
-  add('geneve', timed(decap, geneve, 'decapsulated'));
-  add('gre', timed(decap, gre, 'decapsulated'));
-  add('erspan', timed(decap, erspan, 'decapsulated'));
-  add('nested', timed(decap, nested, 'decapsulated'));
-  add('trivial plain', plainRun(base.trivial, plain));
-  add('parse-only plain', plainRun(base.parseOnly, plain));
-  add('plain', timed(decap, plain, 'not_tunnel'));
-  if (!liveRefused) {
-    add('trivial live', plainRun(base.trivialDrop, vxlan, true));
-    add('floor live', plainRun(base.floorDrop, vxlan, true));
-    add('vxlan live', timed(drop, vxlan, 'decapsulated', { live: true }));
+for (let round = 0; round < ROUNDS; round++)
+  for (instance = 0; instance < INSTANCES; instance++) {
+    const { decap, noFlows, drop, ...base } = loads[instance]!;
+    // Interleaved: every program runs once per round, so drifts of a shared machine hit all of them alike.
+    add('trivial', plainRun(base.trivial, vxlan));
+    add('floor', plainRun(base.floor, vxlan));
+    add('vxlan', timed(decap, vxlan, 'decapsulated'));
+    add('vxlan no flows', timed(noFlows, vxlan, 'decapsulated'));
+    add('trivial geneve', plainRun(base.trivial, geneve));
+    add('floor geneve', plainRun(base.floor, geneve));
+    add('geneve', timed(decap, geneve, 'decapsulated'));
+    add('gre', timed(decap, gre, 'decapsulated'));
+    add('erspan', timed(decap, erspan, 'decapsulated'));
+    add('nested', timed(decap, nested, 'decapsulated'));
+    add('trivial plain', plainRun(base.trivial, plain));
+    add('parse-only plain', plainRun(base.parseOnly, plain));
+    add('plain', timed(decap, plain, 'not_tunnel'));
+    if (!liveRefused) {
+      add('trivial live', plainRun(base.trivialDrop, vxlan, true));
+      add('floor live', plainRun(base.floorDrop, vxlan, true));
+      add('vxlan live', timed(drop, vxlan, 'decapsulated', { live: true }));
+    }
   }
-}
 
 // New flows in a phase of their own, after the rest: a million evicting inserts leave the caches and the TLB
 // cold for whatever runs next, which interleaving would charge to the programs measured after them.
-for (let round = 0; round < ROUNDS; round++) for (instance = 0; instance < INSTANCES; instance++) {
-  const { newFlow, trivial, floor } = loads[instance]!;
-  add('trivial new flow', plainRun(trivial, vxlan));
-  add('floor new flow', plainRun(floor, vxlan));
-  add('new flow', timed(newFlow, vxlan, 'decapsulated', { allNew: true }));
-}
+for (let round = 0; round < ROUNDS; round++)
+  for (instance = 0; instance < INSTANCES; instance++) {
+    const { newFlow, trivial, floor } = loads[instance]!;
+    add('trivial new flow', plainRun(trivial, vxlan));
+    add('floor new flow', plainRun(floor, vxlan));
+    add('new flow', timed(newFlow, vxlan, 'decapsulated', { allNew: true }));
+  }
 
 // Two CPUs on one flow: test runs in worker processes pinned with taskset, in a phase of their own (starting
 // the workers keeps both CPUs busy for a while).
 if (twoCpus) {
-  for (let round = 0; round < ROUNDS; round++) for (instance = 0; instance < INSTANCES; instance++) {
-    const decapId = programIdOfFd(loads[instance]!.decap.program.fd);
-    add('one cpu', await pinned(decapId, vxlan, [0]));
-    add('two cpus', await pinned(decapId, vxlan, [0, 1]));
-  }
+  for (let round = 0; round < ROUNDS; round++)
+    for (instance = 0; instance < INSTANCES; instance++) {
+      const decapId = programIdOfFd(loads[instance]!.decap.program.fd);
+      add('one cpu', await pinned(decapId, vxlan, [0]));
+      add('two cpus', await pinned(decapId, vxlan, [0, 1]));
+    }
 }
 
 /**
@@ -180,7 +204,14 @@ function workRow(name: string, k: string, baseline: string, trivial: string, tar
   const work = m(k) - m(trivial);
   const baseWork = m(baseline) - m(trivial);
   const ratio = work / Math.max(baseWork, 0.5);
-  rows.push({ name, measured: ratio, unit: 'ratio', target: target ? `<= ${target}` : undefined, met: target ? ratio <= target : undefined, context: `work ${work.toFixed(1)} vs ${baseWork.toFixed(1)} ns over trivial (${m(k)} / ${m(baseline)} / ${m(trivial)} ns per packet)` });
+  rows.push({
+    name,
+    measured: ratio,
+    unit: 'ratio',
+    target: target ? `<= ${target}` : undefined,
+    met: target ? ratio <= target : undefined,
+    context: `work ${work.toFixed(1)} vs ${baseWork.toFixed(1)} ns over trivial (${m(k)} / ${m(baseline)} / ${m(trivial)} ns per packet)`,
+  });
 }
 workRow('vxlan existing flow, all features / floor (work over trivial)', 'vxlan', 'floor', 'trivial', 2.0);
 workRow('vxlan, flow tracking off / floor (work over trivial)', 'vxlan no flows', 'floor', 'trivial', 1.3);
@@ -195,11 +226,24 @@ perPacketRow('erspan type II, existing flow / vxlan existing flow (ns per packet
 perPacketRow('vxlan nested in geneve, existing flow / vxlan existing flow (ns per packet)', 'nested');
 workRow('non-tunnel TCP / parse-only (work over trivial)', 'plain', 'parse-only plain', 'trivial plain', 1.5);
 workRow(`new flow into a full table (${FLOW_CAPACITY}, every insert evicts) / floor (work over trivial)`, 'new flow', 'floor new flow', 'trivial new flow', 15);
-if (liveRefused) rows.push({ name: 'live frames (XDP_DROP builds): not measured on this machine', measured: Number.NaN, unit: 'ratio', context: `the kernel refused live-frames test runs: ${liveRefused}` });
+if (liveRefused)
+  rows.push({
+    name: 'live frames (XDP_DROP builds): not measured on this machine',
+    measured: Number.NaN,
+    unit: 'ratio',
+    context: `the kernel refused live-frames test runs: ${liveRefused}`,
+  });
 else workRow('live frames (XDP_DROP builds), vxlan existing flow / floor (work over trivial)', 'vxlan live', 'floor live', 'trivial live');
 if (twoCpus) {
   const ratio = m('two cpus') / m('one cpu');
-  rows.push({ name: 'two CPUs on one flow / one CPU (ns per packet)', measured: ratio, unit: 'ratio', target: '<= 1.1', met: ratio <= 1.1, context: `${m('two cpus')} vs ${m('one cpu')} ns per packet, test runs pinned with taskset` });
+  rows.push({
+    name: 'two CPUs on one flow / one CPU (ns per packet)',
+    measured: ratio,
+    unit: 'ratio',
+    target: '<= 1.1',
+    met: ratio <= 1.1,
+    context: `${m('two cpus')} vs ${m('one cpu')} ns per packet, test runs pinned with taskset`,
+  });
 }
 const size = statSync(bpfObjectPath('decap')).size;
 report('kernel-cost', rows, { repeat: REPEAT, rounds: ROUNDS, instances: INSTANCES, decapObjectBytes: size, loadavg: (await import('node:os')).loadavg() });

@@ -6,7 +6,7 @@ import { formatTable } from '../src/replay/summary-table.ts';
 export const RESULTS_DIR = join(import.meta.dirname, 'results');
 
 /** Smoke mode (CI): tiny sizes, same code paths, so the benchmarks never rot. */
-export const SMOKE = process.argv.includes('--smoke') || process.env['BENCH_SMOKE'] === '1';
+export const SMOKE = process.argv.includes('--smoke') || process.env.BENCH_SMOKE === '1';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -26,10 +26,23 @@ export interface BenchRow {
 /** Prints the rows as a table and writes them (with `meta`) to bench/results/NAME.json. */
 export function report(name: string, rows: BenchRow[], meta: Record<string, unknown> = {}): void {
   console.log(`\n${name}${SMOKE ? ' (smoke run: figures are not meaningful)' : ''}`);
-  console.log(formatTable(['measure', 'value', 'unit', 'target', 'met', 'context'], rows.map((r) => [
-    r.name, Number.isInteger(r.measured) ? r.measured : r.measured.toFixed(3), r.unit, r.target ?? '', r.met === undefined ? '' : r.met ? 'yes' : 'NO', r.context ?? '',
-  ])));
+  console.log(
+    formatTable(
+      ['measure', 'value', 'unit', 'target', 'met', 'context'],
+      rows.map((r) => [
+        r.name,
+        Number.isInteger(r.measured) ? r.measured : r.measured.toFixed(3),
+        r.unit,
+        r.target ?? '',
+        r.met === undefined ? '' : r.met ? 'yes' : 'NO',
+        r.context ?? '',
+      ]),
+    ),
+  );
   if (SMOKE) return;
   mkdirSync(RESULTS_DIR, { recursive: true });
-  writeFileSync(join(RESULTS_DIR, `${name}.json`), JSON.stringify({ name, date: new Date().toISOString(), kernel: process.env['BENCH_KERNEL'] ?? '', ...meta, rows }, null, 2) + '\n');
+  writeFileSync(
+    join(RESULTS_DIR, `${name}.json`),
+    `${JSON.stringify({ name, date: new Date().toISOString(), kernel: process.env.BENCH_KERNEL ?? '', ...meta, rows }, null, 2)}\n`,
+  );
 }

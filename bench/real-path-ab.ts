@@ -21,9 +21,21 @@ function usage(problem: string): never {
   process.exit(2);
 }
 
-let parsed;
+let parsed: ReturnType<
+  typeof parseArgs<{
+    allowPositionals: true;
+    options: { rounds: { type: 'string'; default: string }; loops: { type: 'string'; default: string }; cpu: { type: 'string'; default: string } };
+  }>
+>;
 try {
-  parsed = parseArgs({ allowPositionals: true, options: { rounds: { type: 'string', default: '10' }, loops: { type: 'string', default: '600' }, cpu: { type: 'string', default: String(availableParallelism() - 1) } } });
+  parsed = parseArgs({
+    allowPositionals: true,
+    options: {
+      rounds: { type: 'string', default: '10' },
+      loops: { type: 'string', default: '600' },
+      cpu: { type: 'string', default: String(availableParallelism() - 1) },
+    },
+  });
 } catch (e) {
   usage((e as Error).message);
 }
@@ -54,7 +66,11 @@ try {
   /** Replays the capture LOOPS times against whatever is attached; returns ns per run of program `id`. */
   const nsPerRun = (id: number): number => {
     const before = programRunStats(id);
-    const r = spawnSync('ip', ['netns', 'exec', bed.src, 'taskset', '-c', String(CPU), 'tcpreplay', '-q', '--topspeed', '-K', `--loop=${LOOPS}`, '-i', bed.srcIf, capture], { encoding: 'utf8' });
+    const r = spawnSync(
+      'ip',
+      ['netns', 'exec', bed.src, 'taskset', '-c', String(CPU), 'tcpreplay', '-q', '--topspeed', '-K', `--loop=${LOOPS}`, '-i', bed.srcIf, capture],
+      { encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`tcpreplay on ${bed.srcIf}: ${r.stderr.trim()}`);
     const after = programRunStats(id);
     if (after.runs === before.runs) throw new Error(`program ${id} on ${bed.capIf} never ran: is kernel.bpf_stats_enabled 1?`);
@@ -100,8 +116,13 @@ try {
   console.log(`receive path, ns per run (bpf_stats), ${ROUNDS} rounds of ${LOOPS} x the capture, tcpreplay on CPU ${CPU}`);
   for (const [name, xs] of samples) {
     const m = median(xs);
-    const work = name === 'trivial XDP_PASS' ? '' : `  work ${(m - trivialNs).toFixed(0)} ns = ${((m - trivialNs) / Math.max(floorWork, 0.5)).toFixed(2)}x the floor's`;
-    console.log(`${name.padEnd(40)} median ${m.toFixed(0).padStart(4)}  min ${Math.min(...xs).toFixed(0).padStart(4)}${work}   runs: ${xs.map((x) => x.toFixed(0)).join(' ')}`);
+    const work =
+      name === 'trivial XDP_PASS' ? '' : `  work ${(m - trivialNs).toFixed(0)} ns = ${((m - trivialNs) / Math.max(floorWork, 0.5)).toFixed(2)}x the floor's`;
+    console.log(
+      `${name.padEnd(40)} median ${m.toFixed(0).padStart(4)}  min ${Math.min(...xs)
+        .toFixed(0)
+        .padStart(4)}${work}   runs: ${xs.map((x) => x.toFixed(0)).join(' ')}`,
+    );
   }
 } finally {
   bed.destroy();

@@ -29,6 +29,9 @@ export function writeMirroredVxlanCapture(bed: Testbed): string {
 
 /** run_time_ns and run_cnt of a loaded program (both 0 unless kernel.bpf_stats_enabled is 1). */
 export function programRunStats(id: number): { ns: number; runs: number } {
-  const info = JSON.parse(spawnSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' }).stdout || '{}') as { run_time_ns?: number; run_cnt?: number };
+  const info = JSON.parse(spawnSync('bpftool', ['-j', 'prog', 'show', 'id', String(id)], { encoding: 'utf8' }).stdout || '{}') as {
+    run_time_ns?: number;
+    run_cnt?: number;
+  };
   return { ns: info.run_time_ns ?? 0, runs: info.run_cnt ?? 0 };
 }

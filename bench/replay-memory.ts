@@ -36,11 +36,23 @@ try {
     if (summary.frames !== frames || summary.decapsulated !== frames) throw new Error(`replay summary wrong: ${r.stdout.slice(0, 200)}`);
     return { frames, fileMB: statSync(file).size / 2 ** 20, ...m };
   });
-  const [small, large] = results as [typeof results[0], typeof results[0]];
+  const [small, large] = results as [(typeof results)[0], (typeof results)[0]];
   const ratio = large.maxRssMB / small.maxRssMB;
   report('replay-memory', [
-    { name: `peak RSS, ${large.frames} vs ${small.frames} frames`, measured: ratio, unit: 'ratio', target: '~1 (bounded)', met: ratio <= 1.15, context: `${large.maxRssMB.toFixed(0)} MB vs ${small.maxRssMB.toFixed(0)} MB for ${large.fileMB.toFixed(0)} vs ${small.fileMB.toFixed(0)} MB captures` },
-    { name: `replay speed, ${large.frames} frames`, measured: large.frames / large.seconds, unit: 'frames/s', context: `${large.seconds.toFixed(1)} s, read + BPF_PROG_TEST_RUN + write per frame` },
+    {
+      name: `peak RSS, ${large.frames} vs ${small.frames} frames`,
+      measured: ratio,
+      unit: 'ratio',
+      target: '~1 (bounded)',
+      met: ratio <= 1.15,
+      context: `${large.maxRssMB.toFixed(0)} MB vs ${small.maxRssMB.toFixed(0)} MB for ${large.fileMB.toFixed(0)} vs ${small.fileMB.toFixed(0)} MB captures`,
+    },
+    {
+      name: `replay speed, ${large.frames} frames`,
+      measured: large.frames / large.seconds,
+      unit: 'frames/s',
+      context: `${large.seconds.toFixed(1)} s, read + BPF_PROG_TEST_RUN + write per frame`,
+    },
   ]);
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -34,7 +34,18 @@ function buildAt(rev: string): string {
     writeFileSync(join(dir, f), execFileSync('git', ['-C', REPO_ROOT, 'show', `${rev}:bpf/${f}`]));
   }
   const arch = execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim();
-  execFileSync('clang', ['-O2', '-g', '-target', 'bpf', `-I/usr/include/${arch}-linux-gnu`, '-DBENCH_RESTORE_HEAD', '-c', join(dir, 'decap.bpf.c'), '-o', join(dir, 'old.bpf.o')]);
+  execFileSync('clang', [
+    '-O2',
+    '-g',
+    '-target',
+    'bpf',
+    `-I/usr/include/${arch}-linux-gnu`,
+    '-DBENCH_RESTORE_HEAD',
+    '-c',
+    join(dir, 'decap.bpf.c'),
+    '-o',
+    join(dir, 'old.bpf.o'),
+  ]);
   return dir;
 }
 
@@ -44,7 +55,10 @@ function loadOther(path: string, track: boolean): BpfObject {
   o.load();
   const k = Buffer.alloc(4);
   const v = Buffer.alloc(4);
-  for (const [port, type] of [[4789, 1], [6081, 2]] as const) {
+  for (const [port, type] of [
+    [4789, 1],
+    [6081, 2],
+  ] as const) {
     k.writeUInt32LE(port);
     v.writeUInt32LE(type);
     o.map('tunnel_ports').update(k, v);
@@ -53,7 +67,11 @@ function loadOther(path: string, track: boolean): BpfObject {
   let gre = false;
   try {
     const protocols = o.map('gre_protocols');
-    for (const [proto, type] of [[0x6558, 4], [0x88be, 5], [0x22eb, 5]] as const) {
+    for (const [proto, type] of [
+      [0x6558, 4],
+      [0x88be, 5],
+      [0x22eb, 5],
+    ] as const) {
       k.writeUInt32LE(proto);
       v.writeUInt32LE(type);
       protocols.update(k, v);

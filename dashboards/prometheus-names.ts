@@ -78,7 +78,11 @@ export function promLabel(name: AttributeName): string {
 }
 
 /** Every plugin.json metric's Prometheus name, keyed like METRIC. */
-export const PROM_METRIC = Object.fromEntries(Object.entries(METRIC).map(([key, name]) => [key, promMetric(name)])) as { readonly [K in keyof typeof METRIC]: string };
+export const PROM_METRIC = Object.fromEntries(Object.entries(METRIC).map(([key, name]) => [key, promMetric(name)])) as {
+  readonly [K in keyof typeof METRIC]: string;
+};
 
 /** Every plugin.json attribute's Prometheus label, keyed like ATTR. */
-export const PROM_LABEL = Object.fromEntries(Object.entries(ATTR).map(([key, name]) => [key, promLabel(name)])) as { readonly [K in keyof typeof ATTR]: string };
+export const PROM_LABEL = Object.fromEntries(Object.entries(ATTR).map(([key, name]) => [key, promLabel(name)])) as {
+  readonly [K in keyof typeof ATTR]: string;
+};

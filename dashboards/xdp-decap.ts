@@ -124,7 +124,9 @@ function lines(legendPlacement: LegendPlacement, stacking = StackingMode.None): 
     .stacking(new StackingConfigBuilder().mode(stacking).group('A'))
     .axisLabel('')
     .colorScheme(new FieldColorBuilder().mode(FieldColorModeId.PaletteClassic))
-    .legend(new VizLegendOptionsBuilder().displayMode(LegendDisplayMode.Table).placement(legendPlacement).showLegend(true).calcs(['mean', 'max', 'lastNotNull']))
+    .legend(
+      new VizLegendOptionsBuilder().displayMode(LegendDisplayMode.Table).placement(legendPlacement).showLegend(true).calcs(['mean', 'max', 'lastNotNull']),
+    )
     .tooltip(new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending));
 }
 
@@ -216,7 +218,9 @@ export function buildDashboard(): Dashboard {
       new LabelValuesVariable('vni', `label_values(${select(M.tunnelPackets, ON_INTERFACES)}, ${L.tunnelVni})`).with((v) =>
         v
           .label('VNI')
-          .description(`VXLAN/Geneve VNIs seen on the selected interfaces. "All" also matches the overflow series (no ${L.tunnelVni} label), shown as VNI "overflow".`)
+          .description(
+            `VXLAN/Geneve VNIs seen on the selected interfaces. "All" also matches the overflow series (no ${L.tunnelVni} label), shown as VNI "overflow".`,
+          )
           .sort(VariableSort.NumericalAsc)
           .allValue('.*'),
       ),
@@ -286,7 +290,9 @@ export function buildDashboard(): Dashboard {
       perVniLines()
         .id(7)
         .title('Packets per VNI')
-        .description(`Packets decapsulated per second, per interface, tunnel type and VNI ("overflow": the VNIs beyond metrics.maxVniSeries, summed). Source: ${M.tunnelPackets}.`)
+        .description(
+          `Packets decapsulated per second, per interface, tunnel type and VNI ("overflow": the VNIs beyond metrics.maxVniSeries, summed). Source: ${M.tunnelPackets}.`,
+        )
         .unit('pps')
         .height(9)
         .span(12)
@@ -316,7 +322,9 @@ export function buildDashboard(): Dashboard {
         .reduceOptions(lastNotNull())
         .height(9)
         .span(8)
-        .withTarget(instantQuery(`sort_desc(topk(10, sum by (${VNI_SERIES}) (${increase(select(M.tunnelBytes, ON_INTERFACES, ON_VNIS, NOT_OVERFLOW))})))`, VNI_LEGEND)),
+        .withTarget(
+          instantQuery(`sort_desc(topk(10, sum by (${VNI_SERIES}) (${increase(select(M.tunnelBytes, ON_INTERFACES, ON_VNIS, NOT_OVERFLOW))})))`, VNI_LEGEND),
+        ),
     )
     .withPanel(
       perVniLines()
@@ -357,7 +365,9 @@ export function buildDashboard(): Dashboard {
         .min(0)
         .height(8)
         .span(16)
-        .withTarget(rangeQuery(`sum by (${L.interfaceName}, ${L.reason}) (${rate(select(M.skippedPackets, ON_INTERFACES))})`, `{{${L.interfaceName}}} {{${L.reason}}}`)),
+        .withTarget(
+          rangeQuery(`sum by (${L.interfaceName}, ${L.reason}) (${rate(select(M.skippedPackets, ON_INTERFACES))})`, `{{${L.interfaceName}}} {{${L.reason}}}`),
+        ),
     )
     .withPanel(
       bigNumber(BigValueGraphMode.None)

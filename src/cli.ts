@@ -24,7 +24,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   status: { run: statusCommand, summary: 'show what is attached where and the per-VNI and skip counters' },
   detach: { run: detachCommand, summary: 'remove an xdp-decap program left attached on an interface' },
   replay: { run: replayCommand, summary: 'run a capture through the real program offline (BPF_PROG_TEST_RUN)' },
-  reconcile: { run: reconcileCommand, summary: 'compare a NetFlow exporter\'s flows (nfcapd store) with the decap counters, per VNI' },
+  reconcile: { run: reconcileCommand, summary: "compare a NetFlow exporter's flows (nfcapd store) with the decap counters, per VNI" },
   schema: { run: schemaCommand, summary: 'print the JSON Schema of the config file' },
 };
 
@@ -33,7 +33,9 @@ export const HELP = `Usage: xdp-decap <command> [options]
 XDP decapsulation of VXLAN, Geneve, VXLAN-GPE, GRE and ERSPAN for traffic-analysis hosts, with per-VNI OpenTelemetry metrics.
 
 Commands:
-${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join('\n')}
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
+  .join('\n')}
 
 Run \`xdp-decap <command> --help\` for a command's options.`;
 
@@ -75,9 +77,10 @@ export function reportError(command: string, err: unknown): number {
   // Lack of privilege: one line, the fix named once. A verifier's refusal (EACCES as root) is not that: its
   // reason, build by build, is in the DecapLoadError's message below.
   if (err instanceof DecapLoadError && err.permissionDenied) {
-    const hint = process.getuid?.() === 0
-      ? ' You are root: the kernel itself refuses BPF here (lockdown, or a security module); see dmesg.'
-      : ' You are not root: run it as root (sudo) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (loading an XDP program needs all three).';
+    const hint =
+      process.getuid?.() === 0
+        ? ' You are root: the kernel itself refuses BPF here (lockdown, or a security module); see dmesg.'
+        : ' You are not root: run it as root (sudo) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (loading an XDP program needs all three).';
     console.error(`xdp-decap ${command}: ${err.message}.${hint}`);
     return EXIT.usage;
   }

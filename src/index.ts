@@ -13,9 +13,28 @@ export { registerDecapMetrics, type DecapMetrics, type DecapMetricsOptions, type
 export { createMeterPipeline, type MeterPipeline } from './metrics/meter-pipeline.ts';
 export { ATTR, METRIC, METRIC_DEFINITIONS, type MetricDefinition } from './metrics/names.ts';
 export { readStatus, type DecapStatus, type InterfaceXdp } from './status/read-status.ts';
-export { reconcile, flowKey, INNER_L2_HEADER_BYTES, type DecapFlow, type NetflowRecord, type ReconcileReport, type VniComparison } from './reconcile/reconcile.ts';
+export {
+  reconcile,
+  flowKey,
+  INNER_L2_HEADER_BYTES,
+  type DecapFlow,
+  type NetflowRecord,
+  type ReconcileReport,
+  type VniComparison,
+} from './reconcile/reconcile.ts';
 export { readNfcapdStore, parseNfdumpJson, NetflowInputError } from './reconcile/nfdump.ts';
 export { decodeFlows, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, countActiveFlows, activeFlowCounts, formatAddress } from './decode/decoders.ts';
-export { LAYOUT, LOST_COUNTERS, MAP_NAMES, OUTCOMES, SKIP_REASONS, TUNNEL_TYPES, type LostCounter, type Outcome, type SkipReason, type TunnelType } from './decode/layout.ts';
+export {
+  LAYOUT,
+  LOST_COUNTERS,
+  MAP_NAMES,
+  OUTCOMES,
+  SKIP_REASONS,
+  TUNNEL_TYPES,
+  type LostCounter,
+  type Outcome,
+  type SkipReason,
+  type TunnelType,
+} from './decode/layout.ts';
 export type { ActiveFlowCount, CounterSnapshot, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './decode/records.ts';
 export { BpfError, NativeLibraryError } from './ffi/errors.ts';

@@ -48,4 +48,6 @@ replay() {
 step verifier verifier
 step kernel-tests kernel_tests
 step replay replay
+# Processes the kernel killed (segfaults, traps): under qemu's TCG these point at the emulator, not at the test.
+dmesg 2>/dev/null | grep -E 'segfault at|traps:|general protection' > "$RESULTS/crashes.txt" || true
 exit $failed

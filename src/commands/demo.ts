@@ -39,7 +39,8 @@ export async function demoCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const duration = Number(values.duration);
-  if (!Number.isInteger(duration) || duration < 1 || duration > 600) throw new UsageError(`--duration ${values.duration}: expected whole seconds from 1 to 600`);
+  if (!Number.isInteger(duration) || duration < 1 || duration > 600)
+    throw new UsageError(`--duration ${values.duration}: expected whole seconds from 1 to 600`);
   const vnis = Number(values.vnis);
   if (!Number.isInteger(vnis) || vnis < 1 || vnis > 20) throw new UsageError(`--vnis ${values.vnis}: expected a whole number from 1 to 20`);
   if (values.otlp !== undefined) {
@@ -78,7 +79,7 @@ export async function demoCommand(argv: string[]): Promise<number> {
         process.stdout.write(`${text}\n`);
         liveLines = text.split('\n').length;
       };
-  let summary;
+  let summary: Awaited<ReturnType<typeof runDemo>>;
   try {
     summary = await runDemo({ durationSeconds: duration, vnis, otlpUrl: values.otlp, collectorBinary, out, live });
   } catch (err) {

@@ -31,7 +31,8 @@ export function detachInterface(name: string): string {
     progName = programInfo(current.progId).name;
   } catch (err) {
     // Without CAP_SYS_ADMIN the kernel will not open the program by id: never detach what may not be ours.
-    if (err instanceof BpfError && (err.code === 'EPERM' || err.code === 'EACCES')) throw new UsageError(`${unreadableProgramsReason(`${name} (program id ${current.progId})`, err)}; nothing was detached`);
+    if (err instanceof BpfError && (err.code === 'EPERM' || err.code === 'EACCES'))
+      throw new UsageError(`${unreadableProgramsReason(`${name} (program id ${current.progId})`, err)}; nothing was detached`);
     throw err;
   }
   if (progName !== PROGRAM_NAME) {

@@ -45,7 +45,9 @@ function fmtPct(p: number | null): string {
 
 function flowText(f: { protocol: number; srcAddr: string; dstAddr: string; srcPort: number; dstPort: number }): string {
   const port = (a: string, p: number) => (a.includes(':') ? `[${a}]:${p}` : `${a}:${p}`);
-  return [6, 17, 132].includes(f.protocol) ? `proto ${f.protocol} ${port(f.srcAddr, f.srcPort)} > ${port(f.dstAddr, f.dstPort)}` : `proto ${f.protocol} ${f.srcAddr} > ${f.dstAddr}`;
+  return [6, 17, 132].includes(f.protocol)
+    ? `proto ${f.protocol} ${port(f.srcAddr, f.srcPort)} > ${port(f.dstAddr, f.dstPort)}`
+    : `proto ${f.protocol} ${f.srcAddr} > ${f.dstAddr}`;
 }
 
 export function formatReconcile(report: ReconcileReport, top: number): string {
@@ -55,13 +57,32 @@ export function formatReconcile(report: ReconcileReport, top: number): string {
       ? 'no decapsulated flows in the flow table'
       : formatTable(
           ['interface', 'type', 'vni', 'decap pkts', 'nf pkts', 'pkt diff', 'decap L3 bytes', 'nf bytes', 'byte diff', 'ok'],
-          report.vnis.map((r) => [r.interfaceName, r.tunnelType, r.vni, r.decapPackets, r.netflowPackets, fmtPct(r.packetDiffPct), r.decapL3Bytes, r.netflowBytes, fmtPct(r.byteDiffPct), r.outsideTolerance ? `NO (> ${report.tolerancePct}%)` : 'yes']),
+          report.vnis.map((r) => [
+            r.interfaceName,
+            r.tunnelType,
+            r.vni,
+            r.decapPackets,
+            r.netflowPackets,
+            fmtPct(r.packetDiffPct),
+            r.decapL3Bytes,
+            r.netflowBytes,
+            fmtPct(r.byteDiffPct),
+            r.outsideTolerance ? `NO (> ${report.tolerancePct}%)` : 'yes',
+          ]),
         ),
   );
-  const list = (title: string, flows: Array<{ protocol: number; srcAddr: string; dstAddr: string; srcPort: number; dstPort: number; packets: number; bytes: number; vni?: number }>) => {
+  const list = (
+    title: string,
+    flows: Array<{ protocol: number; srcAddr: string; dstAddr: string; srcPort: number; dstPort: number; packets: number; bytes: number; vni?: number }>,
+  ) => {
     if (flows.length === 0) return;
     lines.push('', `${title}: ${flows.length} (${flows.reduce((a, f) => a + f.packets, 0)} packets)`);
-    lines.push(formatTable(['flow', 'vni', 'packets', 'bytes'], flows.slice(0, top).map((f) => [flowText(f), f.vni ?? '-', f.packets, f.bytes])));
+    lines.push(
+      formatTable(
+        ['flow', 'vni', 'packets', 'bytes'],
+        flows.slice(0, top).map((f) => [flowText(f), f.vni ?? '-', f.packets, f.bytes]),
+      ),
+    );
     if (flows.length > top) lines.push(`  ... ${flows.length - top} more (--top, or --json for all)`);
   };
   list('NetFlow flows matching no decapsulated flow (never tunnelled here)', report.netflowOnly);
@@ -96,7 +117,7 @@ export async function reconcileCommand(argv: string[]): Promise<number> {
   const top = values.top === undefined ? 20 : Number(values.top);
   if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top ${values.top}: give a whole number >= 1`);
 
-  let netflow;
+  let netflow: ReturnType<typeof readNfcapdStore>;
   try {
     netflow = readNfcapdStore(values.nfdump);
   } catch (err) {
@@ -104,14 +125,17 @@ export async function reconcileCommand(argv: string[]): Promise<number> {
     throw err;
   }
   const missing = missingInterfaces(values.interface ?? []);
-  if (missing.length > 0) throw new UsageError(`--interface ${missing.join(', ')}: no such interface in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`);
+  if (missing.length > 0)
+    throw new UsageError(`--interface ${missing.join(', ')}: no such interface in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`);
   const names = values.interface && values.interface.length > 0 ? values.interface : listInterfaces();
   const { interfaces, unreadable } = readXdpAttachments(names);
   // Without the privilege to open programs, "nothing attached" would be a wrong answer: say what is missing.
   if (unreadable) throw new UsageError(unreadable);
   const attached = interfaces.filter((i) => i.isDecap);
   if (attached.length === 0) {
-    throw new UsageError(`no xdp-decap program is attached ${values.interface ? `on ${values.interface.join(', ')}` : 'on any interface of this network namespace'}; start it with xdp-decap run (see xdp-decap status)`);
+    throw new UsageError(
+      `no xdp-decap program is attached ${values.interface ? `on ${values.interface.join(', ')}` : 'on any interface of this network namespace'}; start it with xdp-decap run (see xdp-decap status)`,
+    );
   }
   const nameOf = new Map(attached.map((i) => [i.ifindex, i.name]));
   const decap: DecapFlow[] = [];

@@ -67,12 +67,18 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const logger = createStderrLogger(level);
   // The application, not the library, decides where the OpenTelemetry SDK's own messages go: to our log.
-  diag.setLogger(diagLogger((line) => logger.warn(line), (line) => logger.debug(line)), {
-    logLevel: level === 'debug' ? DiagLogLevel.DEBUG : DiagLogLevel.WARN,
-    suppressOverrideMessage: true,
-  });
+  diag.setLogger(
+    diagLogger(
+      (line) => logger.warn(line),
+      (line) => logger.debug(line),
+    ),
+    {
+      logLevel: level === 'debug' ? DiagLogLevel.DEBUG : DiagLogLevel.WARN,
+      suppressOverrideMessage: true,
+    },
+  );
   // libbpf's own messages (map creation, relocations, attach warnings): debug lines, for --log-level debug.
-  if (level === 'debug') setLibbpfPrint((libbpfLevel, line) => logger.debug(`libbpf ${libbpfLevel}: ${line.replace(/^libbpf: /, "")}`));
+  if (level === 'debug') setLibbpfPrint((libbpfLevel, line) => logger.debug(`libbpf ${libbpfLevel}: ${line.replace(/^libbpf: /, '')}`));
   // Signal handlers first: a SIGTERM that lands while the program loads or attaches still ends cleanly.
   let stopSignal: ((signal: string) => void) | undefined;
   const stopRequested = new Promise<string>((resolve) => (stopSignal = resolve));

@@ -42,7 +42,12 @@ export function formatStatus(status: DecapStatus, only?: readonly string[]): str
     const skipped = counters.outcomes.filter((o) => o.outcome !== 'decapsulated' && o.packets > 0);
     if (skipped.length > 0) {
       lines.push('', `program ${progId}: passed untouched, by reason`);
-      lines.push(formatTable(['interface', 'reason', 'packets', 'bytes'], skipped.map((o) => [names.get(o.ifindex) ?? `ifindex ${o.ifindex}`, o.outcome, o.packets, o.bytes])));
+      lines.push(
+        formatTable(
+          ['interface', 'reason', 'packets', 'bytes'],
+          skipped.map((o) => [names.get(o.ifindex) ?? `ifindex ${o.ifindex}`, o.outcome, o.packets, o.bytes]),
+        ),
+      );
     }
     const lost = Object.entries(counters.lost).filter(([, n]) => n > 0);
     if (lost.length > 0) lines.push('', `program ${progId}: updates lost to full maps: ${lost.map(([m, n]) => `${m} ${n}`).join(', ')}`);
@@ -54,13 +59,32 @@ export function formatStatus(status: DecapStatus, only?: readonly string[]): str
 export function statusJson(status: DecapStatus): object {
   const names = new Map(status.interfaces.map((i) => [i.ifindex, i.name]));
   return {
-    interfaces: status.interfaces.map((i) => ({ name: i.name, ifindex: i.ifindex, mode: i.mode, programId: i.progId, programName: i.progName, decap: i.isDecap })),
+    interfaces: status.interfaces.map((i) => ({
+      name: i.name,
+      ifindex: i.ifindex,
+      mode: i.mode,
+      programId: i.progId,
+      programName: i.progName,
+      decap: i.isDecap,
+    })),
     ...(status.unreadable ? { unreadable: status.unreadable } : {}),
     vnis: status.programs.flatMap((p) =>
-      p.counters.vnis.map((v) => ({ programId: p.progId, interface: names.get(v.ifindex) ?? null, ifindex: v.ifindex, type: v.tunnelType, vni: v.vni, packets: v.packets, bytes: v.bytes, overheadBytes: v.overheadBytes, flows: v.flows })),
+      p.counters.vnis.map((v) => ({
+        programId: p.progId,
+        interface: names.get(v.ifindex) ?? null,
+        ifindex: v.ifindex,
+        type: v.tunnelType,
+        vni: v.vni,
+        packets: v.packets,
+        bytes: v.bytes,
+        overheadBytes: v.overheadBytes,
+        flows: v.flows,
+      })),
     ),
     skipped: status.programs.flatMap((p) =>
-      p.counters.outcomes.filter((o) => o.outcome !== 'decapsulated').map((o) => ({ programId: p.progId, interface: names.get(o.ifindex) ?? null, reason: o.outcome, packets: o.packets, bytes: o.bytes })),
+      p.counters.outcomes
+        .filter((o) => o.outcome !== 'decapsulated')
+        .map((o) => ({ programId: p.progId, interface: names.get(o.ifindex) ?? null, reason: o.outcome, packets: o.packets, bytes: o.bytes })),
     ),
     lostUpdates: status.programs.map((p) => ({ programId: p.progId, ...p.counters.lost })),
   };
@@ -81,7 +105,9 @@ export async function statusCommand(argv: string[]): Promise<number> {
   }
   const missing = missingInterfaces(values.interface ?? []);
   if (missing.length > 0) {
-    throw new UsageError(`${missing.length === 1 ? 'interface' : 'interfaces'} ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`);
+    throw new UsageError(
+      `${missing.length === 1 ? 'interface' : 'interfaces'} ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`,
+    );
   }
   const status = readStatus(values.interface);
   console.log(values.json ? JSON.stringify(statusJson(status), null, 2) : formatStatus(status, values.interface));

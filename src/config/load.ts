@@ -50,16 +50,16 @@ function pathText(path: ReadonlyArray<PropertyKey>): string {
 
 /** zod issues as `path: message` lines. */
 function describeIssues(error: z.ZodError): string[] {
-  return error.issues.map((issue) => {
-    if (issue.code === 'unrecognized_keys') {
-      const scope = issue.path.filter((p) => typeof p === 'string').join('.');
-      const known = KNOWN_KEYS[scope] ?? [];
-      return issue.keys
-        .map((k) => `${pathText([...issue.path, k])}: unknown key${suggest(k, known)}`)
-        .join('\n');
-    }
-    return `${pathText(issue.path)}: ${issue.message}`;
-  }).flatMap((l) => l.split('\n'));
+  return error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        const scope = issue.path.filter((p) => typeof p === 'string').join('.');
+        const known = KNOWN_KEYS[scope] ?? [];
+        return issue.keys.map((k) => `${pathText([...issue.path, k])}: unknown key${suggest(k, known)}`).join('\n');
+      }
+      return `${pathText(issue.path)}: ${issue.message}`;
+    })
+    .flatMap((l) => l.split('\n'));
 }
 
 /** Validates a parsed config object; `source` names it in errors (a file path, or "--interface"). */
@@ -97,10 +97,13 @@ function parseText(text: string, path: string): unknown {
   // logLevel 'error': the parser's warnings (e.g. a collection as a key) would print a second, unasked line; zod names the key.
   const doc = parseDocument(text, { prettyErrors: true, logLevel: 'error' });
   if (doc.errors.length > 0) {
-    throw new ConfigError(path, doc.errors.map((e) => {
-      const pos = e.linePos?.[0];
-      return `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
-    }));
+    throw new ConfigError(
+      path,
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
+      }),
+    );
   }
   try {
     return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
@@ -118,7 +121,7 @@ function parseText(text: string, path: string): unknown {
 
 /** Reads the file, refusing one larger than MAX_CONFIG_BYTES before reading it all. */
 async function readConfigText(path: string): Promise<string> {
-  let handle;
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(path, 'r');
     const stat = await handle.stat();
@@ -143,7 +146,16 @@ async function readConfigText(path: string): Promise<string> {
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : err instanceof Error ? err.message : String(err);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : err instanceof Error
+              ? err.message
+              : String(err);
     throw new ConfigError(path, [`cannot read the config file: ${why}`]);
   } finally {
     await handle?.close();

@@ -86,7 +86,9 @@ export function resolveMetricsSettings(config: DecapConfig): ResolvedMetricsSett
   // exporter itself, under the file's.
   const endpoint = convertLegacyHttpOptions({ url: m.endpoint }, 'METRICS', 'v1/metrics', {}).url;
   const fromEnv = envDetector.detect().attributes ?? {};
-  const envAttributes = Object.fromEntries(Object.entries(fromEnv).filter((e): e is [string, string | number | boolean] => ['string', 'number', 'boolean'].includes(typeof e[1])));
+  const envAttributes = Object.fromEntries(
+    Object.entries(fromEnv).filter((e): e is [string, string | number | boolean] => ['string', 'number', 'boolean'].includes(typeof e[1])),
+  );
   const fileInterval = m.exportIntervalSeconds !== undefined ? m.exportIntervalSeconds * 1000 : undefined;
   return {
     endpoint,

@@ -19,7 +19,10 @@ const tunnelKeys = Object.fromEntries(
     t.carrier.configKey,
     t.carrier.kind === 'udp'
       ? portList(t.title, t.carrier.defaultPorts)
-      : z.boolean().default(true).describe(`Decapsulate ${t.title} (GRE protocol ${t.carrier.protocols.map((p) => `0x${p.toString(16).toUpperCase()}`).join(', ')}; default true)`),
+      : z
+          .boolean()
+          .default(true)
+          .describe(`Decapsulate ${t.title} (GRE protocol ${t.carrier.protocols.map((p) => `0x${p.toString(16).toUpperCase()}`).join(', ')}; default true)`),
   ]),
 ) as { [K in UdpPortsKey]: ReturnType<typeof portList> } & { [K in GreSwitchKey]: z.ZodDefault<z.ZodBoolean> };
 
@@ -81,8 +84,20 @@ export const interfaceSchema = z.strictObject({
 
 export const mapsSchema = z
   .strictObject({
-    vniCapacity: z.number().int().min(1).max(1048576).default(65536).describe('Distinct (interface, tunnel type, VNI) counters the kernel keeps; needs a restart to change'),
-    flowCapacity: z.number().int().min(1024).max(16777216).default(262144).describe('Inner flows tracked (LRU: the least recently seen are evicted); needs a restart to change'),
+    vniCapacity: z
+      .number()
+      .int()
+      .min(1)
+      .max(1048576)
+      .default(65536)
+      .describe('Distinct (interface, tunnel type, VNI) counters the kernel keeps; needs a restart to change'),
+    flowCapacity: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16777216)
+      .default(262144)
+      .describe('Inner flows tracked (LRU: the least recently seen are evicted); needs a restart to change'),
   })
   .default({ vniCapacity: 65536, flowCapacity: 262144 });
 
@@ -99,37 +114,46 @@ export const metricsSchema = z
     encoding: z.enum(['protobuf', 'json']).optional().describe('OTLP/HTTP body encoding (default protobuf, or from OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL)'),
     resourceAttributes: z.record(z.string(), attributeValue).default({}).describe('Resource attributes added to service.name, service.version and host.name'),
     serviceName: z.string().min(1).optional().describe('service.name (default OTEL_SERVICE_NAME, else xdp-decap)'),
-    maxVniSeries: z.number().int().min(1).default(2000).describe('At most this many (interface, type, VNI) series per metric; the rest are summed into one overflow series'),
+    maxVniSeries: z
+      .number()
+      .int()
+      .min(1)
+      .default(2000)
+      .describe('At most this many (interface, type, VNI) series per metric; the rest are summed into one overflow series'),
   })
   .default({ headers: {}, resourceAttributes: {}, maxVniSeries: 2000 });
 
 export const configObjectSchema = z.strictObject({
-    interfaces: z.array(interfaceSchema).default([]).describe('Capture interfaces to attach to'),
-    ...tunnelKeys,
-    decapPrefixes: prefixList('Decapsulate only tunnels whose outer destination is in these prefixes; empty: any'),
-    excludePrefixes: prefixList('Never touch packets whose outer source or destination is in these prefixes (own VTEP, management)'),
-    maps: mapsSchema.describe('Kernel map sizes (fixed at start)'),
-    trackFlows: z.boolean().default(true).describe('Track inner flows (flows and active-flows metrics)'),
-    flowIdleTimeoutSeconds: z.number().positive().default(60).describe('A flow unseen this long is no longer active, is forgotten, and counts as new when it returns'),
-    metrics: metricsSchema.describe('OpenTelemetry metrics export'),
+  interfaces: z.array(interfaceSchema).default([]).describe('Capture interfaces to attach to'),
+  ...tunnelKeys,
+  decapPrefixes: prefixList('Decapsulate only tunnels whose outer destination is in these prefixes; empty: any'),
+  excludePrefixes: prefixList('Never touch packets whose outer source or destination is in these prefixes (own VTEP, management)'),
+  maps: mapsSchema.describe('Kernel map sizes (fixed at start)'),
+  trackFlows: z.boolean().default(true).describe('Track inner flows (flows and active-flows metrics)'),
+  flowIdleTimeoutSeconds: z
+    .number()
+    .positive()
+    .default(60)
+    .describe('A flow unseen this long is no longer active, is forgotten, and counts as new when it returns'),
+  metrics: metricsSchema.describe('OpenTelemetry metrics export'),
 });
 
 export const configSchema = configObjectSchema.superRefine((cfg, ctx) => {
-    const portOwner = new Map<number, UdpPortsKey>();
-    for (const t of UDP_TUNNELS) {
-      const key = t.carrier.configKey;
-      for (const p of cfg[key]) {
-        const other = portOwner.get(p);
-        if (other) ctx.addIssue({ code: 'custom', path: [key], message: `port ${p} is in both ${other} and ${key}; a port carries one tunnel type` });
-        else portOwner.set(p, key);
-      }
+  const portOwner = new Map<number, UdpPortsKey>();
+  for (const t of UDP_TUNNELS) {
+    const key = t.carrier.configKey;
+    for (const p of cfg[key]) {
+      const other = portOwner.get(p);
+      if (other) ctx.addIssue({ code: 'custom', path: [key], message: `port ${p} is in both ${other} and ${key}; a port carries one tunnel type` });
+      else portOwner.set(p, key);
     }
-    const seen = new Set<string>();
-    cfg.interfaces.forEach((i, n) => {
-      if (seen.has(i.name)) ctx.addIssue({ code: 'custom', path: ['interfaces', n, 'name'], message: `interface ${i.name} is listed twice` });
-      seen.add(i.name);
-    });
+  }
+  const seen = new Set<string>();
+  cfg.interfaces.forEach((i, n) => {
+    if (seen.has(i.name)) ctx.addIssue({ code: 'custom', path: ['interfaces', n, 'name'], message: `interface ${i.name} is listed twice` });
+    seen.add(i.name);
   });
+});
 
 export type DecapConfig = z.output<typeof configSchema>;
 export type DecapConfigInput = z.input<typeof configSchema>;

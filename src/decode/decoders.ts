@@ -62,7 +62,8 @@ export function decodeVniStatsInto(raw: RawEntries, layout: PerCpuLayout, table:
   const V = LAYOUT.vni_value;
   if (raw.count === 0) return table;
   if (!LITTLE_ENDIAN || K.size % 4 !== 0 || layout.stride % 8 !== 0) {
-    for (const r of decodeVniStatsSlow(raw, layout, [])) table.push(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni, r.packets, r.bytes, r.overheadBytes, r.flows);
+    for (const r of decodeVniStatsSlow(raw, layout, []))
+      table.push(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni, r.packets, r.bytes, r.overheadBytes, r.flows);
     return table;
   }
   const keys = u32Words(raw.keys);
@@ -77,7 +78,10 @@ export function decodeVniStatsInto(raw: RawEntries, layout: PerCpuLayout, table:
     const k = i * kw;
     const v = i * vw;
     const type = keys[k + K.tunnel_type / 4]!;
-    if (type !== lastType) void tunnelTypeName((lastType = type)); // throws on a layout mismatch
+    if (type !== lastType) {
+      lastType = type;
+      tunnelTypeName(type); // throws on a layout mismatch
+    }
     const at = table.count++;
     table.ifindex[at] = keys[k + K.ifindex / 4]!;
     table.typeId[at] = type;
@@ -110,7 +114,10 @@ export function addVniCountersToTable(table: VniTable, cached: readonly VniCount
     pending.delete(table.ifindex[i]!, table.typeId[i]!, table.vni[i]!);
     left--;
   }
-  if (left > 0) pending.forEach((c, ifindex, typeId, vni) => table.push(ifindex, typeId, vni, c.packets, c.bytes, c.overheadBytes, c.flows));
+  if (left > 0)
+    pending.forEach((c, ifindex, typeId, vni) => {
+      table.push(ifindex, typeId, vni, c.packets, c.bytes, c.overheadBytes, c.flows);
+    });
   return table;
 }
 
@@ -218,7 +225,10 @@ export function addDecapsulatedFromVnis(outcomes: OutcomeCounters[], table: VniT
   for (let i = 0; i < table.count; i++) {
     const ifindex = table.ifindex[i]!;
     let sum = perInterface.get(ifindex);
-    if (!sum) perInterface.set(ifindex, (sum = { packets: 0, bytes: 0 }));
+    if (!sum) {
+      sum = { packets: 0, bytes: 0 };
+      perInterface.set(ifindex, sum);
+    }
     sum.packets += table.packets[i]!;
     sum.bytes += table.bytes[i]! + table.overheadBytes[i]!;
   }
@@ -256,10 +266,16 @@ export function formatAddress(bytes: Buffer, family: 4 | 6): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = groups.map((g) => g.toString(16));
@@ -441,7 +457,10 @@ export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniC
       flows += pass.base[e]!;
     }
     if (flows > 0) {
-      if (typeId !== lastType) typeName = tunnelTypeName((lastType = typeId));
+      if (typeId !== lastType) {
+        lastType = typeId;
+        typeName = tunnelTypeName(typeId);
+      }
       let o = pool[i];
       if (o === undefined) pool[i] = o = { ifindex, tunnelType: typeName, vni, flows };
       else {
@@ -456,7 +475,8 @@ export function flowsSincePass(pass: FlowsAtPass, vnis: VniTable | readonly VniC
   // A VNI the counters do not show (its vni_stats insert was lost) still has the flows the pass kept.
   if (matched < pass.count) {
     for (let e = 0; e < pass.count; e++) {
-      if (pass.seen[e] !== call && pass.kept[e]! > 0) out.push({ ifindex: pass.ifindex[e]!, tunnelType: tunnelTypeName(pass.typeId[e]!), vni: pass.vni[e]!, flows: pass.kept[e]! });
+      if (pass.seen[e] !== call && pass.kept[e]! > 0)
+        out.push({ ifindex: pass.ifindex[e]!, tunnelType: tunnelTypeName(pass.typeId[e]!), vni: pass.vni[e]!, flows: pass.kept[e]! });
     }
   }
   return out;

@@ -5,8 +5,8 @@
 
 /** How the kernel program recognises a tunnel: by UDP destination port, or by GRE protocol type. */
 export type TunnelCarrier =
-  | { kind: 'udp'; /** Config key of its port list. */ configKey: string; defaultPorts: readonly number[] }
-  | { kind: 'gre'; /** Config key of its on/off switch. */ configKey: string; protocols: readonly number[] };
+  | { kind: 'udp' /** Config key of its port list. */; configKey: string; defaultPorts: readonly number[] }
+  | { kind: 'gre' /** Config key of its on/off switch. */; configKey: string; protocols: readonly number[] };
 
 export interface TunnelTypeInfo {
   /** The `decap.tunnel.type` attribute value, the replay JSON's "type", the config's wording. */

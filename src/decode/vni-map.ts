@@ -22,7 +22,8 @@ export class VniMap<T> {
     let group = this.groups.get(key);
     if (!group) {
       if (!create) return undefined;
-      this.groups.set(key, (group = new Map()));
+      group = new Map();
+      this.groups.set(key, group);
     }
     this.lastKey = key;
     this.last = group;

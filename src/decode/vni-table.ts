@@ -74,8 +74,13 @@ export class VniTable {
   row(i: number): VniCounters {
     if (this.released) throw new Error('VniTable: rows read after release(): the collection that read them has consumed them');
     return {
-      ifindex: this.ifindex[i]!, tunnelType: tunnelTypeName(this.typeId[i]!), vni: this.vni[i]!,
-      packets: this.packets[i]!, bytes: this.bytes[i]!, overheadBytes: this.overheadBytes[i]!, flows: this.flows[i]!,
+      ifindex: this.ifindex[i]!,
+      tunnelType: tunnelTypeName(this.typeId[i]!),
+      vni: this.vni[i]!,
+      packets: this.packets[i]!,
+      bytes: this.bytes[i]!,
+      overheadBytes: this.overheadBytes[i]!,
+      flows: this.flows[i]!,
     };
   }
 
@@ -102,7 +107,8 @@ export function snapshotOfTable(table: VniTable, outcomes: OutcomeCounters[], lo
   let rows: VniCounters[] | undefined;
   return {
     get vnis() {
-      return (rows ??= table.rows());
+      rows ??= table.rows();
+      return rows;
     },
     set vnis(next: VniCounters[]) {
       rows = next;

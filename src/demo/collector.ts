@@ -16,7 +16,11 @@ export function checkoutRoot(): string {
 
 /** Runs scripts/build-collector.sh (minutes the first time, cached after) and returns the Collector's path. */
 export function buildDemoCollector(): string {
-  const r = spawnSync('bash', [join(checkoutRoot(), 'scripts', 'build-collector.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('bash', [join(checkoutRoot(), 'scripts', 'build-collector.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const binary = r.stdout.trim().split('\n').at(-1) ?? '';
   if (r.status !== 0 || !binary) {
     const tail = r.stderr.trim().split('\n').slice(-5).join(' | ');

@@ -87,7 +87,12 @@ export function demoPreflight(): string[] {
   } catch (err) {
     problems.push(err instanceof Error ? err.message : String(err));
   }
-  for (const [tool, pkg] of [['ip', 'iproute2'], ['ping', 'iputils-ping'], ['tcpdump', 'tcpdump'], ['tcpreplay', 'tcpreplay']] as const) {
+  for (const [tool, pkg] of [
+    ['ip', 'iproute2'],
+    ['ping', 'iputils-ping'],
+    ['tcpdump', 'tcpdump'],
+    ['tcpreplay', 'tcpreplay'],
+  ] as const) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) problems.push(`${tool} is missing: apt-get install ${pkg}`);
   }
   return problems;
@@ -155,7 +160,9 @@ async function tapWhile(bed: Testbed, pcap: string, during: () => Promise<void>)
 /** Runs the traffic generator inside the mirror source until it exits. */
 async function sendInnerTraffic(bed: Testbed, tunnels: VxlanTunnel[], seconds: number): Promise<void> {
   const plan = JSON.stringify({ targets: tunnels.map((t) => t.innerDst), durationMs: seconds * 1000, udpPerSecond: 20 });
-  const pings = tunnels.map((t) => spawn('ip', ['netns', 'exec', bed.src, 'ping', '-q', '-c', String(seconds * 5), '-i', '0.2', '-W', '0.2', t.innerDst], { stdio: 'ignore' }));
+  const pings = tunnels.map((t) =>
+    spawn('ip', ['netns', 'exec', bed.src, 'ping', '-q', '-c', String(seconds * 5), '-i', '0.2', '-W', '0.2', t.innerDst], { stdio: 'ignore' }),
+  );
   const gen = spawn('ip', ['netns', 'exec', bed.src, process.execPath, script('traffic'), plan], { stdio: 'ignore' });
   await Promise.all([...pings, gen].map((p) => new Promise((r) => p.once('exit', r))));
 }
@@ -205,7 +212,9 @@ interface StatusJson {
 /** `xdp-decap status --json` in the capture host: the kernel's counters, read the way a user reads them. */
 function readStatus(bed: Testbed): Promise<StatusJson> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, script('../cli'), 'status', '--interface', bed.capIf, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, script('../cli'), 'status', '--interface', bed.capIf, '--json'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -216,7 +225,11 @@ function readStatus(bed: Testbed): Promise<StatusJson> {
 
 function liveTable(status: StatusJson): string {
   const rows = [...status.vnis].sort((a, b) => a.vni - b.vni).map((v) => [v.vni, v.type, v.packets, v.bytes, v.overheadBytes, v.flows]);
-  const skipped = status.skipped.filter((s) => s.packets > 0).map((s) => `${s.reason} ${s.packets}`).join(', ') || 'none';
+  const skipped =
+    status.skipped
+      .filter((s) => s.packets > 0)
+      .map((s) => `${s.reason} ${s.packets}`)
+      .join(', ') || 'none';
   return `${formatTable(['vni', 'type', 'packets', 'inner bytes', 'overhead', 'flows'], rows)}\npassed untouched: ${skipped}`;
 }
 
@@ -241,8 +254,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   try {
     bed = await step('building the testbed: namespaces "mirror source" and "capture host", a veth pair', () => Testbed.create('demo'));
     const b = bed;
-    const tunnels = await step(`creating ${options.vnis} VXLAN tunnels (ip link add type vxlan), VNIs ${Array.from({ length: options.vnis }, (_, i) => (i + 1) * 100).join(', ')}`, () =>
-      Array.from({ length: options.vnis }, (_, i) => b.addVxlan((i + 1) * 100)),
+    const tunnels = await step(
+      `creating ${options.vnis} VXLAN tunnels (ip link add type vxlan), VNIs ${Array.from({ length: options.vnis }, (_, i) => (i + 1) * 100).join(', ')}`,
+      () => Array.from({ length: options.vnis }, (_, i) => b.addVxlan((i + 1) * 100)),
     );
     const capMac = b.macOf(b.cap, b.capIf);
     const srcMac = b.macOf(b.src, b.srcIf);
@@ -264,8 +278,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       const yaml = demoCollectorConfig({ interface: b.capIf, sinkUrl: `http://127.0.0.1:${SINK_PORT}`, prometheus: '127.0.0.1:9464' });
       writeFileSync(configFile, yaml);
       say(`• the Collector config (${configFile}):\n${yaml.replace(/^/gm, '    ').trimEnd()}`);
-      plugin = await step(`starting the OpenTelemetry Collector in the capture host: ${collectorBinary} --config ${configFile}; its xdp_decap receiver runs xdp-decap (generic XDP on ${b.capIf})`, () =>
-        startUntil('ip', ['netns', 'exec', b.cap, collectorBinary, '--config', configFile], /attached in/, 'the Collector'),
+      plugin = await step(
+        `starting the OpenTelemetry Collector in the capture host: ${collectorBinary} --config ${configFile}; its xdp_decap receiver runs xdp-decap (generic XDP on ${b.capIf})`,
+        () => startUntil('ip', ['netns', 'exec', b.cap, collectorBinary, '--config', configFile], /attached in/, 'the Collector'),
       );
     } else {
       const config = {
@@ -283,21 +298,26 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const sentBefore = tunnels.map((t) => b.txCounters(t.device));
     let geneve = { frames: 0, bytes: 0 };
     let erspan = { frames: 0, bytes: 0 };
-    const after = await step(`AFTER: the same tap with xdp-decap attached, ${options.durationSeconds} s of traffic (+ Geneve frames, an ERSPAN port mirror and plain pings)`, () =>
-      tapWhile(b, join(dir, 'after.pcap'), async () => {
-        const liveTimer = setInterval(() => {
-          readStatus(b).then((st) => options.live?.(liveTable(st)), () => undefined /* the next tick redraws */);
-        }, 1000);
-        try {
-          const traffic = sendInnerTraffic(b, tunnels, options.durationSeconds);
-          geneve = injectGeneve(b, dir, capMac, srcMac);
-          erspan = injectErspan(b, dir, capMac, srcMac);
-          spawnSync('ip', ['netns', 'exec', b.src, 'ping', '-q', '-c', String(PLAIN_PINGS), '-i', '0.05', '-W', '0.5', b.capIp]);
-          await traffic;
-        } finally {
-          clearInterval(liveTimer);
-        }
-      }),
+    const after = await step(
+      `AFTER: the same tap with xdp-decap attached, ${options.durationSeconds} s of traffic (+ Geneve frames, an ERSPAN port mirror and plain pings)`,
+      () =>
+        tapWhile(b, join(dir, 'after.pcap'), async () => {
+          const liveTimer = setInterval(() => {
+            readStatus(b).then(
+              (st) => options.live?.(liveTable(st)),
+              () => undefined /* the next tick redraws */,
+            );
+          }, 1000);
+          try {
+            const traffic = sendInnerTraffic(b, tunnels, options.durationSeconds);
+            geneve = injectGeneve(b, dir, capMac, srcMac);
+            erspan = injectErspan(b, dir, capMac, srcMac);
+            spawnSync('ip', ['netns', 'exec', b.src, 'ping', '-q', '-c', String(PLAIN_PINGS), '-i', '0.05', '-W', '0.5', b.capIp]);
+            await traffic;
+          } finally {
+            clearInterval(liveTimer);
+          }
+        }),
     );
     const sentAfter = tunnels.map((t) => b.txCounters(t.device));
 
@@ -313,8 +333,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
       await step('waiting for the OTLP export to carry the final counts', async () => {
         for (let i = 0; i < 50; i++) {
           const exports = readExports(sinkFile);
-          const done = [...tunnels.map((t) => ['vxlan', t.vni] as const), ['geneve', GENEVE_VNI] as const, ['erspan', ERSPAN_SESSION] as const]
-            .every(([type, vni]) => latestValue(exports, 'decap.tunnel.packet.count', { 'decap.tunnel.id': vni, 'decap.tunnel.type': type }) === counted(type, vni, 'packets'));
+          const done = [...tunnels.map((t) => ['vxlan', t.vni] as const), ['geneve', GENEVE_VNI] as const, ['erspan', ERSPAN_SESSION] as const].every(
+            ([type, vni]) =>
+              latestValue(exports, 'decap.tunnel.packet.count', { 'decap.tunnel.id': vni, 'decap.tunnel.type': type }) === counted(type, vni, 'packets'),
+          );
           if (done) break;
           await sleep(200);
         }
@@ -339,14 +361,25 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const skipped = Object.fromEntries(SKIP_REASONS.map((r) => [r, 0])) as Record<SkipReason, number>;
     for (const s of kernel.skipped) skipped[s.reason] += s.packets;
 
-    const stopping = options.collectorBinary ? 'stopping the Collector (SIGTERM: its receiver stops xdp-decap: detach, last export)' : 'stopping xdp-decap (SIGTERM: detach, last export)';
+    const stopping = options.collectorBinary
+      ? 'stopping the Collector (SIGTERM: its receiver stops xdp-decap: detach, last export)'
+      : 'stopping xdp-decap (SIGTERM: detach, last export)';
     await step(stopping, async () => {
       const code = await stopChild(plugin);
       plugin = undefined;
       if (code !== 0) throw new Error(`${options.collectorBinary ? 'the Collector' : 'xdp-decap run'} exited ${code} on SIGTERM`);
     });
     const ok = rows.every((r) => r.match) && skipped.not_tunnel >= PLAIN_PINGS;
-    return { ok, vnis: rows, skipped, plainFramesSent: PLAIN_PINGS, tap: { before, after }, otlp: { endpoint, exportsReceived }, countedFrom, host: options.collectorBinary ? 'collector' : 'run' };
+    return {
+      ok,
+      vnis: rows,
+      skipped,
+      plainFramesSent: PLAIN_PINGS,
+      tap: { before, after },
+      otlp: { endpoint, exportsReceived },
+      countedFrom,
+      host: options.collectorBinary ? 'collector' : 'run',
+    };
   } finally {
     await stopChild(plugin);
     await stopChild(sink);
@@ -384,7 +417,7 @@ export function formatDemoSummary(s: DemoSummary): string {
     'AFTER (xdp-decap attached): the client conversations inside the tunnels',
     formatTable(['proto', 'source', 'destination', 'frames'], tapRows(s.tap.after)),
     '',
-    `Sent vs counted per VNI (counted from ${s.countedFrom === 'otlp' ? `the OTLP export ${s.host === 'collector' ? 'the Collector forwarded to' : 'received at'} ${s.otlp.endpoint}` : 'the kernel maps; metrics went to ' + s.otlp.endpoint}):`,
+    `Sent vs counted per VNI (counted from ${s.countedFrom === 'otlp' ? `the OTLP export ${s.host === 'collector' ? 'the Collector forwarded to' : 'received at'} ${s.otlp.endpoint}` : `the kernel maps; metrics went to ${s.otlp.endpoint}`}):`,
     formatTable(
       ['vni', 'type', 'frames sent', 'packets counted', 'inner bytes sent', 'bytes counted', 'overhead', 'flows', 'match'],
       s.vnis.map((v) => [v.vni, v.type, v.sentFrames, v.packets, v.sentBytes, v.bytes, v.overheadBytes, v.flows, v.match ? 'yes' : 'NO']),

@@ -18,6 +18,16 @@ export interface OtlpExport {
 
 type AnyValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
 type KeyValue = { key: string; value: AnyValue };
+type DataPoint = { attributes?: KeyValue[]; asInt?: string | number; asDouble?: number };
+/** The parts of an OTLP/JSON ExportMetricsServiceRequest this reader looks at. */
+type OtlpJsonBody = {
+  resourceMetrics?: Array<{
+    resource?: { attributes?: KeyValue[] };
+    scopeMetrics?: Array<{
+      metrics?: Array<{ name: string; unit?: string; sum?: { isMonotonic?: boolean; dataPoints?: DataPoint[] }; gauge?: { dataPoints?: DataPoint[] } }>;
+    }>;
+  }>;
+};
 
 function attrValue(v: AnyValue): string | number | boolean {
   if (v.stringValue !== undefined) return v.stringValue;
@@ -31,7 +41,7 @@ function attrs(list: KeyValue[] | undefined): Record<string, string | number | b
 }
 
 export function parseExport(line: string): OtlpExport {
-  const { headers, body } = JSON.parse(line) as { headers: Record<string, string>; body: any };
+  const { headers, body } = JSON.parse(line) as { headers: Record<string, string>; body: OtlpJsonBody };
   const points: OtlpPoint[] = [];
   let resource: Record<string, string | number | boolean> = {};
   for (const rm of body.resourceMetrics ?? []) {
@@ -42,8 +52,12 @@ export function parseExport(line: string): OtlpExport {
         const kind = m.sum ? 'sum' : 'gauge';
         for (const dp of data?.dataPoints ?? []) {
           points.push({
-            metric: m.name, unit: m.unit ?? '', kind, monotonic: Boolean(m.sum?.isMonotonic),
-            attributes: attrs(dp.attributes), value: Number(dp.asInt ?? dp.asDouble ?? 0),
+            metric: m.name,
+            unit: m.unit ?? '',
+            kind,
+            monotonic: Boolean(m.sum?.isMonotonic),
+            attributes: attrs(dp.attributes),
+            value: Number(dp.asInt ?? dp.asDouble ?? 0),
           });
         }
       }

@@ -21,7 +21,7 @@ const server = createServer((req, res) => {
     }
     try {
       const body: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      appendFileSync(target, JSON.stringify({ headers: req.headers, body }) + '\n');
+      appendFileSync(target, `${JSON.stringify({ headers: req.headers, body })}\n`);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     } catch {
       res.writeHead(400).end('body is not JSON');

@@ -11,7 +11,6 @@ export interface TapFlow {
 
 const PROTOCOL_NAMES: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 58: 'ICMPv6', 132: 'SCTP' };
 
-
 /** The first IP 5-tuple of an Ethernet frame (after up to two VLAN tags), as text; undefined if not IP. */
 export function outermostFlow(frame: Buffer): Omit<TapFlow, 'packets' | 'bytes'> | undefined {
   let off = 14;

@@ -127,7 +127,11 @@ export class BpfMap {
     let start = 0;
     while (start < count && !this.deleteBatchUnsupported) {
       const n = [count - start];
-      const ret = libbpf().bpf_map_delete_batch(this.fd, keys.subarray(start * this.keySize, count * this.keySize), n, { sz: OPTS_SIZE.mapBatch, elem_flags: 0n, flags: 0n });
+      const ret = libbpf().bpf_map_delete_batch(this.fd, keys.subarray(start * this.keySize, count * this.keySize), n, {
+        sz: OPTS_SIZE.mapBatch,
+        elem_flags: 0n,
+        flags: 0n,
+      });
       const done = n[0] ?? 0;
       deleted += done;
       if (ret === 0) return deleted;
@@ -156,7 +160,10 @@ export class BpfMap {
       const got = count[0] ?? 0;
       if (ret < 0 && ret !== -2) {
         // ENOSPC: one hash bucket holds more than `chunk` entries; start over with a bigger chunk.
-        if (ret === -28 && chunk < 1 << 20 && inBatch === null) return this.batchedChunks(chunk * 4, visit);
+        if (ret === -28 && chunk < 1 << 20 && inBatch === null) {
+          this.batchedChunks(chunk * 4, visit);
+          return;
+        }
         check(ret, 'batch-read map', this.name);
       }
       if (got > 0) visit({ count: got, keys: keys.subarray(0, got * this.keySize), values: values.subarray(0, got * this.userValueSize) });
@@ -232,15 +239,27 @@ export class BpfProgram {
     this.name = name;
     this.fd = fd;
     this.opts = {
-      sz: OPTS_SIZE.testRun, data_in: null, data_out: null, data_size_in: 0, data_size_out: 0,
-      ctx_in: null, ctx_out: null, ctx_size_in: 0, ctx_size_out: 0, retval: 0, repeat: 0,
-      duration: 0, flags: 0, cpu: 0, batch_size: 0,
+      sz: OPTS_SIZE.testRun,
+      data_in: null,
+      data_out: null,
+      data_size_in: 0,
+      data_size_out: 0,
+      ctx_in: null,
+      ctx_out: null,
+      ctx_size_in: 0,
+      ctx_size_out: 0,
+      retval: 0,
+      repeat: 0,
+      duration: 0,
+      flags: 0,
+      cpu: 0,
+      batch_size: 0,
     };
   }
 
   /** Runs the program once (or `repeat` times) on `data` with BPF_PROG_TEST_RUN. */
   testRun(data: Buffer, options: TestRunOptions = {}): TestRunResult {
-    const out = Buffer.alloc(options.liveFrames ? 0 : options.dataOutSize ?? data.length + 256);
+    const out = Buffer.alloc(options.liveFrames ? 0 : (options.dataOutSize ?? data.length + 256));
     const o = this.opts;
     o.data_in = data;
     o.data_size_in = data.length;
@@ -300,9 +319,16 @@ export class BpfObject {
   static open(path: string, options: OpenOptions = {}): BpfObject {
     const logBuf = Buffer.alloc(VERIFIER_LOG_SIZE);
     const opts = {
-      sz: OPTS_SIZE.objectOpen, object_name: null, relaxed_maps: false, pin_root_path: null,
-      attach_prog_fd_removed: 0, kconfig: null, btf_custom_path: null,
-      kernel_log_buf: logBuf, kernel_log_size: logBuf.length, kernel_log_level: options.logLevel ?? 0,
+      sz: OPTS_SIZE.objectOpen,
+      object_name: null,
+      relaxed_maps: false,
+      pin_root_path: null,
+      attach_prog_fd_removed: 0,
+      kconfig: null,
+      btf_custom_path: null,
+      kernel_log_buf: logBuf,
+      kernel_log_size: logBuf.length,
+      kernel_log_level: options.logLevel ?? 0,
     };
     const obj = libbpf().bpf_object__open_file(path, opts);
     if (!obj) throw new BpfError('open BPF object', path, lastErrno() || 2);

@@ -1,9 +1,7 @@
 // The one error type of the native bindings: which operation, on which object, and the errno behind it.
 import { constants, platform } from 'node:os';
 
-const ERRNO_NAMES = new Map<number, string>(
-  Object.entries(constants.errno).map(([name, value]) => [value, name]),
-);
+const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 
 /** Short descriptions for the errno values BPF calls commonly return, with the usual fix. */
 const ERRNO_HINTS: Record<string, string> = {
@@ -51,11 +49,7 @@ export class BpfError extends Error {
 export class NativeLibraryError extends Error {
   constructor(library: string, tried: readonly string[], fix: string, cause?: unknown) {
     const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause ?? '');
-    super(
-      `cannot load ${library} on ${platform()}; tried: ${tried.join(', ')}` +
-        (reason ? ` (last error: ${reason})` : '') +
-        `. Fix: ${fix}`,
-    );
+    super(`cannot load ${library} on ${platform()}; tried: ${tried.join(', ')}` + (reason ? ` (last error: ${reason})` : '') + `. Fix: ${fix}`);
     this.name = 'NativeLibraryError';
   }
 }

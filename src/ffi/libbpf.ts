@@ -116,15 +116,7 @@ export interface LibbpfFunctions {
   bpf_map_update_elem(fd: number, key: Buffer, value: Buffer, flags: bigint | number): number;
   bpf_map_delete_elem(fd: number, key: Buffer): number;
   bpf_map_get_next_key(fd: number, key: Buffer | null, nextKey: Buffer): number;
-  bpf_map_lookup_batch(
-    fd: number,
-    inBatch: Buffer | null,
-    outBatch: Buffer,
-    keys: Buffer,
-    values: Buffer,
-    count: number[],
-    opts: object | null,
-  ): number;
+  bpf_map_lookup_batch(fd: number, inBatch: Buffer | null, outBatch: Buffer, keys: Buffer, values: Buffer, count: number[], opts: object | null): number;
   bpf_map_delete_batch(fd: number, keys: Buffer, count: number[], opts: object | null): number;
   bpf_prog_test_run_opts(progFd: number, opts: TestRunOpts): number;
   bpf_link_create(progFd: number, targetFd: number, attachType: number, opts: object | null): number;
@@ -168,8 +160,7 @@ const SIGNATURES: Record<keyof LibbpfFunctions, string> = {
   bpf_map_get_next_key: 'int bpf_map_get_next_key(int fd, const void *key, void *next_key)',
   bpf_map_lookup_batch:
     'int bpf_map_lookup_batch(int fd, void *in_batch, void *out_batch, void *keys, void *values, _Inout_ uint32_t *count, const bpf_map_batch_opts *opts)',
-  bpf_map_delete_batch:
-    'int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const bpf_map_batch_opts *opts)',
+  bpf_map_delete_batch: 'int bpf_map_delete_batch(int fd, const void *keys, _Inout_ uint32_t *count, const bpf_map_batch_opts *opts)',
   bpf_prog_test_run_opts: 'int bpf_prog_test_run_opts(int prog_fd, _Inout_ bpf_test_run_opts *opts)',
   bpf_link_create: 'int bpf_link_create(int prog_fd, int target_fd, int attach_type, const bpf_link_create_opts *opts)',
   bpf_link_detach: 'int bpf_link_detach(int link_fd)',

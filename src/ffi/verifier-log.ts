@@ -54,7 +54,10 @@ export function loadFailureReason(log: string, libbpfWarnings: readonly string[]
   const tail = lines.slice(-maxLines + 1).filter((line) => !TRAILER.some((re) => re.test(line)));
   // The source line of the refused instruction (clang's `; code @ file:line` annotation), if the tail lacks it.
   if (tail.length > 0 && !tail.some((line) => line.startsWith(';'))) {
-    const source = lines.slice(0, lines.length - tail.length).reverse().find((line) => line.startsWith('; '));
+    const source = lines
+      .slice(0, lines.length - tail.length)
+      .reverse()
+      .find((line) => line.startsWith('; '));
     if (source) tail.unshift(source);
   }
   if (tail.length > 0) return [...warnings.filter((w) => !tail.includes(w)).slice(-1), ...tail];

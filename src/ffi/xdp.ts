@@ -83,7 +83,11 @@ export interface ProgramSize {
 /** The size of the program behind `fd` (bpf_prog_info). */
 export function programSize(fd: number): ProgramSize {
   const info = objectInfo(fd, PROG_INFO.size, `program fd ${fd}`);
-  return { xlatedInsns: info.readUInt32LE(PROG_INFO.xlatedLen) / 8, jitedBytes: info.readUInt32LE(PROG_INFO.jitedLen), verifiedInsns: info.readUInt32LE(PROG_INFO.verifiedInsns) };
+  return {
+    xlatedInsns: info.readUInt32LE(PROG_INFO.xlatedLen) / 8,
+    jitedBytes: info.readUInt32LE(PROG_INFO.jitedLen),
+    verifiedInsns: info.readUInt32LE(PROG_INFO.verifiedInsns),
+  };
 }
 
 /** Opens a program by id for its info; the fd is closed again. */
@@ -105,7 +109,6 @@ export function programInfo(id: number): ProgramInfo {
     lib.close(fd);
   }
 }
-
 
 /** Opens a map by id as a BpfMap (the caller closes `map.fd` when done). */
 export function openMapById(id: number): BpfMap {
@@ -173,7 +176,14 @@ export class XdpLink {
 
   /** Attaches through BPF_LINK_CREATE; fails with EBUSY/EEXIST if any XDP program is already there. */
   static attach(progFd: number, ifname: string, ifindex: number, mode: AttachModeRequest): XdpLink {
-    const opts = { sz: OPTS_SIZE.linkCreate, flags: mode === 'generic' ? XDP_FLAGS.skbMode : XDP_FLAGS.drvMode, iter_info: null, iter_info_len: 0, target_btf_id: 0, union_pad: [0n, 0n, 0n, 0n] };
+    const opts = {
+      sz: OPTS_SIZE.linkCreate,
+      flags: mode === 'generic' ? XDP_FLAGS.skbMode : XDP_FLAGS.drvMode,
+      iter_info: null,
+      iter_info_len: 0,
+      target_btf_id: 0,
+      union_pad: [0n, 0n, 0n, 0n],
+    };
     const fd = libbpf().bpf_link_create(progFd, ifindex, BPF_XDP_ATTACH_TYPE, opts);
     if (fd < 0) throw new BpfError(`attach XDP (${mode} mode) to interface`, ifname, -fd);
     return new XdpLink(ifname, ifindex, mode, fd);
@@ -229,6 +239,7 @@ export function detachLinkById(id: number): boolean {
 export function detachLegacyXdp(ifindex: number, ifname: string, mode: XdpAttachMode, progId: number): void {
   const modeFlag = mode === 'generic' ? XDP_FLAGS.skbMode : mode === 'native' ? XDP_FLAGS.drvMode : mode === 'offload' ? XDP_FLAGS.hwMode : 0;
   const current = queryXdp(ifindex, ifname);
-  if (current.progId !== progId) throw new BpfError('detach XDP from interface', ifname, 116 /* ESTALE */, `program ${progId} is no longer the one attached (now ${current.progId})`);
+  if (current.progId !== progId)
+    throw new BpfError('detach XDP from interface', ifname, 116 /* ESTALE */, `program ${progId} is no longer the one attached (now ${current.progId})`);
   check(libbpf().bpf_xdp_detach(ifindex, modeFlag, null), 'detach XDP from interface', ifname);
 }

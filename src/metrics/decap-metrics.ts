@@ -91,7 +91,10 @@ export function registerDecapMetrics(options: DecapMetricsOptions): DecapMetrics
     const names = new Map<number, string>();
     const nameOf = (ifindex: number) => {
       let name = names.get(ifindex);
-      if (name === undefined) names.set(ifindex, (name = interfaceName(ifindex)));
+      if (name === undefined) {
+        name = interfaceName(ifindex);
+        names.set(ifindex, name);
+      }
       return name;
     };
 

@@ -33,7 +33,10 @@ const baselineOf = (baseline: Baseline, row: VniCounters) => baseline.vnis.get(0
 function addVni(into: VniMap<VniCounters>, row: VniCounters, sign: 1 | -1 = 1, base?: VniValues): void {
   const typeId = TUNNEL_TYPE_IDS[row.tunnelType];
   let target = into.get(row.ifindex, typeId, row.vni);
-  if (!target) into.set(row.ifindex, typeId, row.vni, (target = { ...row, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 }));
+  if (!target) {
+    target = { ...row, packets: 0, bytes: 0, overheadBytes: 0, flows: 0 };
+    into.set(row.ifindex, typeId, row.vni, target);
+  }
   target.packets += sign * (row.packets - (base?.packets ?? 0));
   target.bytes += sign * (row.bytes - (base?.bytes ?? 0));
   target.overheadBytes += sign * (row.overheadBytes - (base?.overheadBytes ?? 0));
@@ -43,7 +46,10 @@ function addVni(into: VniMap<VniCounters>, row: VniCounters, sign: 1 | -1 = 1, b
 function addOutcome(into: Map<string, OutcomeCounters>, row: OutcomeCounters, base?: OutcomeValues): void {
   const key = `${row.ifindex}/${row.outcome}`;
   let target = into.get(key);
-  if (!target) into.set(key, (target = { ...row, packets: 0, bytes: 0 }));
+  if (!target) {
+    target = { ...row, packets: 0, bytes: 0 };
+    into.set(key, target);
+  }
   target.packets += row.packets - (base?.packets ?? 0);
   target.bytes += row.bytes - (base?.bytes ?? 0);
 }
@@ -122,7 +128,10 @@ export class InterfaceSeriesLedger {
     const owner = (ifindex: number): Owner => {
       let found = this.owners.get(ifindex);
       // Never attached by this process (not expected: the maps are its own); named by number, counted as is.
-      if (!found) this.owners.set(ifindex, (found = { seriesId: this.seriesId(`ifindex-${ifindex}`), baseline: emptyBaseline() }));
+      if (!found) {
+        found = { seriesId: this.seriesId(`ifindex-${ifindex}`), baseline: emptyBaseline() };
+        this.owners.set(ifindex, found);
+      }
       return found;
     };
     // A name made up for an unclaimed ifindex is new, so it cannot make the mapping stop being one to one.
@@ -153,7 +162,9 @@ export class InterfaceSeriesLedger {
       addVni(vnis, row, 1, base);
       if (!before) vniRows.push(vnis.get(row.ifindex, TUNNEL_TYPE_IDS[row.tunnelType], row.vni)!);
     };
-    this.carriedVnis.forEach((row) => add(row));
+    this.carriedVnis.forEach((row) => {
+      add(row);
+    });
     for (const row of input.counters.vnis) {
       const { seriesId, baseline } = owner(row.ifindex);
       add({ ...row, ifindex: seriesId }, baselineOf(baseline, row));

@@ -1,6 +1,6 @@
 // The OTLP/HTTP export pipeline: resource, meter provider, periodic reader, exporter (JSON or protobuf).
 import { hostname } from 'node:os';
-import { type DiagLogFunction, type DiagLogger, type MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import type { DiagLogFunction, DiagLogger, MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import { AggregationTemporalityPreference, OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -90,9 +90,12 @@ function diagLine(message: string, args: unknown[]): string {
         // not JSON after all: print it as it is
       }
     }
-    return typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+    return typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value));
   };
-  return [message, ...args].map(describe).join(' ').replace(/\s*\n\s*/g, ' ');
+  return [message, ...args]
+    .map(describe)
+    .join(' ')
+    .replace(/\s*\n\s*/g, ' ');
 }
 
 /**
@@ -105,7 +108,13 @@ export function diagLogger(warn: (line: string) => void, debug: (line: string) =
     (to: (line: string) => void, prefix: string): DiagLogFunction =>
     (message, ...args) =>
       to(`${prefix}: ${diagLine(message, args)}`);
-  return { error: print(warn, 'metrics export'), warn: print(warn, 'metrics'), info: print(debug, 'metrics'), debug: print(debug, 'metrics'), verbose: print(debug, 'metrics') };
+  return {
+    error: print(warn, 'metrics export'),
+    warn: print(warn, 'metrics'),
+    info: print(debug, 'metrics'),
+    debug: print(debug, 'metrics'),
+    verbose: print(debug, 'metrics'),
+  };
 }
 
 /**
@@ -130,19 +139,22 @@ export function createMeterPipeline(
   const otlp = settings.encoding === 'json' ? new OtlpJsonMetricExporter(exporterOptions) : new OtlpProtobufMetricExporter(exporterOptions);
   // A failed export is reported here, once, through `warn`, and handed to the reader as handled: the reader
   // would only pass it on to the process-wide error handler (a second report), it neither retries nor keeps it.
-  const exporter: PushMetricExporter = pipeFd !== undefined ? new PipeMetricExporter(pipeFd) : {
-    export(metrics, done) {
-      otlp.export(metrics, (result: ExportResult) => {
-        if (result.code === ExportResultCode.SUCCESS) return done(result);
-        warn(`metrics export: export to ${redactUrl(settings.endpoint)} failed: ${diagLine('', [result.error ?? 'unknown error']).trim()}`);
-        done({ code: ExportResultCode.SUCCESS });
-      });
-    },
-    forceFlush: () => otlp.forceFlush(),
-    shutdown: () => otlp.shutdown(),
-    selectAggregationTemporality: (type) => otlp.selectAggregationTemporality(type),
-    selectAggregation: (type) => otlp.selectAggregation(type),
-  };
+  const exporter: PushMetricExporter =
+    pipeFd !== undefined
+      ? new PipeMetricExporter(pipeFd)
+      : {
+          export(metrics, done) {
+            otlp.export(metrics, (result: ExportResult) => {
+              if (result.code === ExportResultCode.SUCCESS) return done(result);
+              warn(`metrics export: export to ${redactUrl(settings.endpoint)} failed: ${diagLine('', [result.error ?? 'unknown error']).trim()}`);
+              done({ code: ExportResultCode.SUCCESS });
+            });
+          },
+          forceFlush: () => otlp.forceFlush(),
+          shutdown: () => otlp.shutdown(),
+          selectAggregationTemporality: (type) => otlp.selectAggregationTemporality(type),
+          selectAggregation: (type) => otlp.selectAggregation(type),
+        };
   // PeriodicExportingMetricReader takes its cardinalitySelector as `cardinalityLimits` (one limit per instrument type).
   const reader = new PeriodicExportingMetricReader({
     exporter,

@@ -15,7 +15,9 @@ function kindOf(metric: MetricDefinition): string {
 
 /** The metrics and attributes tables and the cardinality rule, between the markers (the README embeds this block). */
 export function renderMetricsTable(): string {
-  const metricRows = METRIC_DEFINITIONS.map((m) => `| ${code(m.name)} | ${kindOf(m)} | ${code(m.unit)} | ${m.attributes.map(code).join(', ')} | ${m.description} |`);
+  const metricRows = METRIC_DEFINITIONS.map(
+    (m) => `| ${code(m.name)} | ${kindOf(m)} | ${code(m.unit)} | ${m.attributes.map(code).join(', ')} | ${m.description} |`,
+  );
   const attributeRows = ATTRIBUTE_DEFINITIONS.map(
     (a) => `| ${code(a.name)} | ${a.type} | ${a.description}${a.enum ? ` Values: ${a.enum.map(code).join(', ')}.` : ''} |`,
   );
@@ -61,7 +63,7 @@ export function renderMetricsDoc(): string {
     '## Data model',
     '',
     `Every instrument is observable and read once per export. Value type: ${valueTypes}. Sums are cumulative`,
-    '(OTLP `AGGREGATION_TEMPORALITY_CUMULATIVE`): the kernel maps\' counters, summed over CPUs. A series of',
+    "(OTLP `AGGREGATION_TEMPORALITY_CUMULATIVE`): the kernel maps' counters, summed over CPUs. A series of",
     `${code('decap.tunnel.flow.active')} whose flows all went idle reports 0.`,
     `The per-VNI limit is \`${manifest.cardinality.limitSetting}\` (default ${manifest.cardinality.default}); it applies to`,
     `${manifest.cardinality.appliesTo.map(code).join(', ')}.`,
@@ -108,7 +110,7 @@ export function renderReceiverMetadataSection(): string {
 /** The receiver's metadata.yaml with its generated part replaced; `text` must contain the marker. */
 export function replaceReceiverMetadata(text: string): string {
   const at = text.indexOf(RECEIVER_METADATA_MARKER);
-  if (at < 0) throw new Error('the generated-section marker is missing from the receiver\'s metadata.yaml');
+  if (at < 0) throw new Error("the generated-section marker is missing from the receiver's metadata.yaml");
   return text.slice(0, at) + renderReceiverMetadataSection();
 }
 
@@ -131,7 +133,10 @@ export function renderReceiverDocumentation(): string {
       '',
       '| Name | Description | Values |',
       '| ---- | ----------- | ------ |',
-      ...attrs.map((a) => `| ${a.name} | ${a.description} | ${a.enum ? a.enum.map((v) => `Str: \`\`${v}\`\``).join(', ') : `Any ${a.type === 'int' ? 'Int' : a.type === 'boolean' ? 'Bool' : 'Str'}`} |`),
+      ...attrs.map(
+        (a) =>
+          `| ${a.name} | ${a.description} | ${a.enum ? a.enum.map((v) => `Str: \`\`${v}\`\``).join(', ') : `Any ${a.type === 'int' ? 'Int' : a.type === 'boolean' ? 'Bool' : 'Str'}`} |`,
+      ),
       '',
     ].join('\n');
   });

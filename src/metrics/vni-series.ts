@@ -107,11 +107,15 @@ export function groupVniSeries<T extends VniSeriesKey>(
   let lastGroup: GroupedVniSeries | undefined;
   for (const row of rows) {
     let target: GroupedVniSeries | undefined;
-    if (row.tunnelType !== lastTypeName) typeId = TUNNEL_TYPE_IDS[(lastTypeName = row.tunnelType)];
+    if (row.tunnelType !== lastTypeName) {
+      lastTypeName = row.tunnelType;
+      typeId = TUNNEL_TYPE_IDS[row.tunnelType];
+    }
     if (isAdmitted(row)) {
       target = admittedByKey.get(row.ifindex, typeId, row.vni);
       if (!target) {
-        admittedByKey.set(row.ifindex, typeId, row.vni, (target = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: row.vni, values: fields.map(() => 0) }));
+        target = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: row.vni, values: fields.map(() => 0) };
+        admittedByKey.set(row.ifindex, typeId, row.vni, target);
         admitted.push(target);
       }
     } else {
@@ -119,7 +123,10 @@ export function groupVniSeries<T extends VniSeriesKey>(
       const groupKey = packVniKey(row.ifindex, typeId);
       if (groupKey !== lastGroupKey || !lastGroup) {
         lastGroup = overflow.get(groupKey);
-        if (!lastGroup) overflow.set(groupKey, (lastGroup = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: undefined, values: fields.map(() => 0) }));
+        if (!lastGroup) {
+          lastGroup = { ifindex: row.ifindex, tunnelType: row.tunnelType, vni: undefined, values: fields.map(() => 0) };
+          overflow.set(groupKey, lastGroup);
+        }
         lastGroupKey = groupKey;
       }
       target = lastGroup;
@@ -151,7 +158,8 @@ export function groupVniTable(
     if (isAdmitted(ifindex, typeId, vni)) {
       target = admittedByKey.get(ifindex, typeId, vni);
       if (!target) {
-        admittedByKey.set(ifindex, typeId, vni, (target = { ifindex, tunnelType: tunnelTypeName(typeId), vni, values: [0, 0, 0, 0] }));
+        target = { ifindex, tunnelType: tunnelTypeName(typeId), vni, values: [0, 0, 0, 0] };
+        admittedByKey.set(ifindex, typeId, vni, target);
         admitted.push(target);
       }
     } else {
@@ -159,7 +167,10 @@ export function groupVniTable(
       const groupKey = packVniKey(ifindex, typeId);
       if (groupKey !== lastGroupKey || !lastGroup) {
         lastGroup = overflow.get(groupKey);
-        if (!lastGroup) overflow.set(groupKey, (lastGroup = { ifindex, tunnelType: tunnelTypeName(typeId), vni: undefined, values: [0, 0, 0, 0] }));
+        if (!lastGroup) {
+          lastGroup = { ifindex, tunnelType: tunnelTypeName(typeId), vni: undefined, values: [0, 0, 0, 0] };
+          overflow.set(groupKey, lastGroup);
+        }
         lastGroupKey = groupKey;
       }
       target = lastGroup;

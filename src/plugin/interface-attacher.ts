@@ -18,7 +18,7 @@ export interface InterfaceRequest {
 export type InterfaceState =
   | { state: 'attached'; ifindex: number; mode: AttachModeRequest; linkId: number }
   | { state: 'missing' }
-  | { state: 'refused'; reason: string; /** Another running xdp-decap holds it (not an old pinned link, not a foreign program). */ heldByDecap?: boolean }
+  | { state: 'refused'; reason: string /** Another running xdp-decap holds it (not an old pinned link, not a foreign program). */; heldByDecap?: boolean }
   | { state: 'failed'; reason: string };
 
 export interface InterfaceStatus {
@@ -143,7 +143,7 @@ export class InterfaceAttacher {
     const { name } = slot.request;
     if (slot.status.state === 'refused') return; // waits for a config change; retrying would only repeat it
     const ifindex = interfaceIndex(name);
-    if (slot.link && slot.link.isLive() && slot.link.ifindex === ifindex) return;
+    if (slot.link?.isLive() && slot.link.ifindex === ifindex) return;
     if (slot.link) {
       // The kernel detached us: the interface was deleted (and maybe re-created with a new ifindex).
       this.logger.warn(`interface ${name}: gone (was ifindex ${slot.link.ifindex}); traffic there is no longer decapsulated`);

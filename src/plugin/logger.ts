@@ -15,7 +15,11 @@ const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 }
 export const LOG_FORMAT_ENV = 'XDP_DECAP_LOG_FORMAT';
 
 /** Logs `level: message` lines (or JSON lines, see LOG_FORMAT_ENV) at or above `minimum` to stderr. */
-export function createStderrLogger(minimum: LogLevel = 'info', write = (line: string) => process.stderr.write(line), env: NodeJS.ProcessEnv = process.env): Logger {
+export function createStderrLogger(
+  minimum: LogLevel = 'info',
+  write = (line: string) => process.stderr.write(line),
+  env: NodeJS.ProcessEnv = process.env,
+): Logger {
   const json = env[LOG_FORMAT_ENV] === 'json';
   const log = (level: LogLevel) => (message: string) => {
     if (ORDER[level] < ORDER[minimum]) return;

@@ -82,9 +82,12 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           ledger.claim(ifindex, name, () => loaded.readCounters()),
         );
         attacher.setInterfaces(config.interfaces);
-        const held = attacher.status().flatMap((s) => (s.status.state === 'refused' && s.status.heldByDecap ? [`interface ${s.name}: ${s.status.reason}`] : []));
+        const held = attacher
+          .status()
+          .flatMap((s) => (s.status.state === 'refused' && s.status.heldByDecap ? [`interface ${s.name}: ${s.status.reason}`] : []));
         if (held.length > 0) throw new InterfaceHeldError(held.join('; '));
-        const provider = options.meterProvider ?? (pipeline = createMeterPipeline(settings, (line) => logger.warn(line))).meterProvider;
+        if (!options.meterProvider) pipeline = createMeterPipeline(settings, (line) => logger.warn(line));
+        const provider = options.meterProvider ?? pipeline!.meterProvider;
         metrics = registerDecapMetrics({
           meterProvider: provider,
           read: () => ledger.apply(readMetricsInput()),
@@ -99,9 +102,14 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           }
         }, options.interfacePollMillis ?? 1000);
         poll.unref();
-        expiry = new FlowExpiry(program, () => ({ enabled: config.trackFlows, idleNs: idleNs() }),
-          (pass) => { if (pass.expired > 0) logger.debug(`flow expiry: ${pass.expired} idle flows deleted, ${pass.kept} kept`); },
-          (err) => logger.error(`flow expiry failed: ${err instanceof Error ? err.message : String(err)}`));
+        expiry = new FlowExpiry(
+          program,
+          () => ({ enabled: config.trackFlows, idleNs: idleNs() }),
+          (pass) => {
+            if (pass.expired > 0) logger.debug(`flow expiry: ${pass.expired} idle flows deleted, ${pass.kept} kept`);
+          },
+          (err) => logger.error(`flow expiry failed: ${err instanceof Error ? err.message : String(err)}`),
+        );
         expiry.start();
         if (!options.meterProvider) {
           const every = `every ${settings.exportIntervalMillis / 1000}s`;
@@ -121,7 +129,9 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       if (!program || !attacher) throw new Error('plugin is not started');
       const needsRestart = settingsNeedingRestart(config, next);
       if (needsRestart.length > 0) {
-        logger.warn(`config change not applied (keeping the running config): ${needsRestart.join(', ')} cannot change while running; restart xdp-decap to apply it`);
+        logger.warn(
+          `config change not applied (keeping the running config): ${needsRestart.join(', ')} cannot change while running; restart xdp-decap to apply it`,
+        );
         return { applied: false, needsRestart };
       }
       program.applySettings(dataplaneFromConfig(next));

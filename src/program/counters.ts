@@ -1,6 +1,14 @@
 // Reads the counter maps of a decap program into one snapshot: the one path every reader (plugin, replay, status) takes.
 import type { BpfMap } from '../ffi/bpf-object.ts';
-import { addDecapsulatedFromVnis, addVniCountersToTable, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniCache, decodeVniStatsInto } from '../decode/decoders.ts';
+import {
+  addDecapsulatedFromVnis,
+  addVniCountersToTable,
+  decodeLostUpdates,
+  decodeOutcomeArray,
+  decodeOutcomeStats,
+  decodeVniCache,
+  decodeVniStatsInto,
+} from '../decode/decoders.ts';
 import { MAP_NAMES } from '../decode/layout.ts';
 import type { CounterSnapshot } from '../decode/records.ts';
 import { snapshotOfTable, VniTable } from '../decode/vni-table.ts';
@@ -27,7 +35,10 @@ export function readCounterMaps(map: (name: string) => BpfMap): CounterSnapshot 
   // A decapsulated frame is counted under its VNI, not in the outcome maps (one map update less per packet).
   return snapshotOfTable(
     table,
-    addDecapsulatedFromVnis([...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)], table),
+    addDecapsulatedFromVnis(
+      [...decodeOutcomeArray(outcomes.readAll(), outcomes.perCpuLayout), ...decodeOutcomeStats(outcomesHi.readAll(), outcomesHi.perCpuLayout)],
+      table,
+    ),
     decodeLostUpdates(lost.readAll(), lost.perCpuLayout),
   );
 }

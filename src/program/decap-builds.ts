@@ -17,7 +17,9 @@ export const FRAME_LENGTH_KFUNC = 'bpf_cast_to_kern_ctx';
 /** A kernel older than MIN_KERNEL: said in one line before anything is loaded. */
 export class KernelTooOldError extends Error {
   constructor(kernel: string) {
-    super(`this kernel is Linux ${kernel}; xdp-decap needs Linux ${MIN_KERNEL_TEXT} or newer (the oldest kernel it is tested on, Debian 12's): upgrade the kernel`);
+    super(
+      `this kernel is Linux ${kernel}; xdp-decap needs Linux ${MIN_KERNEL_TEXT} or newer (the oldest kernel it is tested on, Debian 12's): upgrade the kernel`,
+    );
     this.name = 'KernelTooOldError';
   }
 }
@@ -54,7 +56,10 @@ export function planDecapBuilds(files: BuildFiles, probe: KernelFunctionProbe = 
   if (probe.present) {
     return { candidates: [files.decap, files.compat], reason: `this kernel has ${FRAME_LENGTH_KFUNC} (Linux 6.2+): the frame length without a helper call` };
   }
-  return { candidates: [files.compat], reason: `this kernel lacks ${FRAME_LENGTH_KFUNC} (Linux before 6.2): the frame length by a helper call, a few ns more per packet` };
+  return {
+    candidates: [files.compat],
+    reason: `this kernel lacks ${FRAME_LENGTH_KFUNC} (Linux before 6.2): the frame length by a helper call, a few ns more per packet`,
+  };
 }
 
 /** One build that did not load, and why. */

@@ -48,7 +48,7 @@ export const DEFAULT_CAPACITIES: MapCapacities = { vniCapacity: 65536, flowCapac
 
 /** Finds build/NAME.bpf.o above this file (src/ when run from source, dist/src/ when compiled). */
 export function bpfObjectPath(name = 'decap'): string {
-  const override = process.env['XDP_DECAP_BPF_OBJECT'];
+  const override = process.env.XDP_DECAP_BPF_OBJECT;
   if (override && name === 'decap') {
     if (!existsSync(override)) throw new Error(`XDP_DECAP_BPF_OBJECT=${override}: no such file; unset it or point it at build/decap.bpf.o (npm run build)`);
     return override;
@@ -68,7 +68,7 @@ export function bpfObjectPath(name = 'decap'): string {
  * call for every frame, for older kernels such as Debian 12's 6.1); XDP_DECAP_BPF_OBJECT alone when set.
  */
 export function decapBuildPlan(): BuildPlan {
-  const override = process.env['XDP_DECAP_BPF_OBJECT'] ? bpfObjectPath('decap') : undefined;
+  const override = process.env.XDP_DECAP_BPF_OBJECT ? bpfObjectPath('decap') : undefined;
   let compat: string | undefined;
   try {
     compat = bpfObjectPath('decap-compat');
@@ -129,11 +129,7 @@ export class DecapProgram {
    * program for this kernel (decapBuildPlan): a kernel older than MIN_KERNEL is refused first, in one line;
    * when no build loads, the DecapLoadError says why for each one tried.
    */
-  static load(
-    settings: DataplaneSettings = DEFAULT_DATAPLANE,
-    capacities: MapCapacities = DEFAULT_CAPACITIES,
-    objectPath?: string,
-  ): DecapProgram {
+  static load(settings: DataplaneSettings = DEFAULT_DATAPLANE, capacities: MapCapacities = DEFAULT_CAPACITIES, objectPath?: string): DecapProgram {
     if (objectPath !== undefined) return DecapProgram.loadObject(settings, capacities, objectPath);
     checkKernelRelease();
     const plan = decapBuildPlan();
@@ -180,18 +176,21 @@ export class DecapProgram {
     // old flag, and one that turns off must stop filtering before its trie empties: keep it only if
     // on both before and after while the tries change, then set the final flags.
     if (this.flags) {
-      cfgMap.update(encodeIndex(0), encodeDecapConfig({
-        dstFilterV4: this.flags.dstFilterV4 && next.dstFilterV4,
-        dstFilterV6: this.flags.dstFilterV6 && next.dstFilterV6,
-        trackFlows: next.trackFlows,
-        // Look excludes up while either the old or the new set has entries.
-        excludeV4: this.flags.excludeV4 || next.excludeV4,
-        excludeV6: this.flags.excludeV6 || next.excludeV6,
-        // A shorter idle timeout makes slots sync sooner before any flow is expired with it.
-        flowSyncMillis: Math.min(this.flags.flowSyncMillis, next.flowSyncMillis),
-        // Look GRE up while either the old or the new settings have GRE protocols.
-        gre: this.flags.gre || next.gre,
-      }));
+      cfgMap.update(
+        encodeIndex(0),
+        encodeDecapConfig({
+          dstFilterV4: this.flags.dstFilterV4 && next.dstFilterV4,
+          dstFilterV6: this.flags.dstFilterV6 && next.dstFilterV6,
+          trackFlows: next.trackFlows,
+          // Look excludes up while either the old or the new set has entries.
+          excludeV4: this.flags.excludeV4 || next.excludeV4,
+          excludeV6: this.flags.excludeV6 || next.excludeV6,
+          // A shorter idle timeout makes slots sync sooner before any flow is expired with it.
+          flowSyncMillis: Math.min(this.flags.flowSyncMillis, next.flowSyncMillis),
+          // Look GRE up while either the old or the new settings have GRE protocols.
+          gre: this.flags.gre || next.gre,
+        }),
+      );
     }
     syncMap(this.object.map(MAP_NAMES.excludeV4), exclude.v4);
     syncMap(this.object.map(MAP_NAMES.excludeV6), exclude.v6);

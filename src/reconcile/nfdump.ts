@@ -80,7 +80,9 @@ function notNfcapdReason(file: string): string | undefined {
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    return code === 'EACCES' ? 'cannot be read (permission denied; run reconcile as a user who can read the store)' : `cannot be read (${code ?? (err as Error).message})`;
+    return code === 'EACCES'
+      ? 'cannot be read (permission denied; run reconcile as a user who can read the store)'
+      : `cannot be read (${code ?? (err as Error).message})`;
   }
   if (header.length === 0) return 'is empty, not an nfcapd file';
   if (header.length < 4 || header.readUInt16LE(0) !== NFCAPD_MAGIC) {
@@ -98,7 +100,7 @@ const STORE_HINT = 'give an nfcapd file or the directory nfcapd writes to (its -
  * and still exits 0 with "No matching flows", which would read as an empty store.
  */
 function checkStore(path: string): { isDir: boolean } {
-  let st;
+  let st: ReturnType<typeof statSync>;
   try {
     st = statSync(path);
   } catch (err) {
@@ -118,14 +120,22 @@ function checkStore(path: string): { isDir: boolean } {
   } catch (err) {
     throw new NetflowInputError(`--nfdump ${path}: cannot list the directory (${(err as NodeJS.ErrnoException).code}); ${STORE_HINT}`);
   }
-  const files = entries.filter((e) => e.isFile() && nfdumpReads(e.name)).map((e) => join(e.parentPath, e.name)).sort();
+  const files = entries
+    .filter((e) => e.isFile() && nfdumpReads(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
   // nfcapd keeps the file it is writing as nfcapd.current.<pid>; finished files are nfcapd.<YYYYMMDDhhmm>.
   if (!files.some((f) => /(^|\/)nfcapd\.\d{12}(\d{2})?$/.test(f))) {
-    throw new NetflowInputError(`--nfdump ${path}: no finished nfcapd files there yet; nfcapd names them nfcapd.YYYYMMDDhhmm and finishes one at the end of each rotation interval (-t, 300 s by default) or when it stops (SIGTERM)`);
+    throw new NetflowInputError(
+      `--nfdump ${path}: no finished nfcapd files there yet; nfcapd names them nfcapd.YYYYMMDDhhmm and finishes one at the end of each rotation interval (-t, 300 s by default) or when it stops (SIGTERM)`,
+    );
   }
   for (const file of files) {
     const why = notNfcapdReason(file);
-    if (why) throw new NetflowInputError(`--nfdump ${path}: ${file} ${why}, and nfdump reads every file under the directory; move it out of the store, or give one nfcapd file`);
+    if (why)
+      throw new NetflowInputError(
+        `--nfdump ${path}: ${file} ${why}, and nfdump reads every file under the directory; move it out of the store, or give one nfcapd file`,
+      );
   }
   return { isDir: true };
 }
@@ -140,7 +150,9 @@ export function readNfcapdStore(path: string, nfdump = 'nfdump'): NetflowRecord[
   const stderr = r.stderr.trim();
   if (r.status !== 0) {
     const why = `${stderr}${r.stdout}`.trim().split('\n').slice(-3).join('; ');
-    throw new NetflowInputError(`--nfdump ${path}: nfdump failed (${r.status ?? r.signal}): ${why}${/Empty file list/.test(why) ? ' (no nfcapd.* files there yet: nfcapd writes one when a rotation interval ends or it stops)' : ''}`);
+    throw new NetflowInputError(
+      `--nfdump ${path}: nfdump failed (${r.status ?? r.signal}): ${why}${/Empty file list/.test(why) ? ' (no nfcapd.* files there yet: nfcapd writes one when a rotation interval ends or it stops)' : ''}`,
+    );
   }
   // nfdump reports unreadable or damaged files on stderr and exits 0 after reading less, or nothing at all.
   if (stderr) {

@@ -76,7 +76,15 @@ export function flowKey(f: { protocol: number; srcAddr: string; dstAddr: string;
 }
 
 const pct = (diff: number, base: number): number | null => (base === 0 ? null : (100 * diff) / base);
-const summary = (f: FlowSummary): FlowSummary => ({ protocol: f.protocol, srcAddr: f.srcAddr, dstAddr: f.dstAddr, srcPort: f.srcPort, dstPort: f.dstPort, packets: f.packets, bytes: f.bytes });
+const summary = (f: FlowSummary): FlowSummary => ({
+  protocol: f.protocol,
+  srcAddr: f.srcAddr,
+  dstAddr: f.dstAddr,
+  srcPort: f.srcPort,
+  dstPort: f.dstPort,
+  packets: f.packets,
+  bytes: f.bytes,
+});
 
 export function reconcile(decap: readonly DecapFlow[], netflow: readonly NetflowRecord[], tolerancePct: number): ReconcileReport {
   // 5-tuple -> the decap flows with it (one per interface/VNI that saw it).
@@ -93,7 +101,23 @@ export function reconcile(decap: readonly DecapFlow[], netflow: readonly Netflow
     const id = vniId(f);
     let r = rows.get(id);
     if (!r) {
-      r = { interfaceName: f.interfaceName, tunnelType: f.tunnelType, vni: f.vni, decapFlows: 0, decapPackets: 0, decapFrameBytes: 0, decapL3Bytes: 0, netflowRecords: 0, netflowPackets: 0, netflowBytes: 0, packetDiff: 0, packetDiffPct: null, byteDiff: 0, byteDiffPct: null, outsideTolerance: false };
+      r = {
+        interfaceName: f.interfaceName,
+        tunnelType: f.tunnelType,
+        vni: f.vni,
+        decapFlows: 0,
+        decapPackets: 0,
+        decapFrameBytes: 0,
+        decapL3Bytes: 0,
+        netflowRecords: 0,
+        netflowPackets: 0,
+        netflowBytes: 0,
+        packetDiff: 0,
+        packetDiffPct: null,
+        byteDiff: 0,
+        byteDiffPct: null,
+        outsideTolerance: false,
+      };
       rows.set(id, r);
     }
     return r;
@@ -135,7 +159,14 @@ export function reconcile(decap: readonly DecapFlow[], netflow: readonly Netflow
   for (const [k, flows] of byKey) {
     if (matched.has(k)) continue;
     // Bytes as L3, like every other byte column of the report.
-    for (const f of flows) report.decapOnly.push({ ...summary(f), bytes: f.bytes - INNER_L2_HEADER_BYTES * f.packets, interfaceName: f.interfaceName, tunnelType: f.tunnelType, vni: f.vni });
+    for (const f of flows)
+      report.decapOnly.push({
+        ...summary(f),
+        bytes: f.bytes - INNER_L2_HEADER_BYTES * f.packets,
+        interfaceName: f.interfaceName,
+        tunnelType: f.tunnelType,
+        vni: f.vni,
+      });
   }
 
   for (const r of rows.values()) {
@@ -149,6 +180,7 @@ export function reconcile(decap: readonly DecapFlow[], netflow: readonly Netflow
   const bySize = (a: FlowSummary, b: FlowSummary) => b.bytes - a.bytes;
   report.netflowOnly.sort(bySize);
   report.decapOnly.sort(bySize);
-  report.agrees = report.vnis.every((r) => !r.outsideTolerance) && report.netflowOnly.length === 0 && report.decapOnly.length === 0 && report.ambiguous.length === 0;
+  report.agrees =
+    report.vnis.every((r) => !r.outsideTolerance) && report.netflowOnly.length === 0 && report.decapOnly.length === 0 && report.ambiguous.length === 0;
   return report;
 }

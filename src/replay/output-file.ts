@@ -63,7 +63,12 @@ export function openOutput(output: string, input: Stats): OutputFile {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'EEXIST' && attempt < 8) continue;
-      const why = code === 'ENOENT' ? `the directory ${dir} does not exist` : code === 'EACCES' || code === 'EPERM' ? `no permission to create a file in ${dir}` : `cannot create a file in ${dir} (${code ?? (err as Error).message})`;
+      const why =
+        code === 'ENOENT'
+          ? `the directory ${dir} does not exist`
+          : code === 'EACCES' || code === 'EPERM'
+            ? `no permission to create a file in ${dir}`
+            : `cannot create a file in ${dir} (${code ?? (err as Error).message})`;
       throw new CaptureError(output, `${why}; give a writable directory`);
     }
   }
@@ -80,7 +85,10 @@ export function openOutput(output: string, input: Stats): OutputFile {
         renameSync(tmp, output);
         done = true;
       } catch (err) {
-        throw new CaptureError(output, `cannot put the capture in place (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the directory`);
+        throw new CaptureError(
+          output,
+          `cannot put the capture in place (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); check the directory`,
+        );
       }
     },
     abort() {

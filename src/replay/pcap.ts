@@ -80,9 +80,21 @@ export const LINKTYPE_ETHERNET = 1;
 
 /** Names of the link types seen in captures (tcpdump.org link-layer header types), for messages. */
 const LINKTYPE_NAMES: Readonly<Record<number, string>> = {
-  0: 'NULL', 1: 'EN10MB', 101: 'RAW', 105: 'IEEE802_11', 113: 'LINUX_SLL', 127: 'IEEE802_11_RADIO',
-  147: 'USER0', 192: 'PPI', 195: 'IEEE802_15_4', 220: 'USB_LINUX_MMAPPED', 228: 'IPV4', 229: 'IPV6',
-  249: 'NETLINK', 263: 'WIRESHARK_UPPER_PDU', 276: 'LINUX_SLL2',
+  0: 'NULL',
+  1: 'EN10MB',
+  101: 'RAW',
+  105: 'IEEE802_11',
+  113: 'LINUX_SLL',
+  127: 'IEEE802_11_RADIO',
+  147: 'USER0',
+  192: 'PPI',
+  195: 'IEEE802_15_4',
+  220: 'USB_LINUX_MMAPPED',
+  228: 'IPV4',
+  229: 'IPV6',
+  249: 'NETLINK',
+  263: 'WIRESHARK_UPPER_PDU',
+  276: 'LINUX_SLL2',
 };
 
 /** A link type as a person reads it: `113 (LINUX_SLL)`. */
@@ -173,7 +185,10 @@ class ByteStream {
           continue;
         }
         if (code === 'EINTR') continue;
-        throw new CaptureError(this.path, `reading it failed after ${this.consumed + this.end - this.start} bytes (${(err as Error).message}); check the disk or the program writing into the pipe`);
+        throw new CaptureError(
+          this.path,
+          `reading it failed after ${this.consumed + this.end - this.start} bytes (${(err as Error).message}); check the disk or the program writing into the pipe`,
+        );
       }
       if (got === 0) {
         this.eof = true;
@@ -317,17 +332,24 @@ export class PcapReader implements Iterable<PcapRecord> {
     if (got >= 2 && head.readUInt16BE(0) === GZIP_MAGIC) {
       throw new CaptureError(this.path, 'gzip-compressed, not a pcap or pcapng capture as it stands; decompress it first (gunzip -k FILE)');
     }
-    if (got < 4) throw new CaptureError(this.path, `${got} bytes long, too short to be a pcap or pcapng capture; record one with tcpdump -w FILE or tshark -w FILE`);
+    if (got < 4)
+      throw new CaptureError(this.path, `${got} bytes long, too short to be a pcap or pcapng capture; record one with tcpdump -w FILE or tshark -w FILE`);
     const le = head.readUInt32LE(0);
     const be = head.readUInt32BE(0);
     if (le === MAGIC.pcapngSection) return { kind: 'pcapng', littleEndian: this.readSectionHeader(), interfaces: [] };
     const pcapMagic = [MAGIC.pcapMicro, MAGIC.pcapNano, MAGIC.pcapModified] as number[];
     const littleEndian = pcapMagic.includes(le);
     if (!littleEndian && !pcapMagic.includes(be)) {
-      throw new CaptureError(this.path, 'not a pcap or pcapng capture (unknown file format); give a file written by tcpdump -w or tshark -w, or convert one with editcap -F pcap IN OUT');
+      throw new CaptureError(
+        this.path,
+        'not a pcap or pcapng capture (unknown file format); give a file written by tcpdump -w or tshark -w, or convert one with editcap -F pcap IN OUT',
+      );
     }
     if (got < 24) {
-      throw new CaptureError(this.path, `truncated capture: the file ends inside its header (${got} of 24 bytes); it was cut off while being written or copied: copy it again`);
+      throw new CaptureError(
+        this.path,
+        `truncated capture: the file ends inside its header (${got} of 24 bytes); it was cut off while being written or copied: copy it again`,
+      );
     }
     this.setByteOrder(littleEndian);
     const magic = littleEndian ? le : be;
@@ -346,13 +368,15 @@ export class PcapReader implements Iterable<PcapRecord> {
   private readSectionHeader(): boolean {
     const s = this.stream;
     const got = s.fill(12);
-    if (got < 12) throw new CaptureError(this.path, `truncated capture: the file ends inside its pcapng section header (${got} of at least 28 bytes); copy it again`);
+    if (got < 12)
+      throw new CaptureError(this.path, `truncated capture: the file ends inside its pcapng section header (${got} of at least 28 bytes); copy it again`);
     const head = s.view(12);
     const order = head.readUInt32LE(8);
     let littleEndian: boolean;
     if (order === MAGIC.pcapngByteOrder) littleEndian = true;
     else if (head.readUInt32BE(8) === MAGIC.pcapngByteOrder) littleEndian = false;
-    else throw new CaptureError(this.path, `damaged pcapng section header at byte ${s.offset} (byte-order magic 0x${order.toString(16)}); check it with capinfos`);
+    else
+      throw new CaptureError(this.path, `damaged pcapng section header at byte ${s.offset} (byte-order magic 0x${order.toString(16)}); check it with capinfos`);
     this.setByteOrder(littleEndian);
     const block = this.readBlock();
     if (!block || block.body.length < 16) throw new CaptureError(this.path, 'damaged pcapng section header (shorter than 28 bytes); check it with capinfos');
@@ -386,7 +410,10 @@ export class PcapReader implements Iterable<PcapRecord> {
     if (have < length) throw this.truncated(`a block (${have} of ${length} bytes)`);
     const whole = s.view(length);
     if (this.u32(whole, length - 4) !== length) {
-      throw new CaptureError(this.path, `damaged pcapng block at byte ${at} after ${this.frames} whole frames (its trailing length ${this.u32(whole, length - 4)} is not ${length}); check it with capinfos`);
+      throw new CaptureError(
+        this.path,
+        `damaged pcapng block at byte ${at} after ${this.frames} whole frames (its trailing length ${this.u32(whole, length - 4)} is not ${length}); check it with capinfos`,
+      );
     }
     const body = whole.subarray(8, length - 4);
     s.skip(length);
@@ -417,7 +444,8 @@ export class PcapReader implements Iterable<PcapRecord> {
       if (!block) break;
     }
     const first = format.interfaces[0];
-    if (!first) throw new CaptureError(this.path, 'a pcapng capture with no interface description, so no link type and no frames; record one with tshark -w FILE');
+    if (!first)
+      throw new CaptureError(this.path, 'a pcapng capture with no interface description, so no link type and no frames; record one with tshark -w FILE');
     return first;
   }
 
@@ -465,7 +493,9 @@ export class PcapReader implements Iterable<PcapRecord> {
       at += 4 + length + ((4 - (length % 4)) % 4);
     }
     if ((iface.decimals !== undefined && iface.decimals > 19) || iface.binaryBits > 63) {
-      throw this.damaged(`interface ${format.interfaces.length} has timestamp resolution ${iface.decimals !== undefined ? `10^-${iface.decimals}` : `2^-${iface.binaryBits}`}, finer than a 64-bit timestamp can use`);
+      throw this.damaged(
+        `interface ${format.interfaces.length} has timestamp resolution ${iface.decimals !== undefined ? `10^-${iface.decimals}` : `2^-${iface.binaryBits}`}, finer than a 64-bit timestamp can use`,
+      );
     }
     format.interfaces.push(iface);
   }
@@ -553,7 +583,15 @@ export class PcapReader implements Iterable<PcapRecord> {
   }
 
   /** A frame from a pcapng packet block whose data starts at `dataAt` in `body`. */
-  private packet(body: Buffer, ifaceId: number, tsHigh: number | undefined, tsLow: number | undefined, caplen: number, origLen: number, dataAt: number): PcapRecord {
+  private packet(
+    body: Buffer,
+    ifaceId: number,
+    tsHigh: number | undefined,
+    tsLow: number | undefined,
+    caplen: number,
+    origLen: number,
+    dataAt: number,
+  ): PcapRecord {
     const format = this.format as Extract<Format, { kind: 'pcapng' }>;
     const iface = format.interfaces[ifaceId];
     if (!iface) throw this.damaged(`its packet block names interface ${ifaceId}, but the section describes ${format.interfaces.length}`);
@@ -568,7 +606,13 @@ export class PcapReader implements Iterable<PcapRecord> {
     }
     const { tsSec, tsFrac } = tsHigh === undefined || tsLow === undefined ? { tsSec: 0, tsFrac: 0 } : pcapngTime(iface, tsHigh, tsLow);
     this.frames++;
-    return { tsSec, tsFrac, caplen, origLen: Math.max(origLen, caplen), data: this.copy ? Buffer.from(body.subarray(dataAt, dataAt + caplen)) : body.subarray(dataAt, dataAt + caplen) };
+    return {
+      tsSec,
+      tsFrac,
+      caplen,
+      origLen: Math.max(origLen, caplen),
+      data: this.copy ? Buffer.from(body.subarray(dataAt, dataAt + caplen)) : body.subarray(dataAt, dataAt + caplen),
+    };
   }
 
   /** Iterates the remaining frames and closes the reader when the loop ends, breaks or throws. */
@@ -702,7 +746,9 @@ export class PcapWriter {
       throw new RangeError(`${this.path}: write frame ${frame}: caplen ${record.caplen} is not data.length ${data.length}`);
     }
     if (data.length > this.snaplen) {
-      throw new RangeError(`${this.path}: write frame ${frame}: ${data.length} bytes exceed the snaplen ${this.snaplen}; open the writer with a larger snaplen`);
+      throw new RangeError(
+        `${this.path}: write frame ${frame}: ${data.length} bytes exceed the snaplen ${this.snaplen}; open the writer with a larger snaplen`,
+      );
     }
     if (!Number.isInteger(origLen) || origLen < data.length || origLen >= TWO_TO_32) {
       throw new RangeError(`${this.path}: write frame ${frame}: origLen ${origLen} must be an integer from data.length (${data.length}) to 2^32-1`);
@@ -712,7 +758,9 @@ export class PcapWriter {
     }
     // A fraction of a second or more is what a damaged pcap held: written back as read, as tcpdump would.
     if (!Number.isInteger(record.tsFrac) || record.tsFrac < 0 || record.tsFrac >= TWO_TO_32) {
-      throw new RangeError(`${this.path}: write frame ${frame}: tsFrac ${record.tsFrac} does not fit the pcap format's unsigned 32-bit ${this.precision}seconds`);
+      throw new RangeError(
+        `${this.path}: write frame ${frame}: tsFrac ${record.tsFrac} does not fit the pcap format's unsigned 32-bit ${this.precision}seconds`,
+      );
     }
     if (this.used + 16 + data.length > this.buf.length) this.flushBuffer();
     const h = this.used;
@@ -755,7 +803,10 @@ export class PcapWriter {
         }
         if (code === 'EINTR') continue;
         if (code === 'EPIPE') throw new CaptureError(this.path, `the reader of the pipe went away after ${this.frames} frames`);
-        throw new CaptureError(this.path, `writing the capture failed after ${this.frames} frames (${(err as Error).message}); check free space on its file system`);
+        throw new CaptureError(
+          this.path,
+          `writing the capture failed after ${this.frames} frames (${(err as Error).message}); check free space on its file system`,
+        );
       }
     }
   }

@@ -68,7 +68,9 @@ function hasSysAdmin(): boolean {
  * (BPF_*_GET_FD_BY_ID) only for CAP_SYS_ADMIN, which CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (enough for `run`) lack.
  */
 export function unreadableProgramsReason(where: string, err: BpfError): string {
-  const lacking = hasSysAdmin() ? `the kernel refused it (${err.code})` : 'this process lacks CAP_SYS_ADMIN, which the kernel requires to open a BPF program by id (CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON are enough for run, not for this)';
+  const lacking = hasSysAdmin()
+    ? `the kernel refused it (${err.code})`
+    : 'this process lacks CAP_SYS_ADMIN, which the kernel requires to open a BPF program by id (CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON are enough for run, not for this)';
   return `cannot tell whether the XDP program on ${where} is xdp-decap's or read its counters: ${lacking}; run it as root (sudo)`;
 }
 
@@ -130,7 +132,8 @@ export function readProgramFlows(progId: number): FlowRecord[] {
     }
     const flows = maps.get(MAP_NAMES.flows);
     const cache = maps.get(MAP_NAMES.flowCache);
-    if (!flows || !cache) throw new Error(`program ${progId} has no map ${flows ? MAP_NAMES.flowCache : MAP_NAMES.flows}: not an xdp-decap program of this version`);
+    if (!flows || !cache)
+      throw new Error(`program ${progId} has no map ${flows ? MAP_NAMES.flowCache : MAP_NAMES.flows}: not an xdp-decap program of this version`);
     return decodeFlows(readMergedFlows(flows, cache));
   } finally {
     for (const map of maps.values()) libbpf().close(map.fd);

@@ -9,7 +9,9 @@ export interface Capture {
 /** Starts `tcpdump -i IFACE -w FILE` inside `ns` and resolves once it is listening. */
 export function startCapture(ns: string, iface: string, file: string, extraArgs: string[] = []): Promise<Capture> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '--immediate-mode', '-U', '-n', '-w', file, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-i', iface, '--immediate-mode', '-U', '-n', '-w', file, ...extraArgs], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let said = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

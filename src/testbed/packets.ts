@@ -2,7 +2,22 @@
 import ipaddr from 'ipaddr.js';
 
 export const ETHERTYPE = { ipv4: 0x0800, ipv6: 0x86dd, arp: 0x0806, vlan: 0x8100, qinq: 0x88a8, teb: 0x6558 } as const;
-export const IPPROTO = { icmp: 1, tcp: 6, udp: 17, gre: 47, icmpv6: 58, sctp: 132, hopopts: 0, routing: 43, fragment: 44, dstopts: 60, ah: 51, mobility: 135, hip: 139, shim6: 140 } as const;
+export const IPPROTO = {
+  icmp: 1,
+  tcp: 6,
+  udp: 17,
+  gre: 47,
+  icmpv6: 58,
+  sctp: 132,
+  hopopts: 0,
+  routing: 43,
+  fragment: 44,
+  dstopts: 60,
+  ah: 51,
+  mobility: 135,
+  hip: 139,
+  shim6: 140,
+} as const;
 /** GRE protocol types of the ERSPAN flavours (type I and II share 0x88BE). */
 export const GRE_PROTOCOL = { teb: 0x6558, erspan2: 0x88be, erspan3: 0x22eb, ipv4: 0x0800, ipv6: 0x86dd, mpls: 0x8847 } as const;
 /** VXLAN-GPE next protocol values. */
@@ -49,8 +64,16 @@ export function ethernet(o: { dst?: string; src?: string; vlans?: VlanTag[]; eth
 }
 
 export function ipv4(o: {
-  src: string; dst: string; protocol: number; payload: Buffer;
-  options?: Buffer; ttl?: number; id?: number; moreFragments?: boolean; fragOffset?: number; ihl?: number;
+  src: string;
+  dst: string;
+  protocol: number;
+  payload: Buffer;
+  options?: Buffer;
+  ttl?: number;
+  id?: number;
+  moreFragments?: boolean;
+  fragOffset?: number;
+  ihl?: number;
 }): Buffer {
   const options = o.options ?? Buffer.alloc(0);
   if (options.length % 4) throw new Error('IPv4 options must be a multiple of 4 bytes');
@@ -158,7 +181,15 @@ export function vxlan(o: { vni: number; flags?: number; payload: Buffer }): Buff
 }
 
 /** RFC 8926: ver/opt_len, O/C flags, protocol type, VNI, options. */
-export function geneve(o: { vni: number; protocolType?: number; version?: number; oam?: boolean; critical?: boolean; options?: Buffer; payload: Buffer }): Buffer {
+export function geneve(o: {
+  vni: number;
+  protocolType?: number;
+  version?: number;
+  oam?: boolean;
+  critical?: boolean;
+  options?: Buffer;
+  payload: Buffer;
+}): Buffer {
   const options = o.options ?? Buffer.alloc(0);
   if (options.length % 4 || options.length > 252) throw new Error('Geneve options are 4-byte words, at most 63');
   const h = Buffer.alloc(8);
@@ -198,7 +229,13 @@ export function innerFrame(o: InnerFrameOptions): Buffer {
     proto = v6 ? IPPROTO.icmpv6 : IPPROTO.icmp;
   }
   const ip = v6 ? ipv6({ src: o.src, dst: o.dst, nextHeader: proto, payload: l4 }) : ipv4({ src: o.src, dst: o.dst, protocol: proto, payload: l4 });
-  return ethernet({ src: o.srcMac ?? '52:54:00:00:00:01', dst: o.dstMac ?? '52:54:00:00:00:02', vlans: o.vlans, etherType: v6 ? ETHERTYPE.ipv6 : ETHERTYPE.ipv4, payload: ip });
+  return ethernet({
+    src: o.srcMac ?? '52:54:00:00:00:01',
+    dst: o.dstMac ?? '52:54:00:00:00:02',
+    vlans: o.vlans,
+    etherType: v6 ? ETHERTYPE.ipv6 : ETHERTYPE.ipv4,
+    payload: ip,
+  });
 }
 
 export interface TunnelFrameOptions extends OuterOptions {
@@ -248,12 +285,16 @@ export function ipv6Fragment(o: { offset?: number; more?: boolean; id?: number }
 
 /** RFC 2784/2890 GRE: C, R, K, S bits and version; optional fields in order checksum+reserved1, key, sequence. */
 export function gre(o: { checksum?: boolean; key?: number; seq?: number; protocol: number; version?: number; routing?: boolean; payload: Buffer }): Buffer {
-  const flags = (o.checksum ? 0x8000 : 0) | (o.routing ? 0x4000 : 0) | (o.key !== undefined ? 0x2000 : 0) | (o.seq !== undefined ? 0x1000 : 0) | ((o.version ?? 0) & 7);
+  const flags =
+    (o.checksum ? 0x8000 : 0) | (o.routing ? 0x4000 : 0) | (o.key !== undefined ? 0x2000 : 0) | (o.seq !== undefined ? 0x1000 : 0) | ((o.version ?? 0) & 7);
   const h = Buffer.alloc(4 + (o.checksum ? 4 : 0) + (o.key !== undefined ? 4 : 0) + (o.seq !== undefined ? 4 : 0));
   h.writeUInt16BE(flags, 0);
   h.writeUInt16BE(o.protocol, 2);
   let at = 4 + (o.checksum ? 4 : 0);
-  if (o.key !== undefined) h.writeUInt32BE(o.key >>> 0, (at += 4) - 4);
+  if (o.key !== undefined) {
+    h.writeUInt32BE(o.key >>> 0, at);
+    at += 4;
+  }
   if (o.seq !== undefined) h.writeUInt32BE(o.seq >>> 0, at);
   if (o.checksum) h.writeUInt16BE(internetChecksum(h, o.payload), 4);
   return Buffer.concat([h, o.payload]);
@@ -272,7 +313,15 @@ export function erspan2(o: { sessionId: number; vlan?: number; version?: number;
  * ERSPAN type III header (12 bytes): ver(4)=2 vlan(12) | cos(3) bso(2) t(1) session id(10) | timestamp(32) |
  * sgt(16) | p(1) ft(5) hw id(6) d(1) gra(2) o(1); with `o` (the 8-byte platform-specific subheader) the O bit is set.
  */
-export function erspan3(o: { sessionId: number; frameType?: number; o?: Buffer; version?: number; vlan?: number; timestamp?: number; payload: Buffer }): Buffer {
+export function erspan3(o: {
+  sessionId: number;
+  frameType?: number;
+  o?: Buffer;
+  version?: number;
+  vlan?: number;
+  timestamp?: number;
+  payload: Buffer;
+}): Buffer {
   if (o.o && o.o.length !== 8) throw new Error('the ERSPAN III platform subheader is 8 bytes');
   const h = Buffer.alloc(12);
   h.writeUInt16BE((((o.version ?? 2) & 0xf) << 12) | ((o.vlan ?? 0) & 0xfff), 0);
@@ -298,9 +347,18 @@ export type TunnelSpec =
   | { type: 'vxlan-gpe'; vni: number; nextProtocol?: number; flags?: number; dport?: number }
   | { type: 'gre'; key?: number; checksum?: boolean; seq?: number; protocol?: number; version?: number; routing?: boolean }
   | {
-    type: 'erspan'; erspanType: 1 | 2 | 3; sessionId?: number; version?: number; vlan?: number; index?: number;
-    frameType?: number; subheader?: Buffer; checksum?: boolean; key?: number; seq?: number;
-  };
+      type: 'erspan';
+      erspanType: 1 | 2 | 3;
+      sessionId?: number;
+      version?: number;
+      vlan?: number;
+      index?: number;
+      frameType?: number;
+      subheader?: Buffer;
+      checksum?: boolean;
+      key?: number;
+      seq?: number;
+    };
 
 /** The EtherType of the IP payload a tunnel level announces, or undefined for an Ethernet (or other) payload. */
 function ipPayloadType(t: TunnelSpec): number | undefined {
@@ -323,18 +381,37 @@ function tunnelBytes(t: TunnelSpec, payload: Buffer): { bytes: Buffer; dport?: n
     case 'vxlan':
       return { bytes: vxlan({ vni: t.vni, flags: t.flags, payload }), dport: t.dport ?? 4789 };
     case 'geneve':
-      return { bytes: geneve({ vni: t.vni, protocolType: t.protocolType, options: t.options, version: t.version, oam: t.oam, payload }), dport: t.dport ?? 6081 };
+      return {
+        bytes: geneve({ vni: t.vni, protocolType: t.protocolType, options: t.options, version: t.version, oam: t.oam, payload }),
+        dport: t.dport ?? 6081,
+      };
     case 'vxlan-gpe':
       return { bytes: vxlanGpe({ vni: t.vni, nextProtocol: t.nextProtocol ?? GPE_NEXT.ethernet, flags: t.flags, payload }), dport: t.dport ?? 4790 };
     case 'gre':
-      return { bytes: gre({ checksum: t.checksum, key: t.key, seq: t.seq, protocol: t.protocol ?? GRE_PROTOCOL.teb, version: t.version, routing: t.routing, payload }) };
+      return {
+        bytes: gre({ checksum: t.checksum, key: t.key, seq: t.seq, protocol: t.protocol ?? GRE_PROTOCOL.teb, version: t.version, routing: t.routing, payload }),
+      };
     case 'erspan': {
       const common = { checksum: t.checksum, key: t.key };
       if (t.erspanType === 1) return { bytes: gre({ ...common, seq: t.seq, protocol: GRE_PROTOCOL.erspan2, payload }) };
       if (t.erspanType === 2) {
-        return { bytes: gre({ ...common, seq: t.seq ?? 1, protocol: GRE_PROTOCOL.erspan2, payload: erspan2({ sessionId: t.sessionId ?? 0, vlan: t.vlan, version: t.version, index: t.index, payload }) }) };
+        return {
+          bytes: gre({
+            ...common,
+            seq: t.seq ?? 1,
+            protocol: GRE_PROTOCOL.erspan2,
+            payload: erspan2({ sessionId: t.sessionId ?? 0, vlan: t.vlan, version: t.version, index: t.index, payload }),
+          }),
+        };
       }
-      return { bytes: gre({ ...common, seq: t.seq ?? 1, protocol: GRE_PROTOCOL.erspan3, payload: erspan3({ sessionId: t.sessionId ?? 0, vlan: t.vlan, version: t.version, frameType: t.frameType, o: t.subheader, payload }) }) };
+      return {
+        bytes: gre({
+          ...common,
+          seq: t.seq ?? 1,
+          protocol: GRE_PROTOCOL.erspan3,
+          payload: erspan3({ sessionId: t.sessionId ?? 0, vlan: t.vlan, version: t.version, frameType: t.frameType, o: t.subheader, payload }),
+        }),
+      };
     }
   }
 }
@@ -342,12 +419,21 @@ function tunnelBytes(t: TunnelSpec, payload: Buffer): { bytes: Buffer; dport?: n
 /** Outer Ethernet + IPv4/IPv6 (+ UDP when `dport` is set, else GRE's IP protocol 47) around `l4payload`. */
 function outerFrame(o: OuterOptions, l4payload: Buffer, dport: number | undefined): Buffer {
   const v6 = o.outerSrc.includes(':');
-  const l4 = dport === undefined ? l4payload : udp({ sport: o.sport ?? 49152, dport, payload: l4payload, pseudo: v6 ? { src: o.outerSrc, dst: o.outerDst } : undefined });
+  const l4 =
+    dport === undefined
+      ? l4payload
+      : udp({ sport: o.sport ?? 49152, dport, payload: l4payload, pseudo: v6 ? { src: o.outerSrc, dst: o.outerDst } : undefined });
   const protocol = dport === undefined ? IPPROTO.gre : IPPROTO.udp;
   const ip = v6
     ? ipv6({ src: o.outerSrc, dst: o.outerDst, nextHeader: protocol, payload: l4, extensions: o.ipv6Extensions })
     : ipv4({ src: o.outerSrc, dst: o.outerDst, protocol, payload: l4, options: o.ipv4Options, moreFragments: o.moreFragments });
-  return ethernet({ src: o.srcMac ?? DEFAULT_OUTER_SRC_MAC, dst: o.dstMac ?? DEFAULT_OUTER_DST_MAC, vlans: o.vlans, etherType: v6 ? ETHERTYPE.ipv6 : ETHERTYPE.ipv4, payload: ip });
+  return ethernet({
+    src: o.srcMac ?? DEFAULT_OUTER_SRC_MAC,
+    dst: o.dstMac ?? DEFAULT_OUTER_DST_MAC,
+    vlans: o.vlans,
+    etherType: v6 ? ETHERTYPE.ipv6 : ETHERTYPE.ipv4,
+    payload: ip,
+  });
 }
 
 /** The Ethernet header xdp-decap writes in front of an IP payload: the outermost frame's MACs, the payload's EtherType. */
@@ -394,21 +480,40 @@ export function vxlanFrame(o: TunnelFrameOptions & { flags?: number }): TunnelFr
 }
 
 export function geneveFrame(o: TunnelFrameOptions & { options?: Buffer; protocolType?: number; version?: number; oam?: boolean }): TunnelFrame {
-  return encapsulate({ ...o, tunnel: { type: 'geneve', vni: o.vni, options: o.options, protocolType: o.protocolType, version: o.version, oam: o.oam, dport: o.dport } });
+  return encapsulate({
+    ...o,
+    tunnel: { type: 'geneve', vni: o.vni, options: o.options, protocolType: o.protocolType, version: o.version, oam: o.oam, dport: o.dport },
+  });
 }
 
 export function gpeFrame(o: TunnelFrameOptions & { nextProtocol?: number; flags?: number }): TunnelFrame {
   return encapsulate({ ...o, tunnel: { type: 'vxlan-gpe', vni: o.vni, nextProtocol: o.nextProtocol, flags: o.flags, dport: o.dport } });
 }
 
-export function greFrame(o: OuterOptions & { inner: Buffer | TunnelFrame; key?: number; checksum?: boolean; seq?: number; protocol?: number; version?: number; routing?: boolean }): TunnelFrame {
-  return encapsulate({ ...o, tunnel: { type: 'gre', key: o.key, checksum: o.checksum, seq: o.seq, protocol: o.protocol, version: o.version, routing: o.routing } });
+export function greFrame(
+  o: OuterOptions & { inner: Buffer | TunnelFrame; key?: number; checksum?: boolean; seq?: number; protocol?: number; version?: number; routing?: boolean },
+): TunnelFrame {
+  return encapsulate({
+    ...o,
+    tunnel: { type: 'gre', key: o.key, checksum: o.checksum, seq: o.seq, protocol: o.protocol, version: o.version, routing: o.routing },
+  });
 }
 
-export function erspanFrame(o: OuterOptions & {
-  inner: Buffer | TunnelFrame; erspanType: 1 | 2 | 3; sessionId?: number; version?: number; vlan?: number; index?: number;
-  frameType?: number; subheader?: Buffer; checksum?: boolean; key?: number; seq?: number;
-}): TunnelFrame {
+export function erspanFrame(
+  o: OuterOptions & {
+    inner: Buffer | TunnelFrame;
+    erspanType: 1 | 2 | 3;
+    sessionId?: number;
+    version?: number;
+    vlan?: number;
+    index?: number;
+    frameType?: number;
+    subheader?: Buffer;
+    checksum?: boolean;
+    key?: number;
+    seq?: number;
+  },
+): TunnelFrame {
   const { erspanType, sessionId, version, vlan, index, frameType, subheader, checksum, key, seq } = o;
   return encapsulate({ ...o, tunnel: { type: 'erspan', erspanType, sessionId, version, vlan, index, frameType, subheader, checksum, key, seq } });
 }

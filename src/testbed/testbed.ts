@@ -99,8 +99,31 @@ export class Testbed {
       inNs(this.cap, 'ip', ['neigh', 'replace', local, 'lladdr', this.macOf(this.src, this.srcIf), 'dev', this.capIf, 'nud', 'permanent']);
     }
     const device = `vx${vni}`;
-    const tunnel: VxlanTunnel = { vni, device, innerSrc: `192.168.${n}.1`, innerDst: `192.168.${n}.2`, innerDstMac: `02:00:00:00:${n.toString(16).padStart(2, '0')}:02` };
-    inNs(this.src, 'ip', ['link', 'add', device, 'type', 'vxlan', 'id', String(vni), 'remote', this.capIp, 'local', local, 'dstport', String(port), 'dev', this.srcIf, 'nolearning']);
+    const tunnel: VxlanTunnel = {
+      vni,
+      device,
+      innerSrc: `192.168.${n}.1`,
+      innerDst: `192.168.${n}.2`,
+      innerDstMac: `02:00:00:00:${n.toString(16).padStart(2, '0')}:02`,
+    };
+    inNs(this.src, 'ip', [
+      'link',
+      'add',
+      device,
+      'type',
+      'vxlan',
+      'id',
+      String(vni),
+      'remote',
+      this.capIp,
+      'local',
+      local,
+      'dstport',
+      String(port),
+      'dev',
+      this.srcIf,
+      'nolearning',
+    ]);
     inNs(this.src, 'ip', ['addr', 'add', `${tunnel.innerSrc}/24`, 'dev', device]);
     inNs(this.src, 'ip', ['link', 'set', device, 'up']);
     inNs(this.src, 'ip', ['neigh', 'replace', tunnel.innerDst, 'lladdr', tunnel.innerDstMac, 'dev', device, 'nud', 'permanent']);
@@ -127,7 +150,9 @@ export class Testbed {
 
   /** Exactly `count` ICMP echo requests of `payload` bytes through `tunnel` (nobody answers). */
   ping(tunnel: VxlanTunnel, count: number, payload = 56): void {
-    spawnSync('ip', ['netns', 'exec', this.src, 'ping', '-q', '-c', String(count), '-i', '0.002', '-s', String(payload), '-W', '0.01', tunnel.innerDst], { encoding: 'utf8' });
+    spawnSync('ip', ['netns', 'exec', this.src, 'ping', '-q', '-c', String(count), '-i', '0.002', '-s', String(payload), '-W', '0.01', tunnel.innerDst], {
+      encoding: 'utf8',
+    });
   }
 
   /** Kills what runs inside the namespaces and deletes them (their veth and tunnels go with them). */

@@ -31,6 +31,8 @@ test('every build the package ships: it loads where the kernel has what it needs
     DecapProgram.load(undefined, undefined, bpfObjectPath('decap')).close();
     return;
   }
-  assert.throws(() => DecapProgram.load(undefined, undefined, bpfObjectPath('decap')), (err: unknown) =>
-    err instanceof BpfLoadError && err.reason.some((line) => /bpf_cast_to_kern_ctx/.test(line)));
+  assert.throws(
+    () => DecapProgram.load(undefined, undefined, bpfObjectPath('decap')),
+    (err: unknown) => err instanceof BpfLoadError && err.reason.some((line) => /bpf_cast_to_kern_ctx/.test(line)),
+  );
 });

@@ -22,7 +22,11 @@ test('replay --help, the README and the load error name every capability plugin.
   const replaySection = readme.slice(readme.indexOf('Runs every frame of a pcap'), readme.indexOf('## Host it in an agent'));
   const cliSource = readFileSync(join(REPO_ROOT, 'src', 'cli.ts'), 'utf8');
   const loadHint = /You are not root:[^`']*/.exec(cliSource)?.[0] ?? '';
-  for (const [where, text] of [['replay --help', REPLAY_HELP], ['README replay', replaySection], ['cli.ts load hint', loadHint]] as const) {
+  for (const [where, text] of [
+    ['replay --help', REPLAY_HELP],
+    ['README replay', replaySection],
+    ['cli.ts load hint', loadHint],
+  ] as const) {
     for (const cap of CAPS) assert.ok(text.includes(cap), `${where} names ${cap}: ${text.slice(-300)}`);
   }
 });
@@ -66,7 +70,10 @@ describe('under exactly the documented capabilities, as an unprivileged user (se
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.frames, FRAMES);
     assert.equal(summary.decapsulated, FRAMES);
-    assert.deepEqual(summary.vnis.map((v: { vni: number; packets: number }) => [v.vni, v.packets]), [[4242, FRAMES]]);
+    assert.deepEqual(
+      summary.vnis.map((v: { vni: number; packets: number }) => [v.vni, v.packets]),
+      [[4242, FRAMES]],
+    );
     assert.ok(existsSync(out));
   });
 
@@ -77,7 +84,10 @@ describe('under exactly the documented capabilities, as an unprivileged user (se
     assert.equal(r.status, 2, r.stderr);
     const lines = r.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0]!, /^xdp-decap replay: loading the decap program: EPERM \(operation not permitted\)\. You are not root: run it as root \(sudo\) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON/);
+    assert.match(
+      lines[0]!,
+      /^xdp-decap replay: loading the decap program: EPERM \(operation not permitted\)\. You are not root: run it as root \(sudo\) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON/,
+    );
     assert.equal(lines[0]!.match(/CAP_NET_ADMIN/g)?.length, 1, 'the capabilities are named once');
     assert.doesNotMatch(lines[0]!, /bpf\.o/, 'no object file the user did not name');
     assert.equal(existsSync(out), false);
@@ -95,7 +105,12 @@ describe('under exactly the documented capabilities, as an unprivileged user (se
     assert.doesNotMatch(row, /\bno$/);
     const why = st.stderr.trimEnd().split('\n');
     assert.equal(why.length, 1, st.stderr);
-    assert.match(why[0]!, new RegExp(`^xdp-decap status: cannot tell whether the XDP program on ${bed!.capIf} \\(program id \\d+\\) is xdp-decap's or read its counters: this process lacks CAP_SYS_ADMIN.*run it as root`));
+    assert.match(
+      why[0]!,
+      new RegExp(
+        `^xdp-decap status: cannot tell whether the XDP program on ${bed!.capIf} \\(program id \\d+\\) is xdp-decap's or read its counters: this process lacks CAP_SYS_ADMIN.*run it as root`,
+      ),
+    );
 
     const json = asUser(['status', '--json']);
     assert.equal(json.status, 2);
@@ -122,12 +137,17 @@ describe('under exactly the documented capabilities, as an unprivileged user (se
 
   test('status --interface nosuch: one line saying the interface does not exist, exit 2 (as root and under the capabilities)', (t) => {
     if (!requireRoot(t, 'status in a namespace') || !requireTool(t, 'setpriv')) return;
-    for (const r of [runCli(['status', '--interface', 'nosuch'], { ns: bed!.cap }), runCliAs(['status', '--interface', 'nosuch', '--interface', bed!.capIf], { user, capabilities: CAPS, ns: bed!.cap })]) {
+    for (const r of [
+      runCli(['status', '--interface', 'nosuch'], { ns: bed!.cap }),
+      runCliAs(['status', '--interface', 'nosuch', '--interface', bed!.capIf], { user, capabilities: CAPS, ns: bed!.cap }),
+    ]) {
       assert.equal(r.status, 2, r.stdout + r.stderr);
       assert.equal(r.stdout, '');
       assert.match(r.stderr, new RegExp(`^xdp-decap status: interface nosuch does not exist in this network namespace \\(here: .*${bed!.capIf}.*\\)\\n$`));
     }
-    const rec = runCli(['reconcile', '--nfdump', join(REPO_ROOT, 'test', 'fixtures', 'reconcile', 'nfcapd.202611230600'), '--interface', 'nosuch'], { ns: bed!.cap });
+    const rec = runCli(['reconcile', '--nfdump', join(REPO_ROOT, 'test', 'fixtures', 'reconcile', 'nfcapd.202611230600'), '--interface', 'nosuch'], {
+      ns: bed!.cap,
+    });
     assert.equal(rec.status, 2);
     assert.match(rec.stderr, /^xdp-decap reconcile: --interface nosuch: no such interface in this network namespace/);
   });

@@ -9,7 +9,7 @@ import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { IS_ROOT, requireRoot } from '../lib/env.ts';
 import { ProgramUnderTest } from '../lib/program.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF); runs in CI' : false;
 const K = LAYOUT.flow_key.size;
 
 function flowFrame(n: number, payloadSize = 20): Buffer {
@@ -45,8 +45,9 @@ describe('per-CPU flow cache', { skip: SKIP }, () => {
     assert.equal(raw.count, 50);
     for (let i = 0; i < raw.count; i++) {
       const index = flowCacheIndex(raw.keys, i * K);
-      const found = Array.from({ length: snap.cpus }, (_, cpu) => (index * snap.cpus + cpu) * snap.stride)
-        .some((at) => snap.slots.compare(raw.keys, i * K, (i + 1) * K, at, at + K) === 0);
+      const found = Array.from({ length: snap.cpus }, (_, cpu) => (index * snap.cpus + cpu) * snap.stride).some(
+        (at) => snap.slots.compare(raw.keys, i * K, (i + 1) * K, at, at + K) === 0,
+      );
       assert.ok(found, `flow ${i} is in slot ${index}`);
     }
   });
@@ -64,12 +65,20 @@ describe('per-CPU flow cache', { skip: SKIP }, () => {
     assert.equal(flow?.packets, 1000);
     assert.equal(flow?.bytes, 1000 * (frame.length - 50));
     assert.equal(vniFlows() - newBefore, 1);
-    assert.deepEqual(put.program.countActiveFlows(5_000_000_000n).map((a) => a.flows), [1]);
+    assert.deepEqual(
+      put.program.countActiveFlows(5_000_000_000n).map((a) => a.flows),
+      [1],
+    );
   });
 
   test('VNI counts held in the per-CPU VNI cache are added to vni_stats on every read, status included', (t) => {
     if (!requireRoot(t, 'the VNI cache')) return;
-    const frame = vxlanFrame({ outerSrc: '10.1.0.1', outerDst: '10.1.0.2', vni: 9090, inner: innerFrame({ src: '10.9.0.1', dst: '10.9.0.2', protocol: 'udp', payloadSize: 64 }) }).frame;
+    const frame = vxlanFrame({
+      outerSrc: '10.1.0.1',
+      outerDst: '10.1.0.2',
+      vni: 9090,
+      inner: innerFrame({ src: '10.9.0.1', dst: '10.9.0.2', protocol: 'udp', payloadSize: 64 }),
+    }).frame;
     for (let i = 0; i < 500; i++) put.program.program.testRun(frame);
     const row = put.program.readCounters().vnis.find((v) => v.vni === 9090);
     assert.deepEqual(row && [row.packets, row.bytes, row.overheadBytes, row.flows], [500, 500 * (frame.length - 50), 500 * 50, 1]);

@@ -7,11 +7,18 @@ import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { IS_ROOT, requireRoot } from '../lib/env.ts';
 import { ProgramUnderTest } from '../lib/program.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF); runs in CI' : false;
 
 /** One VXLAN frame of inner flow number `n` (distinct UDP source port and address). */
 function flowFrame(n: number, vni = 100): Buffer {
-  const inner = innerFrame({ src: `192.168.${(n >> 8) & 0xff}.${n & 0xff}`, dst: '192.168.200.1', protocol: 'udp', sport: 1024 + (n % 60000), dport: 53, payloadSize: 20 });
+  const inner = innerFrame({
+    src: `192.168.${(n >> 8) & 0xff}.${n & 0xff}`,
+    dst: '192.168.200.1',
+    protocol: 'udp',
+    sport: 1024 + (n % 60000),
+    dport: 53,
+    payloadSize: 20,
+  });
   return vxlanFrame({ outerSrc: '10.1.0.1', outerDst: '10.1.0.2', vni, inner }).frame;
 }
 
@@ -25,7 +32,9 @@ describe('idle-flow expiry on the real flow table', { skip: SKIP }, () => {
   const flows = () => put.program.object.map(MAP_NAMES.flows);
   const tableSize = () => {
     let n = 0;
-    flows().forEachChunk((c) => void (n += c.count));
+    flows().forEachChunk((c) => {
+      n += c.count;
+    });
     return n;
   };
   const vniFlows = (vni: number) => put.program.readCounters().vnis.find((v) => v.vni === vni)?.flows ?? 0;
@@ -52,7 +61,10 @@ describe('idle-flow expiry on the real flow table', { skip: SKIP }, () => {
     for (let i = 0; i < 50; i++) put.program.program.testRun(flowFrame(i, 200)); // 50 flows stay active
     const idleNs = 200_000_000n;
     const active = put.program.countActiveFlows(idleNs);
-    assert.deepEqual(active.map((a) => [a.vni, a.flows]), [[200, 50]]);
+    assert.deepEqual(
+      active.map((a) => [a.vni, a.flows]),
+      [[200, 50]],
+    );
     assert.equal(tableSize(), 200, 'a count (what a metrics collection does) deletes nothing');
     const pass = new FlowExpiry(put.program, () => ({ enabled: true, idleNs })).runOnce();
     assert.deepEqual(pass, { expired: 150, kept: 50 });
@@ -70,13 +82,20 @@ describe('idle-flow expiry on the real flow table', { skip: SKIP }, () => {
     flows().clear();
     for (let i = 0; i < 20; i++) put.program.program.testRun(flowFrame(i, 300));
     const passes: number[] = [];
-    const expiry = new FlowExpiry(put.program, () => ({ enabled: true, idleNs: 200_000_000n }), (p) => passes.push(p.expired));
+    const expiry = new FlowExpiry(
+      put.program,
+      () => ({ enabled: true, idleNs: 200_000_000n }),
+      (p) => passes.push(p.expired),
+    );
     expiry.start();
     try {
       const until = Date.now() + 3000;
       while (tableSize() > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       assert.equal(tableSize(), 0, 'idle flows expired by the timer alone');
-      assert.equal(passes.reduce((a, b) => a + b, 0), 20);
+      assert.equal(
+        passes.reduce((a, b) => a + b, 0),
+        20,
+      );
     } finally {
       expiry.stop();
     }

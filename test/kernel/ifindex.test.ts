@@ -7,7 +7,9 @@ import { inNs, sh } from '../../src/testbed/testbed.ts';
 import { removeNamespace } from '../../src/testbed/namespaces.ts';
 import { IS_ROOT, REPO_ROOT, requireRoot } from '../lib/env.ts';
 
-test('an interface with ifindex 700 is counted (fallback hash) beside ifindex 1 (array)', { skip: !IS_ROOT && !process.env['CI'] ? 'needs root; runs in CI' : false }, (t) => {
+test('an interface with ifindex 700 is counted (fallback hash) beside ifindex 1 (array)', {
+  skip: !IS_ROOT && !process.env.CI ? 'needs root; runs in CI' : false,
+}, (t) => {
   if (!requireRoot(t, 'test runs with an ingress interface')) return;
   const ns = `xd-ifindex-${process.pid}`;
   try {
@@ -18,9 +20,16 @@ test('an interface with ifindex 700 is counted (fallback hash) beside ifindex 1 
     const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, join(REPO_ROOT, 'test', 'lib', 'ifindex-probe.ts'), '700'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const counters = JSON.parse(r.stdout);
-    assert.deepEqual(counters.vnis.map((v: { ifindex: number; packets: number }) => [v.ifindex, v.packets]), [[700, 3]]);
+    assert.deepEqual(
+      counters.vnis.map((v: { ifindex: number; packets: number }) => [v.ifindex, v.packets]),
+      [[700, 3]],
+    );
     const outcomes = counters.outcomes.map((o: { ifindex: number; outcome: string; packets: number }) => [o.ifindex, o.outcome, o.packets]).sort();
-    assert.deepEqual(outcomes, [[1, 'not_tunnel', 1], [700, 'decapsulated', 3], [700, 'not_tunnel', 1]]);
+    assert.deepEqual(outcomes, [
+      [1, 'not_tunnel', 1],
+      [700, 'decapsulated', 3],
+      [700, 'not_tunnel', 1],
+    ]);
   } finally {
     removeNamespace(ns);
   }

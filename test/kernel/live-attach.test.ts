@@ -45,7 +45,10 @@ describe('live attach on this kernel: generic XDP on a veth, real frames, a real
   test('the tap sees only inner frames, status counts each tunnel, the log says which build and why, SIGTERM detaches', async (t) => {
     if (!requireRoot(t, 'the live attach') || !requireTool(t, 'tcpreplay') || !requireTool(t, 'tcpdump')) return;
     const outer: OuterOptions = {
-      outerSrc: bed!.srcIp, outerDst: bed!.capIp, srcMac: bed!.macOf(bed!.src, bed!.srcIf), dstMac: bed!.macOf(bed!.cap, bed!.capIf),
+      outerSrc: bed!.srcIp,
+      outerDst: bed!.capIp,
+      srcMac: bed!.macOf(bed!.src, bed!.srcIf),
+      dstMac: bed!.macOf(bed!.cap, bed!.capIf),
     };
     const sent = join(dir, 'sent.pcap');
     const writer = PcapWriter.open(sent, { linkType: 1, precision: 'micro' });
@@ -85,11 +88,18 @@ describe('live attach on this kernel: generic XDP on a veth, real frames, a real
 
     const status = runCli(['status', '--interface', bed!.capIf, '--json'], { ns: bed!.cap });
     assert.equal(status.status, 0, status.stderr);
-    const sj = JSON.parse(status.stdout) as { interfaces: Array<{ mode: string; programName: string }>; vnis: Array<{ type: string; vni: number; packets: number; bytes: number }> };
+    const sj = JSON.parse(status.stdout) as {
+      interfaces: Array<{ mode: string; programName: string }>;
+      vnis: Array<{ type: string; vni: number; packets: number; bytes: number }>;
+    };
     assert.equal(sj.interfaces[0]!.mode, 'generic');
     assert.equal(sj.interfaces[0]!.programName, 'xdp_decap');
     const counted = Object.fromEntries(sj.vnis.map((v) => [`${v.type}/${v.vni}`, [v.packets, v.bytes]]));
-    assert.deepEqual(counted, Object.fromEntries(TUNNELS.map((tn) => [tn.key, [EACH, EACH * innerLengths.get(tn.key)!]])), 'status counts every frame under its tunnel');
+    assert.deepEqual(
+      counted,
+      Object.fromEntries(TUNNELS.map((tn) => [tn.key, [EACH, EACH * innerLengths.get(tn.key)!]])),
+      'status counts every frame under its tunnel',
+    );
 
     run.child.kill('SIGTERM');
     assert.equal(await run.exited, 0, run.output());

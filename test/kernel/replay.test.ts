@@ -2,7 +2,21 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, truncateSync, writeFileSync, statSync, copyFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+  statSync,
+  copyFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
@@ -13,7 +27,7 @@ import { CLI, runCli } from '../lib/cli.ts';
 import { pcapng } from '../lib/pcapng.ts';
 import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF, namespaces); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, namespaces); runs in CI' : false;
 
 function readAll(file: string) {
   const r = PcapReader.open(file);
@@ -30,7 +44,10 @@ function readAll(file: string) {
 function tshark(file: string, fields: string[]): string[][] {
   const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=f', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
+  return r.stdout
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split('\t'));
 }
 
 describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
@@ -65,7 +82,9 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
 
     // tshark also decodes the VXLAN header quoted inside ICMP errors (port unreachable from the capture host):
     // those frames are ICMP, not tunnel traffic, and must pass untouched.
-    const rows = tshark(capture, ['frame.len', 'vxlan.vni', 'ip.proto']).map(([len, vni, outerProto]) => [len, outerProto === '17' ? vni : ''] as [string, string]);
+    const rows = tshark(capture, ['frame.len', 'vxlan.vni', 'ip.proto']).map(
+      ([len, vni, outerProto]) => [len, outerProto === '17' ? vni : ''] as [string, string],
+    );
     const vxlanRows = rows.filter(([, vni]) => vni);
     assert.ok(vxlanRows.length >= 19, 'all 19 pings crossed the tunnels');
     assert.equal(summary.frames, rows.length);
@@ -76,7 +95,9 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
       const mine = vxlanRows.filter(([, v]) => Number(v) === vni);
       const row = summary.vnis.find((x: { vni: number }) => x.vni === vni);
       assert.deepEqual(row, {
-        vni, type: 'vxlan', packets: mine.length,
+        vni,
+        type: 'vxlan',
+        packets: mine.length,
         bytes: mine.reduce((s, [len]) => s + Number(len) - 50, 0),
         overheadBytes: 50 * mine.length,
         flows: 1,
@@ -95,7 +116,10 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
     });
     // tshark reads OUT as ordinary traffic: the inner ICMP between the tunnel's inner addresses, no VXLAN left.
     const decoded = tshark(out, ['ip.src', 'ip.dst', 'udp.dstport']).filter((_, i) => rows[i]![1]);
-    assert.ok(decoded.every(([src, , dport]) => src?.startsWith('192.168.') && !dport), 'decapsulated frames decode as inner ICMP');
+    assert.ok(
+      decoded.every(([src, , dport]) => src?.startsWith('192.168.') && !dport),
+      'decapsulated frames decode as inner ICMP',
+    );
   });
 
   test('text summary names totals, skip reasons and VNIs', (t) => {
@@ -219,7 +243,11 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
     assert.ok(lstatSync(device).isCharacterDevice(), 'the device node is still a device node');
     assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO');
     assert.equal(readFileSync(victim, 'utf8'), 'precious\n');
-    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.partial')), [], 'no temporary file left');
+    assert.deepEqual(
+      readdirSync(work).filter((f) => f.includes('.partial')),
+      [],
+      'no temporary file left',
+    );
   });
 
   test('a symlink planted where the temporary file used to go (.OUT.PID.partial) is not followed', (t) => {
@@ -228,7 +256,11 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
     const victim = join(work, 'victim.txt');
     writeFileSync(victim, 'precious\n');
     // The shell plants the link for its own pid, then execs replay under that same pid.
-    const r = spawnSync('sh', ['-c', 'ln -s "$1" "$2/.out.pcap.$$.partial" && exec "$3" "$4" replay "$5" --out "$2/out.pcap"', 'plant', victim, work, process.execPath, CLI, capture], { encoding: 'utf8' });
+    const r = spawnSync(
+      'sh',
+      ['-c', 'ln -s "$1" "$2/.out.pcap.$$.partial" && exec "$3" "$4" replay "$5" --out "$2/out.pcap"', 'plant', victim, work, process.execPath, CLI, capture],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(readFileSync(victim, 'utf8'), 'precious\n', 'the victim is untouched');
     const planted = readdirSync(work).filter((f) => f.endsWith('.partial'));
@@ -244,12 +276,20 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
     assert.equal(fromFile.status, 0, fromFile.stderr);
     const expected = readFileSync(join(work, 'file.pcap'));
 
-    const viaStdin = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" replay - --out "$4" --json', 'pipe', capture, process.execPath, CLI, join(work, 'stdin.pcap')], { encoding: 'utf8', timeout: 60000 });
+    const viaStdin = spawnSync(
+      'sh',
+      ['-c', 'cat "$1" | "$2" "$3" replay - --out "$4" --json', 'pipe', capture, process.execPath, CLI, join(work, 'stdin.pcap')],
+      { encoding: 'utf8', timeout: 60000 },
+    );
     assert.equal(viaStdin.status, 0, viaStdin.stderr);
     assert.deepEqual(JSON.parse(viaStdin.stdout), JSON.parse(fromFile.stdout), 'same summary as from the file');
     assert.ok(readFileSync(join(work, 'stdin.pcap')).equals(expected), 'same output as from the file');
 
-    const both = spawnSync('sh', ['-c', 'cat "$1" | "$2" "$3" replay - --out - --json | tshark -r - -T fields -e frame.len', 'pipe', capture, process.execPath, CLI], { encoding: 'utf8', timeout: 60000 });
+    const both = spawnSync(
+      'sh',
+      ['-c', 'cat "$1" | "$2" "$3" replay - --out - --json | tshark -r - -T fields -e frame.len', 'pipe', capture, process.execPath, CLI],
+      { encoding: 'utf8', timeout: 60000 },
+    );
     assert.equal(both.status, 0, both.stderr);
     const lengths = readAll(join(work, 'file.pcap')).map((r) => String(r.origLen));
     assert.deepEqual(both.stdout.trim().split('\n'), lengths, 'tshark reads the capture from stdout');
@@ -299,15 +339,26 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
 
     // A pcapng frame 2^32 + 5 seconds after 1970: a pcap file cannot hold it.
     const late = join(work, 'late.pcapng');
-    writeFileSync(late, pcapng([
-      { kind: 'interface' },
-      { kind: 'epb', timestamp: 1_700_000_000_000_000n, data: frames[0]!.data },
-      { kind: 'epb', timestamp: (2n ** 32n + 5n) * 1_000_000n, data: frames[0]!.data },
-    ]));
+    writeFileSync(
+      late,
+      pcapng([
+        { kind: 'interface' },
+        { kind: 'epb', timestamp: 1_700_000_000_000_000n, data: frames[0]!.data },
+        { kind: 'epb', timestamp: (2n ** 32n + 5n) * 1_000_000n, data: frames[0]!.data },
+      ]),
+    );
     assert.equal(spawnSync('capinfos', [late]).status, 0, 'capinfos reads it');
     const out = join(work, 'late-out.pcap');
-    assertUserError(runCli(['replay', late, '--out', out]), /late\.pcapng: frame 2 has timestamp 2106-02-07T06:28:21Z, after 2106-02-07T06:28:15Z, the last second a pcap file can hold; replay writes pcap: shift the times first, by at least 6 seconds: editcap -t -6 IN OUT\n/, 'past 2106');
+    assertUserError(
+      runCli(['replay', late, '--out', out]),
+      /late\.pcapng: frame 2 has timestamp 2106-02-07T06:28:21Z, after 2106-02-07T06:28:15Z, the last second a pcap file can hold; replay writes pcap: shift the times first, by at least 6 seconds: editcap -t -6 IN OUT\n/,
+      'past 2106',
+    );
     assert.ok(!existsSync(out), 'nothing written');
-    assert.deepEqual(readdirSync(work).filter((f) => f.includes('.partial')), [], 'no temporary file left');
+    assert.deepEqual(
+      readdirSync(work).filter((f) => f.includes('.partial')),
+      [],
+      'no temporary file left',
+    );
   });
 });

@@ -28,12 +28,30 @@ function frames(file: string): Buffer[] {
 
 /** tshark's decoding of every frame: each field's occurrences in order. */
 function tshark(file: string, fields: string[]): Array<Record<string, string[]>> {
-  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
+  const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', ...fields.flatMap((f) => ['-e', f])], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trimEnd().split('\n').map((line) => Object.fromEntries(line.split('\t').map((v, i) => [fields[i]!, v ? v.split('|') : []])));
+  return r.stdout
+    .trimEnd()
+    .split('\n')
+    .map((line) => Object.fromEntries(line.split('\t').map((v, i) => [fields[i]!, v ? v.split('|') : []])));
 }
 
-const FIELDS = ['frame.protocols', 'frame.len', 'udp.dstport', 'gre.proto', 'gre.key', 'erspan.spanid', 'geneve.vni', 'vxlan.vni', 'ip.src', 'ip.dst', 'ipv6.src', 'ipv6.dst'];
+const FIELDS = [
+  'frame.protocols',
+  'frame.len',
+  'udp.dstport',
+  'gre.proto',
+  'gre.key',
+  'erspan.spanid',
+  'geneve.vni',
+  'vxlan.vni',
+  'ip.src',
+  'ip.dst',
+  'ipv6.src',
+  'ipv6.dst',
+];
 const UDP_TUNNEL_PORTS: Record<string, string> = { 4789: 'vxlan', 4790: 'vxlan-gpe', 6081: 'geneve' };
 
 interface Expectation {
@@ -61,8 +79,16 @@ function expectationOf(row: Record<string, string[]>): Expectation {
     }
   });
   const last = (f: string) => row[f]!.at(-1);
-  const id = type === 'gre' ? Number(last('gre.key') ?? 0) : type === 'erspan' ? Number(last('erspan.spanid') ?? 0)
-    : type === 'geneve' ? Number(last('geneve.vni')) : type ? Number(last('vxlan.vni')) : undefined;
+  const id =
+    type === 'gre'
+      ? Number(last('gre.key') ?? 0)
+      : type === 'erspan'
+        ? Number(last('erspan.spanid') ?? 0)
+        : type === 'geneve'
+          ? Number(last('geneve.vni'))
+          : type
+            ? Number(last('vxlan.vni'))
+            : undefined;
   const innerIp = layers.findLastIndex((l) => l === 'ip' || l === 'ipv6');
   const fam = layers[innerIp] === 'ipv6' ? 'ipv6' : 'ip';
   const conversation = innerIp >= 0 ? `${last(`${fam}.src`)} > ${last(`${fam}.dst`)}` : undefined;
@@ -78,7 +104,9 @@ function checkReplay(dir: string, input: string, tag: string, crafted: boolean):
   const r = runCli(['replay', input, '--out', output, '--json']);
   assert.equal(r.status, 0, r.stderr);
   const summary = JSON.parse(r.stdout) as {
-    frames: number; decapsulated: number; skipped: Record<string, number>;
+    frames: number;
+    decapsulated: number;
+    skipped: Record<string, number>;
     vnis: Array<{ type: string; vni: number; packets: number; bytes: number; overheadBytes: number }>;
   };
 
@@ -115,7 +143,10 @@ function checkReplay(dir: string, input: string, tag: string, crafted: boolean):
     assert.equal(`${outRows[i]![`${fam}.src`]![0]} > ${outRows[i]![`${fam}.dst`]![0]}`, e.conversation, `${what}: OUT is the inner conversation`);
     // The inner bytes are the input's tail; an IP payload (tshark: the tunnel followed by ip/ipv6, no inner eth)
     // gets an Ethernet header written in front: the outermost MACs and the IP version's EtherType.
-    assert.ok(outFrame.subarray(14).equals(inFrame.subarray(inFrame.length - outFrame.length + 14)), `${what}: OUT after its Ethernet header is the input's tail`);
+    assert.ok(
+      outFrame.subarray(14).equals(inFrame.subarray(inFrame.length - outFrame.length + 14)),
+      `${what}: OUT after its Ethernet header is the input's tail`,
+    );
     const inLayers = row['frame.protocols']![0]!.split(':');
     const ipPayload = inLayers.lastIndexOf('eth') === 0;
     if (ipPayload) {
@@ -127,20 +158,39 @@ function checkReplay(dir: string, input: string, tag: string, crafted: boolean):
     ipPayloads += ipPayload ? 1 : 0;
     const key = `${e.type}/${e.vni}`;
     const sum = expectedVnis.get(key) ?? { packets: 0, bytes: 0, overheadBytes: 0 };
-    expectedVnis.set(key, { packets: sum.packets + 1, bytes: sum.bytes + Number(outRows[i]!['frame.len']![0]), overheadBytes: sum.overheadBytes + inFrame.length - outFrame.length });
+    expectedVnis.set(key, {
+      packets: sum.packets + 1,
+      bytes: sum.bytes + Number(outRows[i]!['frame.len']![0]),
+      overheadBytes: sum.overheadBytes + inFrame.length - outFrame.length,
+    });
   });
 
   assert.deepEqual([...seenTypes].sort(), ['erspan', 'geneve', 'gre', 'vxlan', 'vxlan-gpe'], 'every type crossed');
   assert.equal(nsh, 2, 'two NSH frames (IPv4 and IPv6 outers)');
   assert.equal(ipPayloads, 8, 'Geneve and VXLAN-GPE with IPv4 and IPv6 payloads, over IPv4 and IPv6');
-  assert.equal(summary.skipped['unsupported'], nsh, 'NSH passes as unsupported');
-  assert.equal(summary.skipped['not_tunnel'], plain);
+  assert.equal(summary.skipped.unsupported, nsh, 'NSH passes as unsupported');
+  assert.equal(summary.skipped.not_tunnel, plain);
   if (crafted) assert.equal(plain, 1, 'the one plain ping');
   assert.equal(summary.decapsulated, inRows.length - nsh - plain);
   const got = Object.fromEntries(summary.vnis.map((v) => [`${v.type}/${v.vni}`, { packets: v.packets, bytes: v.bytes, overheadBytes: v.overheadBytes }]));
   assert.deepEqual(got, Object.fromEntries(expectedVnis), 'per type and segment id: packets, bytes, overhead as tshark decoded them');
   // tshark's ids: GRE keys, ERSPAN session ids (type I: 0), Geneve, VXLAN-GPE and nested VXLAN VNIs.
-  for (const key of ['gre/0', 'gre/1000', 'gre/4294967294', 'erspan/0', 'erspan/17', 'erspan/801', 'erspan/802', 'geneve/3001', 'geneve/3002', 'vxlan-gpe/4001', 'vxlan-gpe/4002', 'vxlan-gpe/4003', 'vxlan/5001', 'vxlan/5002']) {
+  for (const key of [
+    'gre/0',
+    'gre/1000',
+    'gre/4294967294',
+    'erspan/0',
+    'erspan/17',
+    'erspan/801',
+    'erspan/802',
+    'geneve/3001',
+    'geneve/3002',
+    'vxlan-gpe/4001',
+    'vxlan-gpe/4002',
+    'vxlan-gpe/4003',
+    'vxlan/5001',
+    'vxlan/5002',
+  ]) {
     assert.ok(key in got, `${key} decapsulated (crafted by test/fixtures/craft-tunnels.py)`);
   }
 }

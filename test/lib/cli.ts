@@ -9,7 +9,11 @@ export const CLI = join(REPO_ROOT, 'src', 'cli.ts');
 export function runCli(args: string[], options: { ns?: string; nsenter?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
   const argv = [process.execPath, CLI, ...args];
   // `nsenter` keeps the root namespace's /sys (and so its bpffs pins); `ip netns exec` remounts /sys.
-  const [cmd, ...rest] = options.ns ? ['ip', 'netns', 'exec', options.ns, ...argv] : options.nsenter ? ['nsenter', `--net=/var/run/netns/${options.nsenter}`, ...argv] : argv;
+  const [cmd, ...rest] = options.ns
+    ? ['ip', 'netns', 'exec', options.ns, ...argv]
+    : options.nsenter
+      ? ['nsenter', `--net=/var/run/netns/${options.nsenter}`, ...argv]
+      : argv;
   return spawnSync(cmd!, rest, { encoding: 'utf8', env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 120000 });
 }
 

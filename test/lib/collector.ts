@@ -71,7 +71,10 @@ export class Collector {
   static async start(options: { binary: string; ns: string; configs: string[]; env?: NodeJS.ProcessEnv; wrap?: string[] }): Promise<Collector> {
     const c = new Collector();
     const args = options.configs.flatMap((f) => ['--config', f]);
-    c.child = spawn('ip', ['netns', 'exec', options.ns, ...(options.wrap ?? []), options.binary, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+    c.child = spawn('ip', ['netns', 'exec', options.ns, ...(options.wrap ?? []), options.binary, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    });
     c.child.stdout!.on('data', (d: Buffer) => (c.out += d.toString()));
     c.child.stderr!.on('data', (d: Buffer) => (c.out += d.toString()));
     const deadline = Date.now() + 30000;
@@ -98,7 +101,8 @@ export class Collector {
   async terminate(timeoutMs = 30000): Promise<number | string> {
     const child = this.child;
     if (!child) return 'not running';
-    const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited =
+      child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     await exited;
@@ -140,7 +144,11 @@ export function readFlowRecords(file: string): FlowLogRecord[] {
   }
   const out: FlowLogRecord[] = [];
   for (const line of text.split('\n').filter(Boolean)) {
-    const body = (JSON.parse(line) as { body: { resourceLogs?: Array<{ scopeLogs?: Array<{ logRecords?: Array<{ attributes?: Array<{ key: string; value: OtlpAnyValue }> }> }> }> } }).body;
+    const body = (
+      JSON.parse(line) as {
+        body: { resourceLogs?: Array<{ scopeLogs?: Array<{ logRecords?: Array<{ attributes?: Array<{ key: string; value: OtlpAnyValue }> }> }> }> };
+      }
+    ).body;
     for (const rl of body.resourceLogs ?? []) {
       for (const sl of rl.scopeLogs ?? []) {
         for (const rec of sl.logRecords ?? []) {

@@ -175,16 +175,18 @@ export function substituteVariables(expr: string, dashboard: GrafanaDashboard, o
     __range_ms: String(durationMs(range)),
   };
   for (const name of Object.keys(options.variables ?? {})) {
-    if (!variables.has(name)) throw new Error(`a value was given for $${name}, which the dashboard does not define (it has: ${[...variables.keys()].map((n) => `$${n}`).join(', ')})`);
+    if (!variables.has(name))
+      throw new Error(`a value was given for $${name}, which the dashboard does not define (it has: ${[...variables.keys()].map((n) => `$${n}`).join(', ')})`);
   }
-  const valueOf = (name: string, format: string | undefined): string => {
+  const variableValue = (name: string, format: string | undefined): string => {
     if (name in builtin) return builtin[name as keyof typeof builtin];
     const v = variables.get(name);
     if (!v) {
       const known = [...[...variables.keys()].map((n) => `$${n}`), ...BUILTINS.map((n) => `$${n}`)].join(', ');
       throw new Error(`${where}: unknown Grafana variable $${name} in: ${expr}\n  (known: ${known})`);
     }
-    if (format !== undefined && !['raw', 'regex', 'pipe'].includes(format)) throw new Error(`${where}: unsupported format ":${format}" for $${name} in: ${expr}`);
+    if (format !== undefined && !['raw', 'regex', 'pipe'].includes(format))
+      throw new Error(`${where}: unsupported format ":${format}" for $${name} in: ${expr}`);
     if (v.type === 'datasource') return '';
     if (v.type === 'constant' || v.type === 'textbox') {
       const given = options.variables?.[name];
@@ -199,8 +201,9 @@ export function substituteVariables(expr: string, dashboard: GrafanaDashboard, o
     if (format === 'pipe') return escaped.join('|');
     return escaped.length === 1 ? escaped[0]! : `(${escaped.join('|')})`;
   };
-  return expr.replace(/\$\{([a-zA-Z0-9_]+)(?::([a-zA-Z0-9_]+))?\}|\[\[([a-zA-Z0-9_]+)(?::([a-zA-Z0-9_]+))?\]\]|\$([a-zA-Z0-9_]+)/g, (_m, a?: string, af?: string, b?: string, bf?: string, c?: string) =>
-    valueOf((a ?? b ?? c)!, af ?? bf),
+  return expr.replace(
+    /\$\{([a-zA-Z0-9_]+)(?::([a-zA-Z0-9_]+))?\}|\[\[([a-zA-Z0-9_]+)(?::([a-zA-Z0-9_]+))?\]\]|\$([a-zA-Z0-9_]+)/g,
+    (_m, a?: string, af?: string, b?: string, bf?: string, c?: string) => variableValue((a ?? b ?? c)!, af ?? bf),
   );
 }
 
@@ -226,7 +229,14 @@ export function extractQueries(dashboard: GrafanaDashboard, options: Substitutio
     if (v.type !== 'query') continue;
     const raw = variableQueryText(v);
     const where = `variable $${v.name}`;
-    out.push({ source: 'variable', where, variable: v.name, instant: true, raw, expr: substituteVariables(labelValuesToPromQL(raw), dashboard, options, where) });
+    out.push({
+      source: 'variable',
+      where,
+      variable: v.name,
+      instant: true,
+      raw,
+      expr: substituteVariables(labelValuesToPromQL(raw), dashboard, options, where),
+    });
   }
   return out;
 }

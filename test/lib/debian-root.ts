@@ -76,7 +76,13 @@ export class DebianRoot {
       timeout: options.timeoutMs ?? 300_000,
       killSignal: 'SIGKILL',
       maxBuffer: 64 * 1024 * 1024,
-      env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', DEBIAN_FRONTEND: 'noninteractive', TERM: 'dumb' },
+      env: {
+        PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+        HOME: '/root',
+        LANG: 'C.UTF-8',
+        DEBIAN_FRONTEND: 'noninteractive',
+        TERM: 'dumb',
+      },
     });
   }
 

@@ -19,7 +19,7 @@ export function findCompiler(): string | undefined {
 }
 
 export const IS_ROOT = process.getuid?.() === 0;
-export const IN_CI = Boolean(process.env['CI']);
+export const IN_CI = Boolean(process.env.CI);
 
 /**
  * For tests that need root (BPF, namespaces): outside CI they skip with a message saying why;

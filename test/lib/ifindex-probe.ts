@@ -12,7 +12,12 @@ const ctx = (length: number, index: number) => {
   c.writeUInt32LE(index, 12);
   return c;
 };
-const tunnel = vxlanFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 5, inner: innerFrame({ src: '192.168.0.1', dst: '192.168.0.2', protocol: 'udp' }) }).frame;
+const tunnel = vxlanFrame({
+  outerSrc: '10.0.0.1',
+  outerDst: '10.0.0.2',
+  vni: 5,
+  inner: innerFrame({ src: '192.168.0.1', dst: '192.168.0.2', protocol: 'udp' }),
+}).frame;
 const plain = Buffer.alloc(60);
 for (let i = 0; i < 3; i++) program.program.testRun(tunnel, { ctxIn: ctx(tunnel.length, ifindex) });
 program.program.testRun(plain, { ctxIn: ctx(plain.length, ifindex) });

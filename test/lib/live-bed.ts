@@ -37,7 +37,9 @@ export class LiveBed {
 
   private startSink(): Promise<void> {
     const script = join(REPO_ROOT, 'src', 'demo', 'otlp-sink.ts');
-    this.sink = spawn('ip', ['netns', 'exec', this.bed.cap, process.execPath, script, String(this.sinkPort), this.sinkFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    this.sink = spawn('ip', ['netns', 'exec', this.bed.cap, process.execPath, script, String(this.sinkPort), this.sinkFile], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     return new Promise((resolve, reject) => {
       this.sink!.stdout!.once('data', () => resolve());
       this.sink!.once('exit', (code) => reject(new Error(`OTLP sink exited ${code}`)));
@@ -47,7 +49,7 @@ export class LiveBed {
   /** Writes a config file for `run` that exports JSON to the sink. */
   writeConfig(name: string, config: Record<string, unknown>): string {
     const file = join(this.dir, name);
-    const metrics = { endpoint: this.endpoint, encoding: 'json', exportIntervalSeconds: 1, ...(config['metrics'] as object | undefined) };
+    const metrics = { endpoint: this.endpoint, encoding: 'json', exportIntervalSeconds: 1, ...(config.metrics as object | undefined) };
     writeFileSync(file, JSON.stringify({ interfaces: [{ name: this.bed.capIf }], ...config, metrics }, null, 2));
     return file;
   }

@@ -36,8 +36,12 @@ export function flatten(rm: ResourceMetrics): FlatPoint[] {
   return rm.scopeMetrics.flatMap((sm) =>
     sm.metrics.flatMap((m) =>
       (m.dataPoints as Array<{ attributes: Record<string, unknown>; value: unknown }>).map((dp) => ({
-        metric: m.descriptor.name, unit: m.descriptor.unit, description: m.descriptor.description, type: String(m.dataPointType),
-        attributes: dp.attributes, value: Number(dp.value),
+        metric: m.descriptor.name,
+        unit: m.descriptor.unit,
+        description: m.descriptor.description,
+        type: String(m.dataPointType),
+        attributes: dp.attributes,
+        value: Number(dp.value),
       })),
     ),
   );
@@ -63,7 +67,9 @@ export function syntheticInput(count: number, bytes: (vni: number) => number = (
 }
 
 /** A local OTLP/HTTP endpoint that records what it receives and answers `status` (or what `status()` says, per request). */
-export async function fakeCollector(status: number | (() => number)): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
+export async function fakeCollector(
+  status: number | (() => number),
+): Promise<{ url: string; requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }>; close(): void }> {
   const requests: Array<{ headers: IncomingHttpHeaders; body: Buffer }> = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -77,5 +83,12 @@ export async function fakeCollector(status: number | (() => number)): Promise<{ 
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}/v1/metrics`, requests, close: () => (server.closeAllConnections(), server.close()) };
+  return {
+    url: `http://127.0.0.1:${port}/v1/metrics`,
+    requests,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }

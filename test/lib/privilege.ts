@@ -73,7 +73,14 @@ export function setprivArgv(o: PrivilegeOptions): string[] {
 
 /** The environment systemd gives a service of this user: its own variables only, nothing of root's. */
 export function serviceEnv(user: Identity, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: user.home, USER: user.name, LOGNAME: user.name, LANG: 'C.UTF-8', ...extra };
+  return {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    LANG: 'C.UTF-8',
+    ...extra,
+  };
 }
 
 /** The command line that runs `xdp-decap ARGS` under `o`, inside network namespace `ns` (via nsenter: keeps /sys). */
@@ -83,7 +90,10 @@ export function cliArgvAs(args: readonly string[], o: PrivilegeOptions & { ns?: 
 }
 
 /** `xdp-decap ARGS` to completion under `o`. */
-export function runCliAs(args: readonly string[], o: PrivilegeOptions & { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): SpawnSyncReturns<string> {
+export function runCliAs(
+  args: readonly string[],
+  o: PrivilegeOptions & { ns?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): SpawnSyncReturns<string> {
   const [cmd, ...rest] = cliArgvAs(args, o);
   return spawnSync(cmd!, rest, { encoding: 'utf8', env: o.env ?? serviceEnv(o.user), timeout: o.timeoutMs ?? 120000, cwd: '/' });
 }
@@ -98,14 +108,33 @@ export function spawnArgv(argv: readonly string[], env: NodeJS.ProcessEnv, stdio
 export function processCapabilities(pid: number): { effective: string[]; bounding: string[]; ambient: string[]; uid: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status)?.[1] ?? '0'}`);
-  const names = (mask: bigint) => Object.entries(CAP_BITS).filter(([, bit]) => (mask >> BigInt(bit)) & 1n).map(([n]) => n).sort();
+  const names = (mask: bigint) =>
+    Object.entries(CAP_BITS)
+      .filter(([, bit]) => (mask >> BigInt(bit)) & 1n)
+      .map(([n]) => n)
+      .sort();
   const uid = Number(/^Uid:\s*(\d+)/m.exec(status)?.[1]);
   return { effective: names(field('CapEff')), bounding: names(field('CapBnd')), ambient: names(field('CapAmb')), uid };
 }
 
 /** Bits of the capabilities the tests name (linux/capability.h). */
 const CAP_BITS: Record<string, number> = {
-  CAP_CHOWN: 0, CAP_DAC_OVERRIDE: 1, CAP_DAC_READ_SEARCH: 2, CAP_FOWNER: 3, CAP_KILL: 5, CAP_SETGID: 6, CAP_SETUID: 7,
-  CAP_NET_BIND_SERVICE: 10, CAP_NET_ADMIN: 12, CAP_NET_RAW: 13, CAP_IPC_LOCK: 14, CAP_SYS_MODULE: 16, CAP_SYS_PTRACE: 19,
-  CAP_SYS_ADMIN: 21, CAP_SYS_RESOURCE: 24, CAP_PERFMON: 38, CAP_BPF: 39, CAP_CHECKPOINT_RESTORE: 40,
+  CAP_CHOWN: 0,
+  CAP_DAC_OVERRIDE: 1,
+  CAP_DAC_READ_SEARCH: 2,
+  CAP_FOWNER: 3,
+  CAP_KILL: 5,
+  CAP_SETGID: 6,
+  CAP_SETUID: 7,
+  CAP_NET_BIND_SERVICE: 10,
+  CAP_NET_ADMIN: 12,
+  CAP_NET_RAW: 13,
+  CAP_IPC_LOCK: 14,
+  CAP_SYS_MODULE: 16,
+  CAP_SYS_PTRACE: 19,
+  CAP_SYS_ADMIN: 21,
+  CAP_SYS_RESOURCE: 24,
+  CAP_PERFMON: 38,
+  CAP_BPF: 39,
+  CAP_CHECKPOINT_RESTORE: 40,
 };

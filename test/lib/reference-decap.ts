@@ -126,9 +126,13 @@ function carrier(f: Buffer, off: number, ethernet: boolean, ipEtherType: number,
   if (l4 === 17) {
     if (f.length < off + 8) return new Skip('truncated');
     const dport = f.readUInt16BE(off + 2);
-    const type: TunnelType | undefined = s.vxlanPorts.includes(dport) ? 'vxlan'
-      : s.genevePorts.includes(dport) ? 'geneve'
-        : s.vxlanGpePorts.includes(dport) ? 'vxlan-gpe' : undefined;
+    const type: TunnelType | undefined = s.vxlanPorts.includes(dport)
+      ? 'vxlan'
+      : s.genevePorts.includes(dport)
+        ? 'geneve'
+        : s.vxlanGpePorts.includes(dport)
+          ? 'vxlan-gpe'
+          : undefined;
     if (!type) return new Skip('not_tunnel');
     return { type, at: off + 8, family, src, dst, firstFragment };
   }
@@ -136,8 +140,7 @@ function carrier(f: Buffer, off: number, ethernet: boolean, ipEtherType: number,
     if (f.length < off + 4) return new Skip('truncated');
     const flags = f.readUInt16BE(off);
     const protocol = f.readUInt16BE(off + 2);
-    const type: TunnelType | undefined = protocol === 0x6558 && s.gre ? 'gre'
-      : (protocol === 0x88be || protocol === 0x22eb) && s.erspan ? 'erspan' : undefined;
+    const type: TunnelType | undefined = protocol === 0x6558 && s.gre ? 'gre' : (protocol === 0x88be || protocol === 0x22eb) && s.erspan ? 'erspan' : undefined;
     if (!type || (flags & 7) !== 0) return new Skip('not_tunnel');
     if (flags & 0x4000) return new Skip('unsupported');
     const len = 4 + (flags & 0x8000 ? 4 : 0) + (flags & 0x2000 ? 4 : 0) + (flags & 0x1000 ? 4 : 0);
@@ -249,8 +252,9 @@ export function referenceDecap(f: Buffer, s: ReferenceSettings): ReferenceVerdic
     depth++;
   }
 
-  const output = level.ipEtherType === undefined
-    ? f.subarray(level.payload)
-    : Buffer.concat([f.subarray(0, 12), Buffer.from([level.ipEtherType >> 8, level.ipEtherType & 0xff]), f.subarray(level.payload)]);
+  const output =
+    level.ipEtherType === undefined
+      ? f.subarray(level.payload)
+      : Buffer.concat([f.subarray(0, 12), Buffer.from([level.ipEtherType >> 8, level.ipEtherType & 0xff]), f.subarray(level.payload)]);
   return { outcome: 'decapsulated', overhead: f.length - output.length, vni: level.vni, type: level.type, depth, output };
 }

@@ -84,7 +84,21 @@ export class Softflowd {
   /** Starts it in the foreground (-d) and waits until its control socket answers. */
   static async start(options: SoftflowdOptions): Promise<Softflowd> {
     const sf = new Softflowd(options);
-    const args = ['-d', '-i', options.ifname, '-v', String(options.version ?? 10), '-n', options.collector, '-c', sf.control, '-p', join(options.dir, 'softflowd.pid'), '-T', 'full'];
+    const args = [
+      '-d',
+      '-i',
+      options.ifname,
+      '-v',
+      String(options.version ?? 10),
+      '-n',
+      options.collector,
+      '-c',
+      sf.control,
+      '-p',
+      join(options.dir, 'softflowd.pid'),
+      '-T',
+      'full',
+    ];
     if (options.filter) args.push(options.filter);
     sf.child = spawn('ip', ['netns', 'exec', options.ns, 'softflowd', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     sf.child.stdout!.on('data', (d: Buffer) => (sf.output += d.toString()));
@@ -132,7 +146,15 @@ export class Softflowd {
     if (!r.ok) throw new Error(`softflowctl expire-all failed: ${r.text}`);
     let records = 0;
     // expire-all queues the export; the counter moves when the datagrams are out.
-    await this.until(() => this.stats().activeFlows === 0 && (records = this.stats().exportedRecords) > 0, timeoutMs, 'flows to be exported');
+    await this.until(
+      () => {
+        const stats = this.stats();
+        records = stats.exportedRecords;
+        return stats.activeFlows === 0 && records > 0;
+      },
+      timeoutMs,
+      'flows to be exported',
+    );
     return records;
   }
 
@@ -141,7 +163,8 @@ export class Softflowd {
     await pollUntil(
       what,
       () => {
-        if (this.child?.exitCode !== null && this.child?.exitCode !== undefined) throw new Error(`softflowd exited (${this.child.exitCode}) while waiting for ${what}:\n${this.output}`);
+        if (this.child?.exitCode !== null && this.child?.exitCode !== undefined)
+          throw new Error(`softflowd exited (${this.child.exitCode}) while waiting for ${what}:\n${this.output}`);
         return check() ? true : undefined;
       },
       { timeoutMs, intervalMs: 100, lastState: () => `statistics ${JSON.stringify(this.tryStats())}\n${this.output}` },

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { IS_ROOT, REPO_ROOT, requireRoot } from '../lib/env.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF, namespaces); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, namespaces); runs in CI' : false;
 
 describe('benchmarks (smoke)', { skip: SKIP }, () => {
   for (const bench of ['kernel-cost', 'datapath', 'userspace-scaling', 'replay-memory']) {
@@ -21,7 +21,10 @@ describe('benchmarks (smoke)', { skip: SKIP }, () => {
   test('real-path-ab: two builds against the floor and the trivial program in the receive path', (t) => {
     if (!requireRoot(t, 'bench/real-path-ab.ts')) return;
     const decap = join(REPO_ROOT, 'build', 'decap.bpf.o');
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bench', 'real-path-ab.ts'), '--rounds', '1', '--loops', '2', decap, `${decap}:notrack`], { encoding: 'utf8', timeout: 240000 });
+    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bench', 'real-path-ab.ts'), '--rounds', '1', '--loops', '2', decap, `${decap}:notrack`], {
+      encoding: 'utf8',
+      timeout: 240000,
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^trivial XDP_PASS +median +\d+/m);
     assert.match(r.stdout, /^floor +median +\d+ +min +\d+ +work -?\d+ ns = [\d.]+x the floor's/m);

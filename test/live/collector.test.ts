@@ -7,7 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
 import { startCli, type CliProcess } from '../lib/cli.ts';
-import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, readFlowRecords, sumSamples, writeFlowLogsOverlay, writeStandaloneOverlay, type FlowLogRecord } from '../lib/collector.ts';
+import {
+  buildCollector,
+  Collector,
+  COLLECTOR_CONFIG,
+  parseExposition,
+  readFlowRecords,
+  sumSamples,
+  writeFlowLogsOverlay,
+  writeStandaloneOverlay,
+  type FlowLogRecord,
+} from '../lib/collector.ts';
 import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { extractQueries, loadDashboard } from '../lib/dashboard-queries.ts';
 import { pollUntil } from '../lib/poll.ts';
@@ -45,14 +55,32 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     dir = mkdtempSync(join(tmpdir(), 'xdp-decap-otel-'));
     tunnels = [bed.addVxlan(100), bed.addVxlan(200)];
     logsFile = join(dir, 'flow-logs.jsonl');
-    sink = spawn('ip', ['netns', 'exec', bed.cap, process.execPath, join(REPO_ROOT, 'src', 'demo', 'otlp-sink.ts'), String(SINK_PORT), join(dir, 'unused-metrics.jsonl'), logsFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    sink = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        bed.cap,
+        process.execPath,
+        join(REPO_ROOT, 'src', 'demo', 'otlp-sink.ts'),
+        String(SINK_PORT),
+        join(dir, 'unused-metrics.jsonl'),
+        logsFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     await new Promise<void>((resolve, reject) => {
       sink!.stdout!.once('data', () => resolve());
       sink!.once('exit', (code) => reject(new Error(`OTLP sink exited ${code}`)));
     });
     const overlay = writeFlowLogsOverlay(dir, `http://127.0.0.1:${SINK_PORT}`);
     // Standalone xdp-decap here (test/live/receiver.test.ts covers the receiver): the receiver stays configured but unused.
-    collector = await Collector.start({ binary: build.binary, ns: bed.cap, configs: [COLLECTOR_CONFIG, overlay, writeStandaloneOverlay(dir)], env: { XDP_DECAP_INTERFACE: bed.capIf } });
+    collector = await Collector.start({
+      binary: build.binary,
+      ns: bed.cap,
+      configs: [COLLECTOR_CONFIG, overlay, writeStandaloneOverlay(dir)],
+      env: { XDP_DECAP_INTERFACE: bed.capIf },
+    });
     softflowd = await Softflowd.start({ ns: bed.cap, ifname: bed.capIf, collector: '127.0.0.1:2055', dir });
     sendFiller = fillerSender(bed, dir);
   });
@@ -77,7 +105,7 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     const section = readme.slice(start, readme.indexOf('\n## ', start + 1));
     const snippets = [...section.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
     assert.ok(snippets.length >= 2, 'the README section has its yaml snippets: the receiver first, then NetFlow beside it');
-    assert.match(snippets[0]!, /^receivers:\n  xdp_decap:/, 'the first snippet enables the xdp_decap receiver');
+    assert.match(snippets[0]!, /^receivers:\n {2}xdp_decap:/, 'the first snippet enables the xdp_decap receiver');
     // The snippets say "or whatever your pipeline already exports to": give them the prometheus exporter.
     const files = snippets.map((snippet, i) => {
       const file = join(dir, `readme-snippet-${i}.yaml`);
@@ -104,13 +132,19 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     for (const r of records) {
       assert.deepEqual([r.transport, r.src, r.dst, r.dport], ['udp', bed.srcIp, bed.capIp, 4789], `only tunnel flows: ${JSON.stringify(r)}`);
     }
-    assert.ok(!readFlowRecords(logsFile).some((r) => r.src.startsWith('192.168.') || r.dst.startsWith('192.168.')), 'no inner address is visible without decap');
+    assert.ok(
+      !readFlowRecords(logsFile).some((r) => r.src.startsWith('192.168.') || r.dst.startsWith('192.168.')),
+      'no inner address is visible without decap',
+    );
   });
 
   test('with xdp-decap, it reports the inner client flows, and the Prometheus exporter shows both streams side by side', async (t) => {
     if (!requireRoot(t, 'the collector test') || !requireTool(t, 'softflowd') || !requireTool(t, 'curl')) return;
     const config = join(dir, 'xdp-decap.yaml');
-    writeFileSync(config, JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', exportIntervalSeconds: 1 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', exportIntervalSeconds: 1 } }),
+    );
     run = startCli(['run', '--config', config], { ns: bed.cap });
     await run.waitFor(/attached in generic mode/);
 
@@ -145,27 +179,52 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
         const decapDone = tunnels.every((tn) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni) }) === PINGS);
         return decapDone && sumSamples(s, 'netflow_packets_total', { network_transport: 'icmp' }) === recordSum('icmp', 'packets') ? s : undefined;
       },
-      { lastState: () => `records ${JSON.stringify(all)}; scrape:\n${scraped.split('\n').filter((l) => /^(decap_tunnel_packets|netflow)/.test(l)).join('\n')}` },
+      {
+        lastState: () =>
+          `records ${JSON.stringify(all)}; scrape:\n${scraped
+            .split('\n')
+            .filter((l) => /^(decap_tunnel_packets|netflow)/.test(l))
+            .join('\n')}`,
+      },
     );
     for (const tunnel of tunnels) {
       const where = { decap_tunnel_id: String(tunnel.vni), decap_tunnel_type: 'vxlan', network_interface_name: bed.capIf, job: 'xdp-decap' };
       assert.equal(sumSamples(samples, 'decap_tunnel_io_bytes_total', where), PINGS * FRAME_BYTES, 'decap counts inner frame (L2) bytes');
     }
     for (const transport of ['udp', 'icmp']) {
-      assert.equal(sumSamples(samples, 'netflow_packets_total', { network_transport: transport }), recordSum(transport, 'packets'), `netflow_packets_total{${transport}}`);
-      assert.equal(sumSamples(samples, 'netflow_bytes_total', { network_transport: transport }), recordSum(transport, 'bytes'), `netflow_bytes_total{${transport}}`);
+      assert.equal(
+        sumSamples(samples, 'netflow_packets_total', { network_transport: transport }),
+        recordSum(transport, 'packets'),
+        `netflow_packets_total{${transport}}`,
+      );
+      assert.equal(
+        sumSamples(samples, 'netflow_bytes_total', { network_transport: transport }),
+        recordSum(transport, 'bytes'),
+        `netflow_bytes_total{${transport}}`,
+      );
     }
     // Reconciled: decap L3 bytes (frame bytes minus 14 per packet) equal the bytes NetFlow reports for the inner flows.
     const decapL3 = sumSamples(samples, 'decap_tunnel_io_bytes_total') - 14 * sumSamples(samples, 'decap_tunnel_packet_count_total');
-    assert.equal(decapL3, records.filter((r) => r.src.startsWith('192.168.')).reduce((a, r) => a + r.bytes, 0));
-    assert.ok(sumSamples(samples, 'decap_skipped_packet_count_total', { decap_skip_reason: 'not_tunnel' }) > 0, 'the filler frames are counted as skipped, not decapsulated');
+    assert.equal(
+      decapL3,
+      records.filter((r) => r.src.startsWith('192.168.')).reduce((a, r) => a + r.bytes, 0),
+    );
+    assert.ok(
+      sumSamples(samples, 'decap_skipped_packet_count_total', { decap_skip_reason: 'not_tunnel' }) > 0,
+      'the filler frames are counted as skipped, not decapsulated',
+    );
   });
 
-  test("a real Prometheus scrapes the collector with examples/prometheus/prometheus.yml, and every query of the Grafana dashboard returns data", async (t) => {
+  test('a real Prometheus scrapes the collector with examples/prometheus/prometheus.yml, and every query of the Grafana dashboard returns data', async (t) => {
     if (!requireRoot(t, 'the collector test') || !requireTool(t, 'prometheus') || !requireTool(t, 'curl')) return;
     assert.ok(run && run.child.exitCode === null, 'runs after the previous test, with xdp-decap attached');
     // The example file with a 1 s scrape interval, nothing else changed.
-    prometheus = Prometheus.start({ dir, config: writeTestPrometheusConfig(dir, { scrapeInterval: '1s' }), port: 9090, prefix: ['ip', 'netns', 'exec', bed.cap] });
+    prometheus = Prometheus.start({
+      dir,
+      config: writeTestPrometheusConfig(dir, { scrapeInterval: '1s' }),
+      port: 9090,
+      prefix: ['ip', 'netns', 'exec', bed.cap],
+    });
     await prometheus.waitReady();
     await prometheus.waitForSeries('decap_tunnel_packet_count_total', 30000);
     // A few scrapes of history first: increase() extrapolates each series from its first to its last sample in the
@@ -179,16 +238,23 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     // Prometheus must have scraped the complete totals, not a part of the NetFlow records (they reach the collector
     // in several IPFIX messages): wait for the records, then for Prometheus's latest samples to equal them.
     await pollUntil('the fresh inner flows at the collector', () => {
-      const fresh = readFlowRecords(logsFile).slice(recordsBefore).filter((r) => r.src.startsWith('192.168.'));
+      const fresh = readFlowRecords(logsFile)
+        .slice(recordsBefore)
+        .filter((r) => r.src.startsWith('192.168.'));
       return packetsOf(fresh) >= PINGS * tunnels.length ? fresh : undefined;
     });
-    const icmpBytes = readFlowRecords(logsFile).filter((r) => r.transport === 'icmp').reduce((a, r) => a + r.bytes, 0);
+    const icmpBytes = readFlowRecords(logsFile)
+      .filter((r) => r.transport === 'icmp')
+      .reduce((a, r) => a + r.bytes, 0);
     await prometheus.waitForSeries(`sum(netflow_bytes_total{network_transport="icmp"}) == ${icmpBytes}`, 30000);
     await prometheus.waitForSeries(`count(decap_tunnel_packet_count_total{decap_tunnel_id!=""} == ${2 * PINGS}) >= ${tunnels.length}`, 30000);
     // ... and stay so for a few scrapes, so both steps lie inside every window with samples after them.
     await prometheus.waitForSeries(`count_over_time((sum(netflow_bytes_total{network_transport="icmp"}) == ${icmpBytes})[1m:1s]) >= 4`, 30000);
     // Every tunnel's series, not just one of them, must show the fresh traffic in the window (else a ratio of two zero rates is NaN).
-    await prometheus.waitForSeries(`increase(netflow_bytes_total[1m]) > 0 and on() count(increase(decap_tunnel_io_bytes_total{decap_tunnel_id!=""}[1m]) > 0) >= ${tunnels.length}`, 30000);
+    await prometheus.waitForSeries(
+      `increase(netflow_bytes_total[1m]) > 0 and on() count(increase(decap_tunnel_io_bytes_total{decap_tunnel_id!=""}[1m]) > 0) >= ${tunnels.length}`,
+      30000,
+    );
 
     const queries = extractQueries(loadDashboard(), { rateInterval: '1m', interval: '1s', range: '5m' });
     assert.ok(queries.length >= 15, `the dashboard has its queries: ${queries.length}`);
@@ -200,7 +266,9 @@ describe('a real collector: OTLP from xdp-decap, IPFIX from softflowd tapping af
     }
     assert.deepEqual(empty, [], 'every dashboard query returns at least one series and no NaN');
     // The comparison panel's ratio: NetFlow bytes over decap L3 bytes for what was just sent is 1 (plus untouched traffic, e.g. ICMP errors).
-    const ratio = await prometheus.query('sum(increase(netflow_bytes_total{network_transport="icmp"}[5m])) / (sum(increase(decap_tunnel_io_bytes_total[5m])) - 14 * sum(increase(decap_tunnel_packet_count_total[5m])))');
+    const ratio = await prometheus.query(
+      'sum(increase(netflow_bytes_total{network_transport="icmp"}[5m])) / (sum(increase(decap_tunnel_io_bytes_total[5m])) - 14 * sum(increase(decap_tunnel_packet_count_total[5m])))',
+    );
     const r = Number(ratio[0]?.value?.[1]);
     assert.ok(r > 0.9 && r < 1.3, `NetFlow / decap L3 bytes over the window: ${r}`);
   });

@@ -7,18 +7,30 @@ import { readlinkSync } from 'node:fs';
 import { runCli, startCli } from '../lib/cli.ts';
 import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (namespaces, BPF); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (namespaces, BPF); runs in CI' : false;
 
 /** Namespaces, XDP programs and processes the demo with `pid` could have left behind. */
 function leftovers(pid: number): string[] {
   const found: string[] = [];
-  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter((n) => n.startsWith('xd-demo-') && n.includes(`-${pid}-`));
+  const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith('xd-demo-') && n.includes(`-${pid}-`));
   found.push(...ns.map((n) => `namespace ${n}`));
-  const procs = spawnSync('pgrep', ['-af', 'otlp-sink|traffic\\.(ts|js)|cli\\.(ts|js) run|tcpdump -i cap0|otelcol-xdp-decap --config /tmp/xdp-decap-demo-'], { encoding: 'utf8' }).stdout.trim();
+  const procs = spawnSync('pgrep', ['-af', 'otlp-sink|traffic\\.(ts|js)|cli\\.(ts|js) run|tcpdump -i cap0|otelcol-xdp-decap --config /tmp/xdp-decap-demo-'], {
+    encoding: 'utf8',
+  }).stdout.trim();
   // Only this checkout's processes: another checkout's tests on the same machine are not the demo's leftovers.
-  if (procs) found.push(...procs.split('\n').filter(ofThisCheckout).map((p) => `process ${p}`));
+  if (procs)
+    found.push(
+      ...procs
+        .split('\n')
+        .filter(ofThisCheckout)
+        .map((p) => `process ${p}`),
+    );
   const progs = spawnSync('bpftool', ['prog', 'show'], { encoding: 'utf8' }).stdout ?? '';
-  if (/xdp +name xdp_decap/.test(progs) && spawnSync('bpftool', ['net'], { encoding: 'utf8' }).stdout.includes('xdp_decap')) found.push('an attached xdp_decap program');
+  if (/xdp +name xdp_decap/.test(progs) && spawnSync('bpftool', ['net'], { encoding: 'utf8' }).stdout.includes('xdp_decap'))
+    found.push('an attached xdp_decap program');
   return found;
 }
 
@@ -51,7 +63,10 @@ describe('xdp-decap demo', { skip: SKIP }, () => {
     assert.equal(s.ok, true);
     assert.equal(s.countedFrom, 'otlp');
     assert.ok(s.otlp.exportsReceived > 0);
-    assert.deepEqual(s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`), ['vxlan/100', 'vxlan/200', 'geneve/5000', 'erspan/300']);
+    assert.deepEqual(
+      s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`),
+      ['vxlan/100', 'vxlan/200', 'geneve/5000', 'erspan/300'],
+    );
     for (const v of s.vnis) {
       assert.ok(v.sentFrames > 0, `VNI ${v.vni} sent frames`);
       assert.equal(v.packets, v.sentFrames, `VNI ${v.vni} packets`);
@@ -59,11 +74,20 @@ describe('xdp-decap demo', { skip: SKIP }, () => {
       assert.ok(v.match);
     }
     assert.equal(s.skipped.not_tunnel, s.plainFramesSent);
-    assert.ok(s.tap.before.every((f: { dst: string; protocol: string }) => f.protocol !== 'UDP' || f.dst.endsWith(':4789')), 'before: UDP only to the VTEP');
-    assert.ok(s.tap.after.some((f: { src: string }) => f.src.startsWith('192.168.1.1')), 'after: inner conversations');
+    assert.ok(
+      s.tap.before.every((f: { dst: string; protocol: string }) => f.protocol !== 'UDP' || f.dst.endsWith(':4789')),
+      'before: UDP only to the VTEP',
+    );
+    assert.ok(
+      s.tap.after.some((f: { src: string }) => f.src.startsWith('192.168.1.1')),
+      'after: inner conversations',
+    );
     // The ERSPAN port mirror: the tap after XDP sees the mirrored TCP conversation, never the GRE carrier.
     const mirrored = s.tap.after.filter((f: { src: string; dst: string }) => f.src.startsWith('172.16.60.1') && f.dst.startsWith('172.16.60.2'));
-    assert.ok(mirrored.length > 0 && mirrored.every((f: { protocol: string }) => f.protocol === 'TCP'), `after: the ERSPAN mirror's inner TCP conversation: ${JSON.stringify(s.tap.after)}`);
+    assert.ok(
+      mirrored.length > 0 && mirrored.every((f: { protocol: string }) => f.protocol === 'TCP'),
+      `after: the ERSPAN mirror's inner TCP conversation: ${JSON.stringify(s.tap.after)}`,
+    );
     assert.ok(!s.tap.after.some((f: { protocol: string }) => /GRE|47/.test(f.protocol)), 'after: no GRE left on the tap');
     assert.match(r.stderr, /building the testbed/);
     assert.deepEqual(await eventually(() => leftovers(r.pid!)), []);
@@ -78,11 +102,18 @@ describe('xdp-decap demo', { skip: SKIP }, () => {
     assert.equal(s.host, 'collector');
     assert.equal(s.countedFrom, 'otlp');
     assert.ok(s.otlp.exportsReceived > 0, 'the Collector forwarded exports');
-    assert.deepEqual(s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`), ['vxlan/100', 'vxlan/200', 'geneve/5000', 'erspan/300']);
+    assert.deepEqual(
+      s.vnis.map((v: { vni: number; type: string }) => `${v.type}/${v.vni}`),
+      ['vxlan/100', 'vxlan/200', 'geneve/5000', 'erspan/300'],
+    );
     for (const v of s.vnis) {
       assert.ok(v.sentFrames > 0 && v.packets === v.sentFrames && v.bytes === v.sentBytes, `VNI ${v.vni}: ${JSON.stringify(v)}`);
     }
-    assert.match(r.stderr, /the Collector config \(.*otelcol\.yaml\):\n\s+# xdp-decap demo[\s\S]*xdp_decap:\n\s+interfaces: \[\{ name: cap0/, 'the config it used is printed');
+    assert.match(
+      r.stderr,
+      /the Collector config \(.*otelcol\.yaml\):\n\s+# xdp-decap demo[\s\S]*xdp_decap:\n\s+interfaces: \[\{ name: cap0/,
+      'the config it used is printed',
+    );
     assert.match(r.stderr, /stopping the Collector \(SIGTERM/);
     assert.deepEqual(await eventually(() => leftovers(r.pid!)), []);
   });

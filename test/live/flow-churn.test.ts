@@ -15,7 +15,7 @@ import { startCli, type CliProcess } from '../lib/cli.ts';
 import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { LiveBed } from '../lib/live-bed.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF, XDP, namespaces); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, XDP, namespaces); runs in CI' : false;
 const CAPACITY = 65536;
 const IDLE_S = 2;
 const FLOWS = 100_000; // about 1.5x the capacity, each flow one packet
@@ -30,7 +30,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function writeFlows(file: string, from: number, to: number, outer: { src: string; dst: string; dstMac: string }): void {
   const w = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
   for (let n = from; n < to; n++) {
-    const inner = innerFrame({ src: `172.20.${(n >> 8) & 0xff}.${n & 0xff}`, dst: '172.21.0.1', protocol: 'udp', sport: 1024 + (n >> 16), dport: 53, payloadSize: 18 });
+    const inner = innerFrame({
+      src: `172.20.${(n >> 8) & 0xff}.${n & 0xff}`,
+      dst: '172.21.0.1',
+      protocol: 'udp',
+      sport: 1024 + (n >> 16),
+      dport: 53,
+      payloadSize: 18,
+    });
     const f = vxlanFrame({ outerSrc: outer.src, outerDst: outer.dst, dstMac: outer.dstMac, vni: VNI, inner, sport: 40000 + (n % 20000) }).frame;
     w.write({ tsSec: 0, tsFrac: n, caplen: f.length, origLen: f.length, data: f });
   }
@@ -83,17 +90,22 @@ describe('flow table under sustained churn (live)', { skip: SKIP }, () => {
     assert.ok(flowMap, 'flows map of the attached program');
     const tableSize = () => {
       let n = 0;
-      flowMap!.forEachChunk((c) => void (n += c.count));
+      flowMap!.forEachChunk((c) => {
+        n += c.count;
+      });
       return n;
     };
 
-    const replay = (file: string, pps: number, loops = 1) => new Promise<number>((resolve, reject) => {
-      const t0 = performance.now();
-      const p = spawn('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', `--pps=${pps}`, `--loop=${loops}`, '-i', bed.srcIf, file], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      p.once('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`tcpreplay exited ${code}: ${err}`))));
-    });
+    const replay = (file: string, pps: number, loops = 1) =>
+      new Promise<number>((resolve, reject) => {
+        const t0 = performance.now();
+        const p = spawn('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', `--pps=${pps}`, `--loop=${loops}`, '-i', bed.srcIf, file], {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+        p.once('exit', (code) => (code === 0 ? resolve((performance.now() - t0) / 1000) : reject(new Error(`tcpreplay exited ${code}: ${err}`))));
+      });
 
     // Churn: sample the table size once the first idle timeout (plus one expiry interval) has passed.
     const sending = replay(churnFile, PPS);
@@ -110,7 +122,10 @@ describe('flow table under sustained churn (live)', { skip: SKIP }, () => {
     assert.ok(samples.length >= 5, `enough samples during churn (${samples.length})`);
     // A flow stays until it has been idle IDLE_S and the next pass (every IDLE_S / 2) runs.
     const most = rate * IDLE_S * 1.5;
-    assert.ok(Math.max(...samples) <= most * 1.2 + 500, `table holds about the active flows: samples ${samples.join(',')} at ${rate.toFixed(0)} flows/s, expected <= ${most.toFixed(0)}`);
+    assert.ok(
+      Math.max(...samples) <= most * 1.2 + 500,
+      `table holds about the active flows: samples ${samples.join(',')} at ${rate.toFixed(0)} flows/s, expected <= ${most.toFixed(0)}`,
+    );
     assert.ok(Math.min(...samples) >= rate * IDLE_S * 0.6, `flows within the idle timeout are kept: samples ${samples.join(',')}`);
     assert.ok(Math.max(...samples) < CAPACITY / 2, 'never near the capacity, so the LRU never had to evict');
 
@@ -130,7 +145,10 @@ describe('flow table under sustained churn (live)', { skip: SKIP }, () => {
     // are not new a second time, and the active gauge counts exactly them.
     const loops = Math.ceil((EXPORT_S * 1.5) / 0.5);
     const returning = replay(returnFile, RETURNING * 2, loops);
-    e = await live.waitForExports((x) => latestValue(x, 'decap.tunnel.flow.count', where) === FLOWS + RETURNING && latestValue(x, 'decap.tunnel.flow.active', where) === RETURNING, EXPORT_S * 3000);
+    e = await live.waitForExports(
+      (x) => latestValue(x, 'decap.tunnel.flow.count', where) === FLOWS + RETURNING && latestValue(x, 'decap.tunnel.flow.active', where) === RETURNING,
+      EXPORT_S * 3000,
+    );
     assert.ok(tableSize() <= RETURNING);
     await returning;
     e = await live.waitForExports((x) => latestValue(x, 'decap.tunnel.packet.count', where) === FLOWS + RETURNING * loops, EXPORT_S * 3000);

@@ -15,7 +15,7 @@ import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
 import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { LiveBed } from '../lib/live-bed.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF, XDP, namespaces); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, XDP, namespaces); runs in CI' : false;
 const VNIS = [310, 320, 330, 340];
 const FLOWS_PER_VNI = 40;
 const LOOPS = 25;
@@ -49,7 +49,14 @@ describe('counts stay exact when several CPUs decapsulate at once (live)', { ski
       let n = 0;
       for (const vni of VNIS) {
         for (let f = 0; f < FLOWS_PER_VNI; f++) {
-          const inner = innerFrame({ src: '172.30.0.1', dst: `172.31.${vni % 256}.${f}`, protocol: 'udp', sport: 5000 + f, dport: 53, payloadSize: 20 + sender * 100 + f });
+          const inner = innerFrame({
+            src: '172.30.0.1',
+            dst: `172.31.${vni % 256}.${f}`,
+            protocol: 'udp',
+            sport: 5000 + f,
+            dport: 53,
+            payloadSize: 20 + sender * 100 + f,
+          });
           const tf = vxlanFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, dstMac, vni, inner, sport: 30000 + f * 7 + vni });
           w.write({ tsSec: 0, tsFrac: n++, caplen: tf.frame.length, origLen: tf.frame.length, data: tf.frame });
           const s = sent.get(vni)!;
@@ -69,12 +76,21 @@ describe('counts stay exact when several CPUs decapsulate at once (live)', { ski
     plugin = startCli(['run', '--config', config], { ns: bed.cap });
     await plugin.waitFor(/interface cap0: attached in generic mode/);
 
-    await Promise.all(files.map((file, cpu) => new Promise<void>((resolve, reject) => {
-      const p = spawn('taskset', ['-c', String(cpu), 'ip', 'netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', `--loop=${LOOPS}`, '-i', bed.srcIf, file], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tcpreplay on CPU ${cpu}: ${err}`))));
-    })));
+    await Promise.all(
+      files.map(
+        (file, cpu) =>
+          new Promise<void>((resolve, reject) => {
+            const p = spawn(
+              'taskset',
+              ['-c', String(cpu), 'ip', 'netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', `--loop=${LOOPS}`, '-i', bed.srcIf, file],
+              { stdio: ['ignore', 'ignore', 'pipe'] },
+            );
+            let err = '';
+            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+            p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`tcpreplay on CPU ${cpu}: ${err}`))));
+          }),
+      ),
+    );
 
     // Both CPUs really counted: the per-CPU VNI cache or vni_stats has packets in more than one CPU slot.
     const link = JSON.parse(inNs(bed.cap, 'ip', ['-j', '-d', 'link', 'show', bed.capIf])) as Array<{ xdp?: { prog?: { id: number } } }>;
@@ -87,7 +103,8 @@ describe('counts stay exact when several CPUs decapsulate at once (live)', { ski
         const { stride, cpus } = map.perCpuLayout;
         const raw = map.readAll();
         const packetsAt = map.name === MAP_NAMES.vniCache ? LAYOUT.vni_cache_slot.counts + LAYOUT.vni_value.packets : LAYOUT.vni_value.packets;
-        for (let i = 0; i < raw.count; i++) for (let cpu = 0; cpu < cpus; cpu++) if (raw.values.readBigUInt64LE(i * stride * cpus + cpu * stride + packetsAt) > 0n) cpusUsed.add(cpu);
+        for (let i = 0; i < raw.count; i++)
+          for (let cpu = 0; cpu < cpus; cpu++) if (raw.values.readBigUInt64LE(i * stride * cpus + cpu * stride + packetsAt) > 0n) cpusUsed.add(cpu);
       } finally {
         libbpf().close(map.fd);
       }

@@ -14,7 +14,7 @@ import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
 import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { LiveBed } from '../lib/live-bed.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (BPF, XDP, namespaces); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, XDP, namespaces); runs in CI' : false;
 const EXCLUDED_SRC = '10.200.0.3';
 
 /** Outermost flows of every frame the tap wrote. */
@@ -77,7 +77,14 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       const geneveFile = join(live.dir, 'geneve.pcap');
       const w = PcapWriter.open(geneveFile, { linkType: 1, precision: 'micro' });
       const inner = innerFrame({ src: '172.16.9.1', dst: '172.16.9.2', protocol: 'udp', payloadSize: 100 });
-      const gf = geneveFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, dstMac: bed.macOf(bed.cap, bed.capIf), vni: 7000, inner, options: Buffer.alloc(8, 1) });
+      const gf = geneveFrame({
+        outerSrc: bed.srcIp,
+        outerDst: bed.capIp,
+        dstMac: bed.macOf(bed.cap, bed.capIf),
+        vni: 7000,
+        inner,
+        options: Buffer.alloc(8, 1),
+      });
       for (let i = 0; i < 9; i++) w.write({ tsSec: i, tsFrac: 0, caplen: gf.frame.length, origLen: gf.frame.length, data: gf.frame });
       w.close();
       const replay = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', '-i', bed.srcIf, geneveFile], { encoding: 'utf8' });
@@ -89,14 +96,23 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
         // A VXLAN device counts IP bytes; the inner frame the taps see adds its 14-byte Ethernet header.
         return { vni: tn.vni, packets, bytes: a.bytes - before[i]!.bytes + 14 * packets };
       });
-      assert.deepEqual(sent.map((s) => s.packets), [30, 20, 10]);
+      assert.deepEqual(
+        sent.map((s) => s.packets),
+        [30, 20, 10],
+      );
 
       // The tap after XDP: inner conversations, and tunnel frames only from the excluded VTEP.
       const frames = tapFrames(tapFile);
       const tunnelFrames = frames.filter(isTunnel);
-      assert.ok(tunnelFrames.length === 6 && tunnelFrames.every((f) => f.src.startsWith(`${EXCLUDED_SRC}:`)), `only the excluded tunnel stays encapsulated: ${JSON.stringify(tunnelFrames.slice(0, 3))}`);
+      assert.ok(
+        tunnelFrames.length === 6 && tunnelFrames.every((f) => f.src.startsWith(`${EXCLUDED_SRC}:`)),
+        `only the excluded tunnel stays encapsulated: ${JSON.stringify(tunnelFrames.slice(0, 3))}`,
+      );
       for (const tn of tunnels) {
-        assert.ok(frames.some((f) => f.protocol === 'ICMP' && f.src === tn.innerSrc && f.dst === tn.innerDst), `tap sees inner ICMP of VNI ${tn.vni}`);
+        assert.ok(
+          frames.some((f) => f.protocol === 'ICMP' && f.src === tn.innerSrc && f.dst === tn.innerDst),
+          `tap sees inner ICMP of VNI ${tn.vni}`,
+        );
       }
       assert.equal(frames.filter((f) => f.src.startsWith('172.16.9.1')).length, 9, 'tap sees the Geneve inner frames');
 
@@ -136,7 +152,10 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
 
       // SIGHUP: a changed config applies without detaching (same link), the excluded tunnel decapsulates now.
       const linkBefore = sj.interfaces[0].programId;
-      writeFileSync(config, JSON.stringify({ interfaces: [{ name: 'cap0' }], metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }));
+      writeFileSync(
+        config,
+        JSON.stringify({ interfaces: [{ name: 'cap0' }], metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }),
+      );
       plugin.child.kill('SIGHUP');
       await plugin.waitFor(/config reloaded/);
       bed.ping(excludedTunnel, 4);
@@ -145,7 +164,14 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       assert.equal(after.interfaces.find((i: { name: string }) => i.name === 'cap0').programId, linkBefore, 'still the same program: nothing was detached');
 
       // A change that cannot apply live is refused, and the running config stays.
-      writeFileSync(config, JSON.stringify({ interfaces: [{ name: 'cap0' }], maps: { vniCapacity: 10 }, metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }));
+      writeFileSync(
+        config,
+        JSON.stringify({
+          interfaces: [{ name: 'cap0' }],
+          maps: { vniCapacity: 10 },
+          metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 },
+        }),
+      );
       plugin.child.kill('SIGHUP');
       await plugin.waitFor(/maps\.vniCapacity cannot change while running/);
       writeFileSync(config, '{ not json');
@@ -184,7 +210,11 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
     if (!requireRoot(t, 'the live plugin')) return;
     const { bed } = live;
     // A collector that is down, reached with credentials that must never reach the log.
-    const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://user:hunter2@127.0.0.1:9/v1/metrics?api_key=hunter2', OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20hunter2', OTEL_METRIC_EXPORT_INTERVAL: '1000' };
+    const env = {
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://user:hunter2@127.0.0.1:9/v1/metrics?api_key=hunter2',
+      OTEL_EXPORTER_OTLP_HEADERS: 'authorization=Bearer%20hunter2',
+      OTEL_METRIC_EXPORT_INTERVAL: '1000',
+    };
     const plugin = startCli(['run', '--interface', bed.capIf], { ns: bed.cap, env });
     try {
       await plugin.waitFor(/attached in generic mode/);
@@ -194,7 +224,11 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
       let tap = await startCapture(bed.cap, bed.capIf, tapFile, ['-Q', 'in']);
       bed.ping(tunnels[1]!, 5);
       await tap.stop();
-      assert.equal(tapFrames(tapFile).filter(isTunnel).length, 0, `attached: no tunnel frames reach the tap; status: ${runCli(['status'], { ns: bed.cap }).stdout}\n${plugin.output()}`);
+      assert.equal(
+        tapFrames(tapFile).filter(isTunnel).length,
+        0,
+        `attached: no tunnel frames reach the tap; status: ${runCli(['status'], { ns: bed.cap }).stdout}\n${plugin.output()}`,
+      );
       // Collector down all along: traffic was decapsulated regardless.
       assert.doesNotMatch(plugin.output(), /hunter2/, 'no secret in the log (endpoint credentials, query, headers)');
       plugin.child.kill('SIGKILL');
@@ -252,7 +286,9 @@ describe('xdp-decap run, live on a veth testbed', { skip: SKIP }, () => {
     try {
       // nsenter, not `ip netns exec`: the latter remounts /sys, hiding the bpffs where pins live.
       const nsenter = ['nsenter', `--net=/var/run/netns/${bed.cap}`];
-      const r = spawnSync(nsenter[0]!, [...nsenter.slice(1), process.execPath, join(REPO_ROOT, 'test', 'lib', 'pin-decap-link.ts'), bed.capIf, pin], { encoding: 'utf8' });
+      const r = spawnSync(nsenter[0]!, [...nsenter.slice(1), process.execPath, join(REPO_ROOT, 'test', 'lib', 'pin-decap-link.ts'), bed.capIf, pin], {
+        encoding: 'utf8',
+      });
       assert.equal(r.status, 0, r.stderr);
       assert.match(xdpOn(bed.cap, bed.capIf), /name xdp_decap/, 'left attached after its process exited');
       const detach = runCli(['detach', '--interface', bed.capIf], { nsenter: bed.cap });
@@ -306,11 +342,22 @@ function seriesOf(e: OtlpExport, metric: string): Map<string, number[]> {
 
 /** startTimeUnixNano of every decap.tunnel.packet.count point in the sink's file, one list per export. */
 function packetStartTimes(sinkFile: string): bigint[][] {
-  type Body = { resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<{ name: string; sum?: { dataPoints?: Array<{ startTimeUnixNano: string }> } }> }> }> };
-  return readFileSync(sinkFile, 'utf8').split('\n').filter(Boolean).map((line) => {
-    const body = (JSON.parse(line) as { body: Body }).body;
-    return (body.resourceMetrics ?? []).flatMap((r) => (r.scopeMetrics ?? []).flatMap((sm) => (sm.metrics ?? []).filter((m) => m.name === 'decap.tunnel.packet.count').flatMap((m) => (m.sum?.dataPoints ?? []).map((p) => BigInt(p.startTimeUnixNano)))));
-  });
+  type Body = {
+    resourceMetrics?: Array<{ scopeMetrics?: Array<{ metrics?: Array<{ name: string; sum?: { dataPoints?: Array<{ startTimeUnixNano: string }> } }> }> }>;
+  };
+  return readFileSync(sinkFile, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const body = (JSON.parse(line) as { body: Body }).body;
+      return (body.resourceMetrics ?? []).flatMap((r) =>
+        (r.scopeMetrics ?? []).flatMap((sm) =>
+          (sm.metrics ?? [])
+            .filter((m) => m.name === 'decap.tunnel.packet.count')
+            .flatMap((m) => (m.sum?.dataPoints ?? []).map((p) => BigInt(p.startTimeUnixNano))),
+        ),
+      );
+    });
 }
 
 /** Attribute values naming an interface by number: series whose identity depended on attach state. */
@@ -399,7 +446,7 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
     }
   });
 
-  test('--log-level debug: libbpf\'s own diagnostics are in the log at debug level; absent at info', async (t) => {
+  test("--log-level debug: libbpf's own diagnostics are in the log at debug level; absent at info", async (t) => {
     if (!requireRoot(t, 'the live plugin')) return;
     const { bed } = live;
     for (const level of ['debug', 'info']) {
@@ -425,10 +472,18 @@ describe('series identity: one series per (interface name, type, VNI), whatever 
       const linkId = /link id (\d+)/.exec(first.output())![1];
       const before = xdpOn(bed.cap, bed.capIf);
       // other0 comes first in the second config: it gets attached, then must be undone when cap0 is refused.
-      const second = runCli(['run', '--config', live.writeConfig('second.json', { interfaces: [{ name: 'other0' }, { name: bed.capIf, replace: true }] })], { ns: bed.cap, timeoutMs: 30000 });
+      const second = runCli(['run', '--config', live.writeConfig('second.json', { interfaces: [{ name: 'other0' }, { name: bed.capIf, replace: true }] })], {
+        ns: bed.cap,
+        timeoutMs: 30000,
+      });
       assert.equal(second.status, 2, `${second.stdout}${second.stderr}`);
       const lines = second.stderr.trim().split('\n');
-      assert.match(lines.at(-1)!, new RegExp(`^xdp-decap run: interface cap0: already held by another xdp-decap: pid ${first.child.pid} \\(xdp-decap run --config [^)]*first\\.json\\), link id ${linkId}, program id \\d+; stop that one first`));
+      assert.match(
+        lines.at(-1)!,
+        new RegExp(
+          `^xdp-decap run: interface cap0: already held by another xdp-decap: pid ${first.child.pid} \\(xdp-decap run --config [^)]*first\\.json\\), link id ${linkId}, program id \\d+; stop that one first`,
+        ),
+      );
       assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
       assert.doesNotMatch(second.stderr, /exporting OTLP metrics/, 'the second never exported');
       assert.doesNotMatch(xdpOn(bed.cap, 'other0'), /xdp/, 'nothing left half-attached');

@@ -68,7 +68,14 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     const file = join(dir, 'geneve.pcap');
     const w = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
     const inner = innerFrame({ src: '172.16.9.1', dst: '172.16.9.2', protocol: 'udp', payloadSize: 100 });
-    const gf = geneveFrame({ outerSrc: bed.srcIp, outerDst: bed.capIp, dstMac: bed.macOf(bed.cap, bed.capIf), vni: GENEVE_VNI, inner, options: Buffer.alloc(8, 1) });
+    const gf = geneveFrame({
+      outerSrc: bed.srcIp,
+      outerDst: bed.capIp,
+      dstMac: bed.macOf(bed.cap, bed.capIf),
+      vni: GENEVE_VNI,
+      inner,
+      options: Buffer.alloc(8, 1),
+    });
     for (let i = 0; i < GENEVE_FRAMES; i++) w.write({ tsSec: i, tsFrac: 0, caplen: gf.frame.length, origLen: gf.frame.length, data: gf.frame });
     w.close();
     const r = spawnSync('ip', ['netns', 'exec', bed.src, 'tcpreplay', '-q', '--topspeed', '-i', bed.srcIf, file], { encoding: 'utf8' });
@@ -96,12 +103,18 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
   test('the collector attaches xdp-decap; per-VNI counts at the Prometheus exporter equal what was sent (VXLAN and Geneve)', async (t) => {
     if (!requireRoot(t, 'the receiver test') || !requireTool(t, 'tcpreplay') || !requireTool(t, 'curl')) return;
     collector = await Collector.start({ binary, ns: bed.cap, configs: [COLLECTOR_CONFIG], env: env() });
-    await pollUntil('the daemon to attach', () => (/attached in generic mode/.test(collector!.output()) ? true : undefined), { lastState: () => collector!.output().slice(-3000) });
+    await pollUntil('the daemon to attach', () => (/attached in generic mode/.test(collector!.output()) ? true : undefined), {
+      lastState: () => collector!.output().slice(-3000),
+    });
     assert.match(inNs(bed.cap, 'ip', ['-d', 'link', 'show', bed.capIf]), /xdpgeneric/);
     const log = collector.output();
-    assert.match(log, /attached in generic mode.*"interface": "cap0".*"source": "xdp-decap"/, 'daemon log lines reach the collector log with structured fields');
+    assert.match(
+      log,
+      /attached in generic mode.*"interface": "cap0".*"source": "xdp-decap"/,
+      'daemon log lines reach the collector log with structured fields',
+    );
 
-    tunnels.forEach((tn, i) => bed.ping(tn, PINGS[i]!));
+    for (const [i, tn] of tunnels.entries()) bed.ping(tn, PINGS[i]!);
     const geneveBytes = sendGeneve();
     let text = '';
     const samples = await pollUntil(
@@ -109,10 +122,18 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       async () => {
         text = await scrape();
         const s = parseExposition(text);
-        const done = tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni) }) === PINGS[i]) && sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(GENEVE_VNI) }) === GENEVE_FRAMES;
+        const done =
+          tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni) }) === PINGS[i]) &&
+          sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(GENEVE_VNI) }) === GENEVE_FRAMES;
         return done ? s : undefined;
       },
-      { lastState: () => text.split('\n').filter((l) => l.startsWith('decap_tunnel_packets')).join('\n') },
+      {
+        lastState: () =>
+          text
+            .split('\n')
+            .filter((l) => l.startsWith('decap_tunnel_packets'))
+            .join('\n'),
+      },
     );
     tunnels.forEach((tn, i) => {
       const where = { decap_tunnel_id: String(tn.vni), decap_tunnel_type: 'vxlan', network_interface_name: bed.capIf };
@@ -121,7 +142,11 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     });
     const geneve = { decap_tunnel_id: String(GENEVE_VNI), decap_tunnel_type: 'geneve', network_interface_name: bed.capIf };
     assert.equal(sumSamples(samples, 'decap_tunnel_io_bytes_total', geneve), GENEVE_FRAMES * geneveBytes);
-    assert.equal(sumSamples(samples, 'decap_tunnel_packet_count_total'), PINGS.reduce((a, b) => a + b, 0) + GENEVE_FRAMES, 'nothing else counted as decapsulated');
+    assert.equal(
+      sumSamples(samples, 'decap_tunnel_packet_count_total'),
+      PINGS.reduce((a, b) => a + b, 0) + GENEVE_FRAMES,
+      'nothing else counted as decapsulated',
+    );
   });
 
   test('packet on the wire to its count at the Prometheus exporter (collection_interval 1s): within two intervals, measured', async (t) => {
@@ -135,11 +160,18 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       const before = sumSamples(parseExposition(await scrape()), 'decap_tunnel_packet_count_total', { decap_tunnel_id: vni });
       const sent = Date.now();
       bed.ping(tunnels[0]!, 1);
-      await pollUntil('the ping counted', async () => (sumSamples(parseExposition(await scrape()), 'decap_tunnel_packet_count_total', { decap_tunnel_id: vni }) === before + 1 ? true : undefined), { intervalMs: 20, timeoutMs: 10000 });
+      await pollUntil(
+        'the ping counted',
+        async () =>
+          sumSamples(parseExposition(await scrape()), 'decap_tunnel_packet_count_total', { decap_tunnel_id: vni }) === before + 1 ? true : undefined,
+        { intervalMs: 20, timeoutMs: 10000 },
+      );
       latencies.push(Date.now() - sent);
     }
     latencies.sort((a, b) => a - b);
-    console.log(`# wire-to-exporter latency, collection_interval 1s, 8 pings at random phases: min ${latencies[0]} ms, median ${latencies[4]} ms, max ${latencies[7]} ms`);
+    console.log(
+      `# wire-to-exporter latency, collection_interval 1s, 8 pings at random phases: min ${latencies[0]} ms, median ${latencies[4]} ms, max ${latencies[7]} ms`,
+    );
     assert.ok(latencies[7]! < 3000, `every ping counted within two collection intervals: ${latencies}`);
   });
 
@@ -150,7 +182,9 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     assert.ok(first && alive(first), `the daemon's pid is logged: ${first}`);
     hostedRss = { collector: rssKb(collector.pid!), daemon: rssKb(first) };
     process.kill(first, 'SIGKILL');
-    const second = await pollUntil('a new daemon', () => pidsOf(collector!.output()).find((p) => p !== first && alive(p)), { lastState: () => collector!.output().slice(-3000) });
+    const second = await pollUntil('a new daemon', () => pidsOf(collector!.output()).find((p) => p !== first && alive(p)), {
+      lastState: () => collector!.output().slice(-3000),
+    });
     assert.match(collector.output(), /xdp-decap daemon exited; restarting.*"exit": "killed by killed"/);
     await pollUntil('the new daemon to attach', () => ((collector!.output().match(/attached in generic mode/g) ?? []).length >= 2 ? true : undefined));
     assert.notEqual(second, first);
@@ -163,7 +197,13 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
         text = await scrape();
         return sumSamples(parseExposition(text), 'decap_tunnel_packet_count_total', { decap_tunnel_id: vni }) === 7 ? true : undefined;
       },
-      { lastState: () => text.split('\n').filter((l) => l.startsWith('decap_tunnel_packets')).join('\n') },
+      {
+        lastState: () =>
+          text
+            .split('\n')
+            .filter((l) => l.startsWith('decap_tunnel_packets'))
+            .join('\n'),
+      },
     );
   });
 
@@ -171,7 +211,10 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     if (!requireRoot(t, 'the receiver test')) return;
     assert.ok(collector, 'runs after the previous tests');
     const pids = pidsOf(collector.output());
-    assert.ok(readdirSync(tmp).some((f) => f.startsWith('xdp-decap-receiver-')), 'the private directory exists while it runs');
+    assert.ok(
+      readdirSync(tmp).some((f) => f.startsWith('xdp-decap-receiver-')),
+      'the private directory exists while it runs',
+    );
     const code = await collector.terminate();
     const log = collector.output();
     collector = undefined;
@@ -188,15 +231,20 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     assert.ok(hostedRss && !collector, 'runs after the receiver tests');
     collector = await Collector.start({ binary, ns: bed.cap, configs: [COLLECTOR_CONFIG, writeStandaloneOverlay(dir)], env: env() });
     const config = join(dir, 'standalone.json');
-    writeFileSync(config, JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', exportIntervalSeconds: 1 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: 'http://127.0.0.1:4318/v1/metrics', exportIntervalSeconds: 1 } }),
+    );
     const run = startCli(['run', '--config', config], { ns: bed.cap });
     try {
       await run.waitFor(/attached in generic mode/);
-      tunnels.forEach((tn, i) => bed.ping(tn, PINGS[i]!));
+      for (const [i, tn] of tunnels.entries()) bed.ping(tn, PINGS[i]!);
       sendGeneve();
       await pollUntil('the standalone counts at the exporter', async () => {
         const s = parseExposition(await scrape());
-        return tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni), job: 'xdp-decap' }) >= PINGS[i]!) ? true : undefined;
+        return tunnels.every((tn, i) => sumSamples(s, 'decap_tunnel_packet_count_total', { decap_tunnel_id: String(tn.vni), job: 'xdp-decap' }) >= PINGS[i]!)
+          ? true
+          : undefined;
       });
       await new Promise((r) => setTimeout(r, 2000)); // a few more exports, as the hosted figures had
       const separate = { collector: rssKb(collector.pid!), daemon: rssKb(run.child.pid!) };
@@ -221,8 +269,14 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     inNs(bed.cap, 'ip', ['link', 'set', 'dev', bed.capIf, 'xdpgeneric', 'obj', join(REPO_ROOT, 'build', 'pass.bpf.o'), 'sec', 'xdp.frags']);
     try {
       collector = await Collector.start({ binary, ns: bed.cap, configs: [COLLECTOR_CONFIG], env: env() });
-      await pollUntil('the refusal in the collector log', () => (/another XDP program is attached/.test(collector!.output()) ? true : undefined), { lastState: () => collector!.output().slice(-3000) });
-      assert.match(collector.output(), /error\s.*another XDP program is attached: id \d+ "xdp_pass" \(generic mode\); not taking over.*"interface": "cap0"/, 'an error line naming the interface and the other program');
+      await pollUntil('the refusal in the collector log', () => (/another XDP program is attached/.test(collector!.output()) ? true : undefined), {
+        lastState: () => collector!.output().slice(-3000),
+      });
+      assert.match(
+        collector.output(),
+        /error\s.*another XDP program is attached: id \d+ "xdp_pass" \(generic mode\); not taking over.*"interface": "cap0"/,
+        'an error line naming the interface and the other program',
+      );
       assert.match(inNs(bed.cap, 'ip', ['-d', 'link', 'show', bed.capIf]), /name xdp_pass/, 'the other program is untouched');
       // Still serving: the Prometheus exporter answers, NetFlow's pipeline is up, the daemon was not restarted in a loop.
       await new Promise((r) => setTimeout(r, 2500));
@@ -242,8 +296,13 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     // The collector (and so its daemon) without CAP_BPF, CAP_SYS_ADMIN, CAP_PERFMON and CAP_NET_ADMIN.
     const wrap = ['setpriv', '--bounding-set=-bpf,-sys_admin,-perfmon,-net_admin', '--inh-caps=-all', '--'];
     collector = await Collector.start({ binary, ns: bed.cap, configs: [COLLECTOR_CONFIG], env: env(), wrap });
-    await pollUntil('the daemon to give up', () => (/not restarting/.test(collector!.output()) ? true : undefined), { lastState: () => collector!.output().slice(-3000) });
-    assert.match(collector.output(), /error\s.*xdp-decap run: load BPF object .*EPERM \(operation not permitted: run as root or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\)/);
+    await pollUntil('the daemon to give up', () => (/not restarting/.test(collector!.output()) ? true : undefined), {
+      lastState: () => collector!.output().slice(-3000),
+    });
+    assert.match(
+      collector.output(),
+      /error\s.*xdp-decap run: load BPF object .*EPERM \(operation not permitted: run as root or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\)/,
+    );
     assert.match(collector.output(), /xdp-decap daemon cannot run with this config or on this host; not restarting/);
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(pidsOf(collector.output()).length, 1, 'started once, not restarted in a loop');

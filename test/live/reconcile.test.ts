@@ -42,7 +42,14 @@ describe('xdp-decap reconcile against softflowd + nfcapd on a veth testbed', { s
   });
 
   test('per-VNI totals agree where the tap saw everything; a VNI the tap missed and never-tunnelled flows are reported; exit 1', async (t) => {
-    if (!requireRoot(t, 'reconcile live') || !requireTool(t, 'softflowd') || !requireTool(t, 'nfcapd') || !requireTool(t, 'nfdump') || !requireTool(t, 'tcpreplay')) return;
+    if (
+      !requireRoot(t, 'reconcile live') ||
+      !requireTool(t, 'softflowd') ||
+      !requireTool(t, 'nfcapd') ||
+      !requireTool(t, 'nfdump') ||
+      !requireTool(t, 'tcpreplay')
+    )
+      return;
     const bed = live.bed;
     const [vni100, vni200] = tunnels as [VxlanTunnel, VxlanTunnel];
     run = startCli(['run', '--config', live.writeConfig('run.json', {})], { ns: bed.cap });
@@ -71,17 +78,33 @@ describe('xdp-decap reconcile against softflowd + nfcapd on a veth testbed', { s
       [PINGS, PINGS, 0, 0, false],
       `VNI 100 agrees: ${JSON.stringify(row(100))}`,
     );
-    assert.deepEqual([row(200)?.decapPackets, row(200)?.netflowPackets, row(200)?.outsideTolerance], [PINGS, 0, true], `VNI 200 was missed: ${JSON.stringify(row(200))}`);
-    assert.ok(report.decapOnly.some((f) => f.vni === 200 && f.srcAddr === vni200.innerSrc && f.packets === PINGS), 'the missed flow is listed');
+    assert.deepEqual(
+      [row(200)?.decapPackets, row(200)?.netflowPackets, row(200)?.outsideTolerance],
+      [PINGS, 0, true],
+      `VNI 200 was missed: ${JSON.stringify(row(200))}`,
+    );
+    assert.ok(
+      report.decapOnly.some((f) => f.vni === 200 && f.srcAddr === vni200.innerSrc && f.packets === PINGS),
+      'the missed flow is listed',
+    );
     // One flow per probe (each from a new source port).
     const plain = report.netflowOnly.filter((f) => f.protocol === 17 && f.srcAddr === bed.srcIp && f.dstAddr === bed.capIp && f.dstPort === 9999);
-    assert.equal(plain.reduce((a, f) => a + f.packets, 0), PLAIN_UDP, `the never-tunnelled flows are listed: ${JSON.stringify(report.netflowOnly)}`);
+    assert.equal(
+      plain.reduce((a, f) => a + f.packets, 0),
+      PLAIN_UDP,
+      `the never-tunnelled flows are listed: ${JSON.stringify(report.netflowOnly)}`,
+    );
 
     const table = runCli(['reconcile', '--nfdump', store], { ns: bed.cap });
     assert.equal(table.status, 1);
     assert.match(table.stdout, /decap L3 bytes/);
     assert.match(table.stdout, /decapsulated flows NetFlow never reported/);
-    console.log(table.stdout.split('\n').map((l) => `# ${l}`).join('\n'));
+    console.log(
+      table.stdout
+        .split('\n')
+        .map((l) => `# ${l}`)
+        .join('\n'),
+    );
 
     const none = runCli(['reconcile', '--nfdump', store, '--interface', 'lo'], { ns: bed.cap });
     assert.equal(none.status, 2);

@@ -56,7 +56,19 @@ test('the unit runs as a dedicated system user with exactly the capabilities plu
   assert.ok(yes('NoNewPrivileges'));
   assert.equal(setting('ProtectSystem'), 'strict');
   assert.equal(service.get('ReadWritePaths'), undefined, 'run writes nothing');
-  for (const key of ['ProtectHome', 'PrivateTmp', 'ProtectKernelModules', 'ProtectKernelTunables', 'ProtectControlGroups', 'LockPersonality', 'RestrictNamespaces', 'RestrictRealtime', 'RestrictSUIDSGID', 'ProtectClock', 'ProtectHostname']) {
+  for (const key of [
+    'ProtectHome',
+    'PrivateTmp',
+    'ProtectKernelModules',
+    'ProtectKernelTunables',
+    'ProtectControlGroups',
+    'LockPersonality',
+    'RestrictNamespaces',
+    'RestrictRealtime',
+    'RestrictSUIDSGID',
+    'ProtectClock',
+    'ProtectHostname',
+  ]) {
     assert.ok(yes(key), `${key}=yes`);
   }
   assert.deepEqual(words('RestrictAddressFamilies').sort(), ['AF_INET', 'AF_INET6', 'AF_NETLINK', 'AF_UNIX']);
@@ -92,13 +104,16 @@ function seccompFindings(log: string): { families: string[]; refused: string[] }
     if (socket) families.add(socket[1]!);
     // LockPersonality: only personality(0xffffffff) (a query) is allowed. RestrictNamespaces: no CLONE_NEW*, unshare, setns.
     if (/\bpersonality\((?!0xffffffff)/.test(line)) refused.push(line);
-    if (/\b(unshare|setns|sethostname|setdomainname|clock_settime|settimeofday|clock_adjtime|adjtimex|init_module|finit_module|sched_setscheduler)\(/.test(line)) refused.push(line);
+    if (
+      /\b(unshare|setns|sethostname|setdomainname|clock_settime|settimeofday|clock_adjtime|adjtimex|init_module|finit_module|sched_setscheduler)\(/.test(line)
+    )
+      refused.push(line);
     if (/\bclone3?\(.*CLONE_NEW/.test(line)) refused.push(line);
   }
   return { families: [...families].sort(), refused };
 }
 
-describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SKIP }, () => {
+describe("xdp-decap run under the unit's own settings on a testbed", { skip: SKIP }, () => {
   let live: LiveBed;
   let child: ChildProcess | undefined;
   let configDir: string | undefined;
@@ -120,8 +135,15 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     if (traceFile) rmSync(traceFile, { force: true });
   });
 
-  test('as the unit\'s user with its capabilities, no new privileges, read-only system, private /tmp: attaches and counts exactly; seccomp settings would not refuse anything it does', async (t) => {
-    if (!requireRoot(t, 'run under the unit') || !requireTool(t, 'setpriv') || !requireTool(t, 'unshare') || !requireTool(t, 'nsenter') || !requireTool(t, 'strace')) return;
+  test("as the unit's user with its capabilities, no new privileges, read-only system, private /tmp: attaches and counts exactly; seccomp settings would not refuse anything it does", async (t) => {
+    if (
+      !requireRoot(t, 'run under the unit') ||
+      !requireTool(t, 'setpriv') ||
+      !requireTool(t, 'unshare') ||
+      !requireTool(t, 'nsenter') ||
+      !requireTool(t, 'strace')
+    )
+      return;
     const bed = live.bed;
     const tunnel = bed.addVxlan(100);
     const user = systemUser(setting('User')!);
@@ -129,7 +151,11 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     configDir = `/run/xdp-decap-unit-test-${process.pid}`;
     mkdirSync(configDir, { mode: 0o755 });
     const config = join(configDir, 'config.json');
-    writeFileSync(config, JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }), { mode: 0o644 });
+    writeFileSync(
+      config,
+      JSON.stringify({ interfaces: [{ name: bed.capIf }], metrics: { endpoint: live.endpoint, encoding: 'json', exportIntervalSeconds: 1 } }),
+      { mode: 0o644 },
+    );
 
     // ExecStart and WorkingDirectory as the unit says: the sandbox shows this checkout at the install prefix.
     const [node, cli, ...args] = setting('ExecStart')!.split(/\s+/);
@@ -137,13 +163,41 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     const environment = Object.fromEntries((service.get('Environment') ?? []).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
     // strace writes where the sandbox leaves a writable, shared file system (/dev/shm); its own /tmp is private.
     traceFile = `/dev/shm/xdp-decap-unit-test-${process.pid}.strace`;
-    const privileges = setprivArgv({ user, capabilities: words('AmbientCapabilities'), boundingSet: words('CapabilityBoundingSet'), noNewPrivileges: yes('NoNewPrivileges') });
+    const privileges = setprivArgv({
+      user,
+      capabilities: words('AmbientCapabilities'),
+      boundingSet: words('CapabilityBoundingSet'),
+      noNewPrivileges: yes('NoNewPrivileges'),
+    });
     const argv = [
-      'nsenter', `--net=/var/run/netns/${bed.cap}`,
-      'unshare', '--mount', '--propagation', 'private',
-      SANDBOX, '--install', REPO_ROOT, INSTALL_PREFIX, '--chdir', setting('WorkingDirectory')!, setting('UMask') ?? '0022', yes('PrivateTmp') ? 'yes' : 'no', setting('ProtectHome') === 'yes' ? 'yes' : 'no', '--',
-      'strace', '-f', '-qq', '-o', traceFile, '-e', 'trace=socket,personality,unshare,setns,clone,clone3,sethostname,setdomainname,clock_settime,settimeofday,clock_adjtime,adjtimex,init_module,finit_module,sched_setscheduler', '--',
-      ...privileges, node!, cli!, ...args,
+      'nsenter',
+      `--net=/var/run/netns/${bed.cap}`,
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      SANDBOX,
+      '--install',
+      REPO_ROOT,
+      INSTALL_PREFIX,
+      '--chdir',
+      setting('WorkingDirectory')!,
+      setting('UMask') ?? '0022',
+      yes('PrivateTmp') ? 'yes' : 'no',
+      setting('ProtectHome') === 'yes' ? 'yes' : 'no',
+      '--',
+      'strace',
+      '-f',
+      '-qq',
+      '-o',
+      traceFile,
+      '-e',
+      'trace=socket,personality,unshare,setns,clone,clone3,sethostname,setdomainname,clock_settime,settimeofday,clock_adjtime,adjtimex,init_module,finit_module,sched_setscheduler',
+      '--',
+      ...privileges,
+      node!,
+      cli!,
+      ...args,
     ];
     child = spawnArgv(argv, serviceEnv(user, environment), ['ignore', 'pipe', 'pipe'], '/');
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -189,7 +243,15 @@ describe('xdp-decap run under the unit\'s own settings on a testbed', { skip: SK
     t.diagnostic(`run under the unit: uid ${caps.uid}, capabilities ${caps.effective.join(' ')}, socket families ${families.join(' ')}`);
     assert.ok(families.includes('AF_NETLINK') && families.includes('AF_INET'), `the trace saw run's sockets: ${families.join(', ')}`);
     const allowed = new Set(words('RestrictAddressFamilies'));
-    assert.deepEqual(families.filter((f) => !allowed.has(f)), [], `RestrictAddressFamilies would refuse these sockets: ${families.join(', ')}`);
-    assert.deepEqual(refused, [], 'no call the unit\'s seccomp settings (LockPersonality, RestrictNamespaces, ProtectClock, ProtectHostname, ProtectKernelModules, RestrictRealtime) refuse');
+    assert.deepEqual(
+      families.filter((f) => !allowed.has(f)),
+      [],
+      `RestrictAddressFamilies would refuse these sockets: ${families.join(', ')}`,
+    );
+    assert.deepEqual(
+      refused,
+      [],
+      "no call the unit's seccomp settings (LockPersonality, RestrictNamespaces, ProtectClock, ProtectHostname, ProtectKernelModules, RestrictRealtime) refuse",
+    );
   });
 });

@@ -27,9 +27,13 @@ function runMatrix(kernel: string, results: string): Promise<number | null> {
 }
 
 function diagnose(t: TestContext, r: KernelResult): void {
-  const timings = Object.entries(r.timings).map(([k, v]) => `${k} ${v} s`).join(', ');
+  const timings = Object.entries(r.timings)
+    .map(([k, v]) => `${k} ${v} s`)
+    .join(', ');
   const builds = (r.verifier?.builds ?? []).map((b) =>
-    b.loaded ? `${b.object} ${b.processedInsns} insns processed in ${((b.verificationMicros ?? 0) / 1000).toFixed(0)} ms (${b.xlatedInsns} after verification)` : `${b.object} refused: ${b.reason?.join(' | ')}`,
+    b.loaded
+      ? `${b.object} ${b.processedInsns} insns processed in ${((b.verificationMicros ?? 0) / 1000).toFixed(0)} ms (${b.xlatedInsns} after verification)`
+      : `${b.object} refused: ${b.reason?.join(' | ')}`,
   );
   const line = `${r.name} (${r.verifier?.kernel ?? '?'}): ${r.seconds ?? '?'} s in all (${timings}); ${builds.join('; ')}`;
   t.diagnostic(line);
@@ -46,15 +50,17 @@ function assertSuitePassed(r: KernelResult, host: KernelResult | undefined): voi
   if (host && host !== r) {
     // The same tests pass as on the host, suite by suite, but for the rule table of a build this kernel cannot load.
     const loaded = new Set(r.verifier?.builds.filter((b) => b.loaded).map((b) => b.object));
-    const expected = [...host.passedBySuite].filter(([suite]) => !/real program (\S+\.bpf\.o)/.test(suite) || loaded.has(/real program (\S+\.bpf\.o)/.exec(suite)![1]!));
+    const expected = [...host.passedBySuite].filter(
+      ([suite]) => !/real program (\S+\.bpf\.o)/.test(suite) || loaded.has(/real program (\S+\.bpf\.o)/.exec(suite)![1]!),
+    );
     assert.deepEqual([...r.passedBySuite].sort(), expected.sort(), 'the kernel tests that pass, suite by suite, as on the host');
     assert.ok(r.replay && host.replay, 'both replayed the crafted capture');
-    assert.deepEqual(r.replay.summary, host.replay.summary, 'replay summary identical to the host\'s');
-    assert.equal(r.replay.sha256, host.replay.sha256, 'replay output identical to the host\'s, byte for byte');
+    assert.deepEqual(r.replay.summary, host.replay.summary, "replay summary identical to the host's");
+    assert.equal(r.replay.sha256, host.replay.sha256, "replay output identical to the host's, byte for byte");
   }
 }
 
-describe('the kernel matrix: the suite on this host, Debian 12\'s 6.1 and Debian 13\'s 6.12 (qemu, TCG)', { skip: SKIP }, () => {
+describe("the kernel matrix: the suite on this host, Debian 12's 6.1 and Debian 13's 6.12 (qemu, TCG)", { skip: SKIP }, () => {
   let results: string;
   let host: KernelResult | undefined;
 
@@ -67,13 +73,16 @@ describe('the kernel matrix: the suite on this host, Debian 12\'s 6.1 and Debian
   });
   const guestResults = new Map<string, KernelResult>();
 
-  test('this host\'s kernel: every build verifies, the kernel tests pass, replay runs', async (t) => {
+  test("this host's kernel: every build verifies, the kernel tests pass, replay runs", async (t) => {
     if (!requireRoot(t, 'the kernel matrix')) return;
     await runMatrix('host', results);
     host = readKernelResult(results, 'host');
     diagnose(t, host);
     assertSuitePassed(host, undefined);
-    assert.ok(host.verifier?.builds.every((b) => b.loaded), 'the development kernel loads both builds');
+    assert.ok(
+      host.verifier?.builds.every((b) => b.loaded),
+      'the development kernel loads both builds',
+    );
   });
 
   for (const g of GUESTS) {
@@ -91,7 +100,10 @@ describe('the kernel matrix: the suite on this host, Debian 12\'s 6.1 and Debian
       for (const b of r.verifier!.builds) {
         if (b.object === 'decap.bpf.o' && g.build !== 'decap.bpf.o') {
           assert.equal(b.loaded, false);
-          assert.ok(b.reason?.some((l) => l.includes('bpf_cast_to_kern_ctx')), `decap.bpf.o refused for the kfunc this kernel lacks: ${b.reason}`);
+          assert.ok(
+            b.reason?.some((l) => l.includes('bpf_cast_to_kern_ctx')),
+            `decap.bpf.o refused for the kfunc this kernel lacks: ${b.reason}`,
+          );
         } else {
           assert.equal(b.loaded, true, `${b.object} loads on ${g.kernel}: ${b.reason?.join('\n')}`);
         }

@@ -46,7 +46,12 @@ export function readKernelResult(results: string, name: string): KernelResult {
   const seconds = read(dir, 'seconds')?.trim();
   const summary = read(dir, 'kernel-tests.summary')?.trim();
   const tests = summary
-    ? (Object.fromEntries(summary.split(',').map((kv) => kv.split(' ')).map(([k, v]) => [k, Number(v)])) as unknown as TestTotals)
+    ? (Object.fromEntries(
+        summary
+          .split(',')
+          .map((kv) => kv.split(' '))
+          .map(([k, v]) => [k, Number(v)]),
+      ) as unknown as TestTotals)
     : undefined;
   const replayJson = jsonOf<unknown>(read(dir, 'replay.json'));
   const pcap = join(dir, 'replay.pcap');
@@ -59,7 +64,14 @@ export function readKernelResult(results: string, name: string): KernelResult {
     verifier: jsonOf<VerifierReport>(read(dir, 'verifier.json')),
     tests,
     replay: replayJson && existsSync(pcap) ? { summary: replayJson, sha256: createHash('sha256').update(readFileSync(pcap)).digest('hex') } : undefined,
-    timings: Object.fromEntries((read(dir, 'timings') ?? '').trim().split('\n').filter(Boolean).map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)])),
+    timings: Object.fromEntries(
+      (read(dir, 'timings') ?? '')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' '))
+        .map(([k, v]) => [k, Number(v)]),
+    ),
   };
 }
 
@@ -84,7 +96,17 @@ export function passedBySuite(tap: string): Map<string, number> {
 /** The last lines of the guest's output and of its failing tests: what a CI log needs when a kernel fails. */
 export function failureContext(r: KernelResult, lines = 40): string {
   const tap = read(r.dir, 'kernel-tests.tap') ?? '';
-  const failing = tap.split('\n').filter((l) => /^\s*not ok /.test(l) && !/# (TODO|SKIP)/.test(l)).slice(0, 20);
+  const failing = tap
+    .split('\n')
+    .filter((l) => /^\s*not ok /.test(l) && !/# (TODO|SKIP)/.test(l))
+    .slice(0, 20);
   const log = (read(r.dir, 'job.log') ?? read(r.dir, 'console.log') ?? '').trimEnd().split('\n').slice(-lines);
-  return [`${r.name}: exit ${r.exitStatus ?? 'none'}; results in ${r.dir}`, ...failing, '--- last output ---', ...log].join('\n');
+  const crashes = (read(r.dir, 'crashes.txt') ?? '').trim();
+  return [
+    `${r.name}: exit ${r.exitStatus ?? 'none'}; results in ${r.dir}`,
+    ...failing,
+    ...(crashes ? ['--- processes the kernel killed ---', crashes] : []),
+    '--- last output ---',
+    ...log,
+  ].join('\n');
 }

@@ -15,7 +15,7 @@ import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { manifestCapabilities } from '../lib/privilege.ts';
 import { unitSettings } from './installed-live.ts';
 
-const SKIP = !IS_ROOT && !process.env['CI'] ? 'needs root (debootstrap, chroot, mounts, BPF); runs in CI' : false;
+const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (debootstrap, chroot, mounts, BPF); runs in CI' : false;
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const PREVIOUS = `${VERSION}~upgradetest1`;
 /** What the demo and `systemd-analyze` need; downloaded into the cached root, installed only after xdp-decap. */
@@ -53,17 +53,25 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     t0 = Date.now();
     // The same tree built twice: this version as shipped (xz), and an older one to upgrade from (gzip -1, faster).
     // Both packages, one path a line, xdp-decap first.
-    const current = must('bash', ['scripts/package.sh', '--out', join(scratch, 'current')], 1_200_000).trim().split('\n');
+    const current = must('bash', ['scripts/package.sh', '--out', join(scratch, 'current')], 1_200_000)
+      .trim()
+      .split('\n');
     timings.push(`package ${seconds(t0)} s, ${current.map((f) => `${(readFileSync(f).length / 1e6).toFixed(1)} MB`).join(' + ')}`);
     t0 = Date.now();
-    const previous = must('bash', ['scripts/package.sh', '--out', join(scratch, 'previous'), '--version', PREVIOUS, '--no-build', '--fast'], 1_200_000).trim().split('\n');
-    assert.deepEqual([current, previous].map((l) => l.length), [2, 2], 'package.sh prints the paths of both packages');
+    const previous = must('bash', ['scripts/package.sh', '--out', join(scratch, 'previous'), '--version', PREVIOUS, '--no-build', '--fast'], 1_200_000)
+      .trim()
+      .split('\n');
+    assert.deepEqual(
+      [current, previous].map((l) => l.length),
+      [2, 2],
+      'package.sh prints the paths of both packages',
+    );
     timings.push(`package (older version, --no-build --fast) ${seconds(t0)} s`);
     debs = { previous, current };
     root = DebianRoot.create(cached);
     mkdirSync(root.path('tmp/debs'));
-    debsOf(PREVIOUS).forEach((inside, i) => copyFileSync(previous[i]!, root!.path(inside)));
-    debsOf(VERSION).forEach((inside, i) => copyFileSync(current[i]!, root!.path(inside)));
+    for (const [i, inside] of debsOf(PREVIOUS).entries()) copyFileSync(previous[i]!, root!.path(inside));
+    for (const [i, inside] of debsOf(VERSION).entries()) copyFileSync(current[i]!, root!.path(inside));
   });
 
   after((t) => {
@@ -91,7 +99,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     }
   });
 
-  test('the clean root has none of the run-time libraries: the package\'s Depends must bring them', (t) => {
+  test("the clean root has none of the run-time libraries: the package's Depends must bring them", (t) => {
     if (!requireRoot(t, 'the package test')) return;
     for (const pkg of ['libbpf1', 'procps']) {
       assert.notEqual(root!.run('dpkg-query', ['-W', '-f=${Status}', pkg]).stdout, 'install ok installed', `${pkg} is already in the clean root`);
@@ -113,7 +121,10 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.match(shell!, /nologin|false/);
     assert.ok(existsSync(root!.path('lib/systemd/system/xdp-decap.service')));
     assert.ok(!present(root!.path('etc/systemd/system/multi-user.target.wants/xdp-decap.service')), 'not enabled on install');
-    assert.match(readFileSync(root!.path('lib/systemd/system/xdp-decap.service'), 'utf8'), /^ExecStart=\/usr\/bin\/xdp-decap run --config \/etc\/xdp-decap\/config\.yaml$/m);
+    assert.match(
+      readFileSync(root!.path('lib/systemd/system/xdp-decap.service'), 'utf8'),
+      /^ExecStart=\/usr\/bin\/xdp-decap run --config \/etc\/xdp-decap\/config\.yaml$/m,
+    );
     assert.equal(root!.ok('dpkg-query', ['-W', '-f=${Conffiles}', 'xdp-decap']).trim().split(' ')[0], '/etc/xdp-decap/config.yaml');
     // The Collector package: runs the daemon of exactly this xdp-decap; Go links statically, so nothing else.
     assert.equal(root!.ok('dpkg-query', ['-W', '-f=${Depends}', 'otelcol-xdp-decap']), `xdp-decap (= ${PREVIOUS})`);
@@ -122,7 +133,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.equal(root!.ok('dpkg-query', ['-W', '-f=${Conffiles}', 'otelcol-xdp-decap']).trim().split(' ')[0], '/etc/otelcol-xdp-decap/config.yaml');
   });
 
-  test('xdp-decap --version from the installed paths: the package version, the root\'s libbpf, this kernel', (t) => {
+  test("xdp-decap --version from the installed paths: the package version, the root's libbpf, this kernel", (t) => {
     if (!requireRoot(t, 'the package test')) return;
     const lines = root!.ok('xdp-decap', ['--version']).trim().split('\n');
     assert.equal(lines[0], `xdp-decap ${PREVIOUS}`);
@@ -130,13 +141,17 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.match(lines[1]!, /^libbpf \d+\.\d+/);
     assert.ok(libbpfVersion.startsWith(lines[1]!.slice('libbpf '.length)), `${lines[1]} is the root's libbpf1 ${libbpfVersion}`);
     assert.ok(lines[2]!.startsWith(`kernel Linux ${release()} `), lines[2]);
-    assert.match(lines[3]!, /^node 24\./, 'the package\'s own Node 24');
+    assert.match(lines[3]!, /^node 24\./, "the package's own Node 24");
     assert.deepEqual(root!.ok('xdp-decap', ['-V']).trim().split('\n'), lines);
   });
 
   test('xdp-decap replay of a capture, inside the clean root (which has no libpcap: replay reads captures itself)', (t) => {
     if (!requireRoot(t, 'the package test')) return;
-    assert.notEqual(root!.run('dpkg-query', ['-W', '-f=${Status}', 'libpcap0.8']).stdout, 'install ok installed', 'nothing the package depends on brought libpcap');
+    assert.notEqual(
+      root!.run('dpkg-query', ['-W', '-f=${Status}', 'libpcap0.8']).stdout,
+      'install ok installed',
+      'nothing the package depends on brought libpcap',
+    );
     const inner = (n: number) => innerFrame({ src: `192.168.${n}.1`, dst: `192.168.${n}.2`, protocol: 'udp', sport: 40000 + n, payloadSize: 64 });
     const frames = [
       ...[1, 2, 3].map(() => vxlanFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 100, inner: inner(1) })),
@@ -144,13 +159,15 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
       { frame: inner(3), inner: inner(3), overhead: 0 },
     ];
     const writer = PcapWriter.open(root!.path('tmp/mirror.pcap'), { linkType: 1, precision: 'micro' });
-    frames.forEach((f, i) => writer.write({ tsSec: 1_700_000_000 + i, tsFrac: 0, data: f.frame }));
+    for (const [i, f] of frames.entries()) writer.write({ tsSec: 1_700_000_000 + i, tsFrac: 0, data: f.frame });
     writer.close();
     const summary = JSON.parse(root!.ok('xdp-decap', ['replay', '/tmp/mirror.pcap', '--out', '/tmp/out.pcap', '--json']));
     assert.equal(summary.frames, 6);
     assert.equal(summary.decapsulated, 5);
     assert.equal(summary.skipped.not_tunnel, 1);
-    const byVni = Object.fromEntries(summary.vnis.map((v: { vni: number; type: string; packets: number; bytes: number }) => [v.vni, [v.type, v.packets, v.bytes]]));
+    const byVni = Object.fromEntries(
+      summary.vnis.map((v: { vni: number; type: string; packets: number; bytes: number }) => [v.vni, [v.type, v.packets, v.bytes]]),
+    );
     assert.deepEqual(byVni, { 100: ['vxlan', 3, 3 * inner(1).length], 5000: ['geneve', 2, 2 * inner(2).length] });
     assert.ok(existsSync(root!.path('tmp/out.pcap')));
   });
@@ -158,7 +175,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
   test('upgrade of both to this version keeps the edited /etc/xdp-decap/config.yaml and /etc/otelcol-xdp-decap/config.yaml', (t) => {
     if (!requireRoot(t, 'the package test')) return;
     const config = root!.path('etc/xdp-decap/config.yaml');
-    const edited = readFileSync(config, 'utf8').replace('vxlanPorts: [4789]', 'vxlanPorts: [4789, 8472]') + '# edited by the operator\n';
+    const edited = `${readFileSync(config, 'utf8').replace('vxlanPorts: [4789]', 'vxlanPorts: [4789, 8472]')}# edited by the operator\n`;
     assert.notEqual(edited, readFileSync(config, 'utf8'));
     writeFileSync(config, edited);
     const otelConfig = root!.path('etc/otelcol-xdp-decap/config.yaml');
@@ -167,12 +184,15 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     writeFileSync(otelConfig, otelEdited);
     root!.ok('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...debsOf(VERSION)], { timeoutMs: 600_000 });
     for (const pkg of PACKAGES) assert.equal(root!.ok('dpkg-query', ['-W', '-f=${Version}', pkg]), VERSION, pkg);
-    assert.equal(readFileSync(config, 'utf8'), edited, 'the operator\'s edits survive the upgrade');
-    assert.equal(readFileSync(otelConfig, 'utf8'), otelEdited, 'the operator\'s edits of the Collector config survive the upgrade');
+    assert.equal(readFileSync(config, 'utf8'), edited, "the operator's edits survive the upgrade");
+    assert.equal(readFileSync(otelConfig, 'utf8'), otelEdited, "the operator's edits of the Collector config survive the upgrade");
     for (const f of [config, otelConfig]) assert.ok(!existsSync(`${f}.dpkg-new`) && !existsSync(`${f}.dpkg-dist`), f);
     assert.equal(root!.ok('xdp-decap', ['--version']).split('\n')[0], `xdp-decap ${VERSION}`);
     // The edited config is the one a `run` would use: it validates.
-    assert.match(root!.ok('xdp-decap', ['replay', '/tmp/mirror.pcap', '--out', '/tmp/out2.pcap', '--config', '/etc/xdp-decap/config.yaml', '--json']), /"decapsulated": ?5/);
+    assert.match(
+      root!.ok('xdp-decap', ['replay', '/tmp/mirror.pcap', '--out', '/tmp/out2.pcap', '--config', '/etc/xdp-decap/config.yaml', '--json']),
+      /"decapsulated": ?5/,
+    );
   });
 
   test('otelcol-xdp-decap validate: the installed config passes; a bad receiver setting is refused with one line naming the key', (t) => {
@@ -188,7 +208,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     // The daemon's path is the package's, fixed in the binary: nothing points back at the build's checkout.
     const binary = readFileSync(root!.path('usr/bin/otelcol-xdp-decap'));
     assert.ok(binary.includes('/usr/lib/xdp-decap/node/bin/node') && binary.includes('/usr/lib/xdp-decap/dist/src/cli.js'), 'the installed daemon paths');
-    assert.ok(!binary.includes(`${REPO_ROOT}/dist/src/cli.js`), 'not the checkout\'s daemon');
+    assert.ok(!binary.includes(`${REPO_ROOT}/dist/src/cli.js`), "not the checkout's daemon");
   });
 
   test('systemd-analyze verify of the installed unit (systemd installed afterwards, not a Depends)', (t) => {
@@ -197,7 +217,14 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     for (const unit of ['xdp-decap.service', 'otelcol-xdp-decap.service']) {
       const r = root!.run('systemd-analyze', ['verify', '--man=no', `/lib/systemd/system/${unit}`]);
       assert.equal(r.status, 0, `${unit}: ${r.stderr}`);
-      assert.equal(r.stderr.split('\n').filter((l) => l.includes(unit)).join('\n'), '', `no complaint about ${unit}`);
+      assert.equal(
+        r.stderr
+          .split('\n')
+          .filter((l) => l.includes(unit))
+          .join('\n'),
+        '',
+        `no complaint about ${unit}`,
+      );
     }
     // The Collector's unit: the same user, exactly plugin.json's capabilities, ambient so its daemon inherits them.
     const otel = unitSettings(root!, 'otelcol-xdp-decap.service');
@@ -209,7 +236,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.deepEqual(otel.get('AmbientCapabilities')!.split(' ').sort(), [...CAPABILITIES].sort());
   });
 
-  test('on Debian 12\'s own kernel (6.1, booted under qemu): the installed demo runs, the installed Collector under its unit\'s settings attaches its daemon and counts per VNI', (t) => {
+  test("on Debian 12's own kernel (6.1, booted under qemu): the installed demo runs, the installed Collector under its unit's settings attaches its daemon and counts per VNI", (t) => {
     if (!requireRoot(t, 'the package test') || !requireTool(t, 'qemu-system-x86_64') || !requireTool(t, 'curl')) return;
     // The guest sees this root as the host left it (installed, upgraded), copy-on-write: nothing it does comes back.
     const t0 = Date.now();
@@ -220,11 +247,22 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
       writeFileSync(job, `cd ${REPO_ROOT} && exec node_modules/.bin/node test/package/installed-live.ts ${root!.dir}\n`);
       const boot = spawnSync('bash', ['scripts/vm/boot.sh', kernel, job, join(results, 'vm')], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 1_500_000 });
       const log = existsSync(join(results, 'vm', 'job.log')) ? readFileSync(join(results, 'vm', 'job.log'), 'utf8') : boot.stderr;
-      const report = log.trimEnd().split('\n').reverse().map((l) => { try { return JSON.parse(l) as { ok: boolean; timings: string[]; error?: string }; } catch { return undefined; } }).find(Boolean);
+      const report = log
+        .trimEnd()
+        .split('\n')
+        .reverse()
+        .map((l) => {
+          try {
+            return JSON.parse(l) as { ok: boolean; timings: string[]; error?: string };
+          } catch {
+            return undefined;
+          }
+        })
+        .find(Boolean);
       timings.push(...(report?.timings ?? []).map((line) => `6.1 guest: ${line}`), `6.1 guest in all ${seconds(t0)} s`);
       assert.equal(boot.status, 0, `the guest's job failed:\n${report?.error ?? log.slice(-4000)}`);
       assert.equal(report?.ok, true);
-      assert.match(report.timings[0]!, /^kernel 6\.1\./, 'ran on Debian 12\'s kernel');
+      assert.match(report.timings[0]!, /^kernel 6\.1\./, "ran on Debian 12's kernel");
     } finally {
       rmSync(results, { recursive: true, force: true });
     }
@@ -245,9 +283,31 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     const left = owned.filter((p) => p.includes('xdp-decap') && present(root!.path(p)));
     assert.deepEqual(left, []);
     // And nothing named after them anywhere in the root (units' symlinks, helper state, conffile backups).
-    const named = root!.ok('find', ['/', '-xdev', '(', '-path', '/tmp', '-o', '-path', '/var/cache/apt', '-o', '-path', '/var/log', ')', '-prune', '-o', '-name', '*xdp-decap*', '-print']).trim();
+    const named = root!
+      .ok('find', [
+        '/',
+        '-xdev',
+        '(',
+        '-path',
+        '/tmp',
+        '-o',
+        '-path',
+        '/var/cache/apt',
+        '-o',
+        '-path',
+        '/var/log',
+        ')',
+        '-prune',
+        '-o',
+        '-name',
+        '*xdp-decap*',
+        '-print',
+      ])
+      .trim();
     assert.equal(named, '', 'nothing named xdp-decap left');
-    const enabled = readdirSync(root!.path('var/lib/systemd/deb-systemd-helper-enabled'), { recursive: true }).map(String).filter((f) => f.includes('xdp-decap'));
+    const enabled = readdirSync(root!.path('var/lib/systemd/deb-systemd-helper-enabled'), { recursive: true })
+      .map(String)
+      .filter((f) => f.includes('xdp-decap'));
     assert.deepEqual(enabled, []);
   });
 
@@ -256,6 +316,12 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     const t0 = Date.now();
     const out = must('lintian', ['--fail-on', 'error,warning', '--no-tag-display-limit', ...debs.current], 900_000);
     timings.push(`lintian ${seconds(t0)} s`);
-    assert.equal(out.split('\n').filter((l) => /^[EW]: /.test(l)).join('\n'), '');
+    assert.equal(
+      out
+        .split('\n')
+        .filter((l) => /^[EW]: /.test(l))
+        .join('\n'),
+      '',
+    );
   });
 });

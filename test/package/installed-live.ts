@@ -30,7 +30,9 @@ const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
 /** An installed unit's `Key=value` settings (each key once in these units). */
 export function unitSettings(root: DebianRoot, unit: string): Map<string, string> {
-  const lines = readFileSync(root.path(`lib/systemd/system/${unit}`), 'utf8').split('\n').filter((l) => /^[A-Z]\w*=/.test(l));
+  const lines = readFileSync(root.path(`lib/systemd/system/${unit}`), 'utf8')
+    .split('\n')
+    .filter((l) => /^[A-Z]\w*=/.test(l));
   return new Map(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }
 
@@ -66,14 +68,31 @@ export async function installedCollector(root: DebianRoot, timings: string[]): P
     // sandbox of test/lib/unit-sandbox.sh in a mount namespace of its own; its ExecStart as it is.
     const unit = unitSettings(root, 'otelcol-xdp-decap.service');
     assert.equal(unit.get('ProtectSystem'), 'strict');
-    const [, , uid, gid] = root.ok('getent', ['passwd', unit.get('User')!]).trim().split(':');
+    const [, , uid, gid] = root
+      .ok('getent', ['passwd', unit.get('User')!])
+      .trim()
+      .split(':');
     copyFileSync(join(REPO_ROOT, 'test', 'lib', 'unit-sandbox.sh'), root.path('usr/local/lib/unit-sandbox.sh'));
     const words = (key: string) => unit.get(key)!.split(' ');
     const argv = [
-      'nsenter', `--net=/run/netns/${OTEL_NS}`,
-      'unshare', '--mount', '--propagation', 'private',
-      'sh', '/usr/local/lib/unit-sandbox.sh', unit.get('UMask')!, unit.get('PrivateTmp')!, unit.get('ProtectHome')!, '--',
-      ...setprivArgv({ user: { name: unit.get('User')!, uid: Number(uid), gid: Number(gid), home: '/nonexistent' }, capabilities: words('AmbientCapabilities'), boundingSet: words('CapabilityBoundingSet'), noNewPrivileges: unit.get('NoNewPrivileges') === 'yes' }),
+      'nsenter',
+      `--net=/run/netns/${OTEL_NS}`,
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      'sh',
+      '/usr/local/lib/unit-sandbox.sh',
+      unit.get('UMask')!,
+      unit.get('PrivateTmp')!,
+      unit.get('ProtectHome')!,
+      '--',
+      ...setprivArgv({
+        user: { name: unit.get('User')!, uid: Number(uid), gid: Number(gid), home: '/nonexistent' },
+        capabilities: words('AmbientCapabilities'),
+        boundingSet: words('CapabilityBoundingSet'),
+        noNewPrivileges: unit.get('NoNewPrivileges') === 'yes',
+      }),
       ...words('ExecStart'),
     ];
     assert.deepEqual(argv.slice(-3), ['/usr/bin/otelcol-xdp-decap', '--config', '/etc/otelcol-xdp-decap/config.yaml']);
@@ -98,24 +117,39 @@ export async function installedCollector(root: DebianRoot, timings: string[]): P
     timings.push(`installed Collector: daemon attached ${seconds(t0)} s`);
     // The daemon is the package's: its Node.js and cli.js under /usr/lib/xdp-decap, as xdp-decap, with exactly the unit's capabilities.
     assert.equal(readlinkSync(`/proc/${daemonPid}/exe`), root.path('usr/lib/xdp-decap/node/bin/node'));
-    assert.deepEqual(readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0').slice(0, 3), ['/usr/lib/xdp-decap/node/bin/node', '/usr/lib/xdp-decap/dist/src/cli.js', 'run']);
+    assert.deepEqual(readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0').slice(0, 3), [
+      '/usr/lib/xdp-decap/node/bin/node',
+      '/usr/lib/xdp-decap/dist/src/cli.js',
+      'run',
+    ]);
     const caps = processCapabilities(daemonPid);
     assert.equal(caps.uid, Number(uid), 'runs as xdp-decap');
     // ... and inside the unit's file-system sandbox: the system read-only, a private /tmp (where its config is).
-    const mounts = readFileSync(`/proc/${daemonPid}/mountinfo`, 'utf8').split('\n').filter(Boolean).map((l) => {
-      const [pre, post] = l.split(' - ');
-      const f = pre!.split(' ');
-      return { point: f[4]!, options: f[5]!.split(','), type: post!.split(' ')[0]! };
-    });
+    const mounts = readFileSync(`/proc/${daemonPid}/mountinfo`, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [pre, post] = l.split(' - ');
+        const f = pre!.split(' ');
+        return { point: f[4]!, options: f[5]!.split(','), type: post!.split(' ')[0]! };
+      });
     const mountAt = (point: string) => mounts.filter((m) => m.point === point).at(-1);
     assert.ok(mountAt('/')?.options.includes('ro'), `/ read-only: ${JSON.stringify(mountAt('/'))}`);
     assert.equal(mountAt('/tmp')?.type, 'tmpfs', 'a private /tmp');
     const daemonArgs = readFileSync(`/proc/${daemonPid}/cmdline`, 'utf8').split('\0');
-    assert.match(daemonArgs[daemonArgs.indexOf('--config') + 1]!, /^\/tmp\/xdp-decap-receiver-/, 'the daemon\'s generated config in the receiver\'s private directory under the private /tmp');
-    assert.deepEqual(caps.effective, [...CAPABILITIES].sort(), 'exactly the unit\'s capabilities, inherited through exec (ambient)');
+    assert.match(
+      daemonArgs[daemonArgs.indexOf('--config') + 1]!,
+      /^\/tmp\/xdp-decap-receiver-/,
+      "the daemon's generated config in the receiver's private directory under the private /tmp",
+    );
+    assert.deepEqual(caps.effective, [...CAPABILITIES].sort(), "exactly the unit's capabilities, inherited through exec (ambient)");
     assert.match(root.ok('ip', ['-n', OTEL_NS, '-d', 'link', 'show', 'cap0']), /xdpgeneric/);
     assert.doesNotMatch(root.ok('ip', ['-n', OTEL_NS, '-d', 'link', 'show', 'src0']), /xdp/, 'only the capture veth');
-    assert.match(log, /loaded \/usr\/lib\/xdp-decap\/build\/decap(-compat)?\.bpf\.o: this kernel (has|lacks) bpf_cast_to_kern_ctx/, 'the daemon says which build it loaded and why');
+    assert.match(
+      log,
+      /loaded \/usr\/lib\/xdp-decap\/build\/decap(-compat)?\.bpf\.o: this kernel (has|lacks) bpf_cast_to_kern_ctx/,
+      'the daemon says which build it loaded and why',
+    );
 
     // VXLAN frames into cap0 from its peer.
     const inner = innerFrame({ src: '192.168.42.1', dst: '192.168.42.2', protocol: 'udp', sport: 40042, payloadSize: 64 });
@@ -136,7 +170,14 @@ export async function installedCollector(root: DebianRoot, timings: string[]): P
         const samples = parseExposition(text).filter((x) => Object.values(x.labels).includes(String(OTEL_VNI)) && /packet/.test(x.name));
         return samples.some((x) => x.value === OTEL_FRAMES) ? samples : undefined;
       },
-      { timeoutMs: 60_000, lastState: () => text.split('\n').filter((l) => l.includes(String(OTEL_VNI))).join('\n') || text.slice(0, 2000) },
+      {
+        timeoutMs: 60_000,
+        lastState: () =>
+          text
+            .split('\n')
+            .filter((l) => l.includes(String(OTEL_VNI)))
+            .join('\n') || text.slice(0, 2000),
+      },
     );
     assert.ok(vniSamples.length > 0);
     timings.push(`installed Collector: start to per-VNI metric ${seconds(t0)} s`);

@@ -48,7 +48,11 @@ test('the error path: a user mistake is one line and exit 2; anything else is a 
       [new UsageError('replay needs --out OUT.pcap'), 2, /^xdp-decap replay: replay needs --out OUT\.pcap$/],
       [new ConfigError('c.yaml', ['vxlanPorts[0]: too big']), 2, /^xdp-decap replay: c\.yaml: vxlanPorts\[0\]: too big$/],
       [new CaptureError('a.pcap', 'no such file; check the path'), 2, /^xdp-decap replay: a\.pcap: no such file; check the path$/],
-      [new RangeError('offset out of range'), 70, /^xdp-decap replay: internal error \(a bug in xdp-decap, not in your input; please report it with this output\):\nRangeError: offset out of range\n\s+at /],
+      [
+        new RangeError('offset out of range'),
+        70,
+        /^xdp-decap replay: internal error \(a bug in xdp-decap, not in your input; please report it with this output\):\nRangeError: offset out of range\n\s+at /,
+      ],
       ['a string thrown', 70, /internal error.*\na string thrown$/],
     ];
     for (const [err, code, message] of cases) {
@@ -64,7 +68,10 @@ test('the error path: a user mistake is one line and exit 2; anything else is a 
 test('replay - reads stdin: an empty or non-capture stdin is one line and exit 2, before anything is loaded', async () => {
   const { spawnSync } = await import('node:child_process');
   const { CLI } = await import('../lib/cli.ts');
-  for (const [input, message] of [['', /^xdp-decap replay: stdin: empty file, not a pcap or pcapng capture/], ['GET / HTTP/1.1\r\n\r\n', /^xdp-decap replay: stdin: not a pcap or pcapng capture \(unknown file format\)/]] as const) {
+  for (const [input, message] of [
+    ['', /^xdp-decap replay: stdin: empty file, not a pcap or pcapng capture/],
+    ['GET / HTTP/1.1\r\n\r\n', /^xdp-decap replay: stdin: not a pcap or pcapng capture \(unknown file format\)/],
+  ] as const) {
     const r = spawnSync(process.execPath, [CLI, 'replay', '-', '--out', '-'], { input, encoding: 'utf8' });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, message);

@@ -25,8 +25,17 @@ function errorOf(input: unknown): string {
 
 test('every field has a default', () => {
   assert.deepEqual(DEFAULT_CONFIG, {
-    interfaces: [], vxlanPorts: [4789], genevePorts: [6081], vxlanGpePorts: [4790], gre: true, erspan: true, decapPrefixes: [], excludePrefixes: [],
-    maps: { vniCapacity: 65536, flowCapacity: 262144 }, trackFlows: true, flowIdleTimeoutSeconds: 60,
+    interfaces: [],
+    vxlanPorts: [4789],
+    genevePorts: [6081],
+    vxlanGpePorts: [4790],
+    gre: true,
+    erspan: true,
+    decapPrefixes: [],
+    excludePrefixes: [],
+    maps: { vniCapacity: 65536, flowCapacity: 262144 },
+    trackFlows: true,
+    flowIdleTimeoutSeconds: 60,
     metrics: { headers: {}, resourceAttributes: {}, maxVniSeries: 2000 },
   });
   assert.deepEqual(parseConfig({ interfaces: [{ name: 'eth1' }] }, 'x').interfaces, [{ name: 'eth1', mode: 'generic', replace: false }]);
@@ -79,7 +88,10 @@ test('YAML and JSON files load; syntax errors and missing files name the file (a
 
 test('examples/config.yaml is valid and matches the defaults it documents', async () => {
   const cfg = await loadConfigFile(join(REPO_ROOT, 'examples', 'config.yaml'));
-  assert.deepEqual(cfg.interfaces.map((i) => i.name), ['ens1f0', 'ens1f1']);
+  assert.deepEqual(
+    cfg.interfaces.map((i) => i.name),
+    ['ens1f0', 'ens1f1'],
+  );
   assert.deepEqual({ ...cfg, interfaces: [] }, DEFAULT_CONFIG);
 });
 
@@ -93,8 +105,15 @@ test('prefixes encode as the kernel LPM keys (u32 prefixlen, then network-order 
 
 test('live reload: map sizes and metrics settings need a restart, the rest does not', () => {
   const base = parseConfig({ interfaces: [{ name: 'a' }] }, 'x');
-  assert.deepEqual(settingsNeedingRestart(base, parseConfig({ interfaces: [{ name: 'b' }], vxlanPorts: [1], excludePrefixes: ['10.0.0.0/8'], trackFlows: false }, 'y')), []);
-  assert.deepEqual(settingsNeedingRestart(base, parseConfig({ maps: { vniCapacity: 5, flowCapacity: 2048 }, metrics: { exportIntervalSeconds: 5 } }, 'y')), ['maps.vniCapacity', 'maps.flowCapacity', 'metrics.exportIntervalSeconds']);
+  assert.deepEqual(
+    settingsNeedingRestart(base, parseConfig({ interfaces: [{ name: 'b' }], vxlanPorts: [1], excludePrefixes: ['10.0.0.0/8'], trackFlows: false }, 'y')),
+    [],
+  );
+  assert.deepEqual(settingsNeedingRestart(base, parseConfig({ maps: { vniCapacity: 5, flowCapacity: 2048 }, metrics: { exportIntervalSeconds: 5 } }, 'y')), [
+    'maps.vniCapacity',
+    'maps.flowCapacity',
+    'metrics.exportIntervalSeconds',
+  ]);
 });
 
 test('the shipped JSON Schema is generated from the zod schema and up to date', () => {
@@ -144,14 +163,20 @@ test('prefix lists longer than the kernel tries hold are refused, naming the key
       const full = parseConfig({ [key]: prefixes(PREFIX_TRIE_CAPACITY, family) }, 'cfg.yaml');
       assert.equal(full[key].length, PREFIX_TRIE_CAPACITY, `${key}: exactly the capacity fits`);
       const over = errorOf({ [key]: prefixes(PREFIX_TRIE_CAPACITY + 1, family) });
-      assert.equal(over, `cfg.yaml: ${key}: ${PREFIX_TRIE_CAPACITY + 1} IPv${family} prefixes, more than the kernel's prefix map holds (${PREFIX_TRIE_CAPACITY} per address family); merge them into shorter prefixes`);
+      assert.equal(
+        over,
+        `cfg.yaml: ${key}: ${PREFIX_TRIE_CAPACITY + 1} IPv${family} prefixes, more than the kernel's prefix map holds (${PREFIX_TRIE_CAPACITY} per address family); merge them into shorter prefixes`,
+      );
     }
     // Both families full at once fits; a prefix written twice takes one entry.
     parseConfig({ [key]: [...prefixes(PREFIX_TRIE_CAPACITY, 4), ...prefixes(PREFIX_TRIE_CAPACITY, 6)] }, 'cfg.yaml');
     parseConfig({ [key]: [...prefixes(PREFIX_TRIE_CAPACITY, 4), '10.0.0.0/32'] }, 'cfg.yaml');
     // A list longer than both tries together is refused without parsing each entry (a million garbage lines).
     const huge = Array<string>(1_000_000).fill('not a prefix');
-    assert.equal(errorOf({ [key]: huge }), `cfg.yaml: ${key}: 1000000 prefixes, more than the kernel's prefix maps hold (${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6); merge them into shorter prefixes`);
+    assert.equal(
+      errorOf({ [key]: huge }),
+      `cfg.yaml: ${key}: 1000000 prefixes, more than the kernel's prefix maps hold (${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6); merge them into shorter prefixes`,
+    );
   }
 });
 
@@ -174,16 +199,33 @@ test('a YAML alias bomb, an oversized file and a dangling alias: one line each, 
   const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-config-'));
   try {
     const levels = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'];
-    const bomb = levels.map((name, i) => `${name}: &${name} [${Array(9).fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`).join(', ')}]`).join('\n');
+    const bomb = levels
+      .map(
+        (name, i) =>
+          `${name}: &${name} [${Array(9)
+            .fill(i === 0 ? '"lol"' : `*${levels[i - 1]}`)
+            .join(', ')}]`,
+      )
+      .join('\n');
     writeFileSync(join(dir, 'bomb.yaml'), `${bomb}\n`);
     writeFileSync(join(dir, 'dangling.yaml'), 'vxlanPorts: *nowhere\n');
     // A million-prefix list, as someone might paste a routing table: refused on its size, before the YAML parser sees it.
-    writeFileSync(join(dir, 'huge.yaml'), `excludePrefixes:\n${prefixes(1_000_000, 4).map((p) => `  - ${p}`).join('\n')}\n`);
+    writeFileSync(
+      join(dir, 'huge.yaml'),
+      `excludePrefixes:\n${prefixes(1_000_000, 4)
+        .map((p) => `  - ${p}`)
+        .join('\n')}\n`,
+    );
     writeFileSync(join(dir, 'huge.json'), JSON.stringify({ excludePrefixes: prefixes(100_000, 4) }));
     const cases: Array<[string, RegExp]> = [
       ['bomb.yaml', /bomb\.yaml: YAML its aliases \(\*name\) expand to too many values \(more than 100 expansions\)/],
       ['dangling.yaml', /dangling\.yaml: (YAML syntax error|YAML ).*nowhere/],
-      ['huge.yaml', new RegExp(`huge\\.yaml: the config file is \\d+\\.\\d MiB, larger than any config can be \\(at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: decapPrefixes and excludePrefixes hold at most 1024 IPv4`)],
+      [
+        'huge.yaml',
+        new RegExp(
+          `huge\\.yaml: the config file is \\d+\\.\\d MiB, larger than any config can be \\(at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: decapPrefixes and excludePrefixes hold at most 1024 IPv4`,
+        ),
+      ],
       ['huge.json', /huge\.json: the config file is \d+\.\d MiB, larger than any config can be/],
     ];
     for (const [file, message] of cases) {

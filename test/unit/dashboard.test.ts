@@ -43,7 +43,9 @@ test('the committed dashboard JSON is exactly what dashboards/xdp-decap.ts gener
     const a = committed.split('\n');
     const b = generated.split('\n');
     const line = a.findIndex((l, i) => l !== b[i]);
-    assert.fail(`${DASHBOARD_JSON} differs from what dashboards/xdp-decap.ts generates (first at line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}): run npm run gen:dashboard`);
+    assert.fail(
+      `${DASHBOARD_JSON} differs from what dashboards/xdp-decap.ts generates (first at line ${line + 1}: ${JSON.stringify(a[line])} vs ${JSON.stringify(b[line])}): run npm run gen:dashboard`,
+    );
   }
   assert.match(JSON.parse(committed).$comment, /^Generated from dashboards\/xdp-decap\.ts by `npm run gen:dashboard`: do not edit\./);
 });
@@ -94,10 +96,16 @@ test('the dashboard names its metrics and labels through plugin.json, and says w
   }
   // The SDK line in package.json generates this Grafana's schema; __requires says so to whoever imports the file.
   const sdk = packageJson.devDependencies['@grafana/grafana-foundation-sdk'];
-  assert.ok(sdk.startsWith(`~${GRAFANA_VERSION}-cogv`), `package.json pins @grafana/grafana-foundation-sdk ${sdk}; dashboards/xdp-decap.ts says Grafana ${GRAFANA_VERSION}`);
+  assert.ok(
+    sdk.startsWith(`~${GRAFANA_VERSION}-cogv`),
+    `package.json pins @grafana/grafana-foundation-sdk ${sdk}; dashboards/xdp-decap.ts says Grafana ${GRAFANA_VERSION}`,
+  );
   const requires = (JSON.parse(readFileSync(DASHBOARD_PATH, 'utf8')) as { __requires: Array<{ id: string; version: string }> }).__requires;
   assert.equal(requires.find((r) => r.id === 'grafana')?.version, GRAFANA_VERSION);
-  assert.deepEqual(requires.filter((r) => r.id !== 'grafana' && r.id !== 'prometheus').map((r) => r.id), [...new Set(dashboardPanels(dashboard).map((p) => p.type))].sort());
+  assert.deepEqual(
+    requires.filter((r) => r.id !== 'grafana' && r.id !== 'prometheus').map((r) => r.id),
+    [...new Set(dashboardPanels(dashboard).map((p) => p.type))].sort(),
+  );
 });
 
 test('the panels tile the 24-column grid: inside it, no two overlapping, rows full width', () => {
@@ -153,13 +161,28 @@ test('every panel has a title, a description and at least one target with an exp
     for (const t of p.targets ?? []) {
       assert.ok(t.expr?.trim(), `panel "${p.title}" target ${t.refId} has an expression`);
       for (const window of t.expr!.matchAll(/\[([^\]]*)\]/g)) {
-        assert.ok(['$__rate_interval', '$__range'].includes(window[1]!), `panel "${p.title}": range [${window[1]}] should be [$__rate_interval] (or [$__range] for totals over the range)`);
+        assert.ok(
+          ['$__rate_interval', '$__range'].includes(window[1]!),
+          `panel "${p.title}": range [${window[1]}] should be [$__rate_interval] (or [$__range] for totals over the range)`,
+        );
       }
     }
   }
   const titles = panels.map((p) => p.title ?? '');
-  for (const expected of [/bytes per vni/i, /packets per vni/i, /top .*vnis by bytes/i, /active flows per vni/i, /new flows per vni/i, /untouched, by reason/i, /map updates lost/i, /netflow vs decap: l3 bytes/i]) {
-    assert.ok(titles.some((t) => expected.test(t)), `a panel matching ${expected}: ${titles.join(' | ')}`);
+  for (const expected of [
+    /bytes per vni/i,
+    /packets per vni/i,
+    /top .*vnis by bytes/i,
+    /active flows per vni/i,
+    /new flows per vni/i,
+    /untouched, by reason/i,
+    /map updates lost/i,
+    /netflow vs decap: l3 bytes/i,
+  ]) {
+    assert.ok(
+      titles.some((t) => expected.test(t)),
+      `a panel matching ${expected}: ${titles.join(' | ')}`,
+    );
   }
 });
 
@@ -186,16 +209,26 @@ test('every metric a query reads is declared in plugin.json or is a NetFlow sum,
     const names = metricNamesIn(q.expr);
     assert.ok(names.length > 0, `${q.where} reads a metric: ${q.expr}`);
     for (const name of names) assert.ok(allowed.has(name), `${q.where} reads ${name}, which is neither in plugin.json nor a NetFlow sum: ${q.expr}`);
-    if (q.source === 'panel') names.forEach((n) => onPanels.add(n));
+    if (q.source === 'panel') for (const n of names) onPanels.add(n);
   }
   for (const name of [...declared, ...NETFLOW_METRICS]) assert.ok(onPanels.has(name), `${name} appears on a panel`);
   // The scan itself: names, not functions, labels, keywords or durations.
-  assert.deepEqual(metricNamesIn('sum by (decap_tunnel_id) (rate(a_total{x=~"b_total"}[1m] offset 5m)) / on (y) group_left b and {__name__="c"}'), ['a_total', 'b', 'c']);
+  assert.deepEqual(metricNamesIn('sum by (decap_tunnel_id) (rate(a_total{x=~"b_total"}[1m] offset 5m)) / on (y) group_left b and {__name__="c"}'), [
+    'a_total',
+    'b',
+    'c',
+  ]);
 });
 
 test('the extracted queries have every variable substituted, and unknown variables are named', () => {
   assert.ok(queries.filter((q) => q.source === 'panel').length >= 10);
-  assert.deepEqual(queries.filter((q) => q.source === 'variable').map((q) => q.variable).sort(), ['interface', 'vni']);
+  assert.deepEqual(
+    queries
+      .filter((q) => q.source === 'variable')
+      .map((q) => q.variable)
+      .sort(),
+    ['interface', 'vni'],
+  );
   for (const q of queries) assert.doesNotMatch(q.expr, /\$|\[\[/, `${q.where} still has a variable: ${q.expr}`);
   const vni = queries.find((q) => q.variable === 'vni')!;
   assert.equal(vni.expr, 'count by (decap_tunnel_id) (decap_tunnel_packet_count_total{network_interface_name=~".+", decap_tunnel_id!=""})');
@@ -204,16 +237,26 @@ test('the extracted queries have every variable substituted, and unknown variabl
   assert.equal(labelValuesToPromQL('label_values(decap_tunnel_id)'), 'count by (decap_tunnel_id) ({decap_tunnel_id!=""})');
 
   const expr = 'rate(decap_tunnel_io_bytes_total{network_interface_name=~"$interface", decap_tunnel_id=~"${vni}"}[$__rate_interval])';
-  assert.equal(substituteVariables(expr, dashboard), 'rate(decap_tunnel_io_bytes_total{network_interface_name=~".+", decap_tunnel_id=~".*"}[1m])', '"All" is the allValue');
+  assert.equal(
+    substituteVariables(expr, dashboard),
+    'rate(decap_tunnel_io_bytes_total{network_interface_name=~".+", decap_tunnel_id=~".*"}[1m])',
+    '"All" is the allValue',
+  );
   assert.equal(
     substituteVariables(expr, dashboard, { variables: { interface: 'eth0.100', vni: ['100', '200'] }, rateInterval: '30s' }),
     'rate(decap_tunnel_io_bytes_total{network_interface_name=~"eth0\\\\.100", decap_tunnel_id=~"(100|200)"}[30s])',
     'given values are regex-escaped inside the PromQL string, several become an alternation',
   );
   assert.equal(substituteVariables('x[$__range] # $__range_s', dashboard, { range: '6h' }), 'x[6h] # 21600');
-  assert.throws(() => substituteVariables('rate(x{a=~"$nosuch"}[1m])', dashboard, {}, 'panel "P"'), /panel "P": unknown Grafana variable \$nosuch .*known: .*\$interface/s);
+  assert.throws(
+    () => substituteVariables('rate(x{a=~"$nosuch"}[1m])', dashboard, {}, 'panel "P"'),
+    /panel "P": unknown Grafana variable \$nosuch .*known: .*\$interface/s,
+  );
   assert.throws(() => substituteVariables('x', dashboard, { variables: { nosuch: 'a' } }), /\$nosuch, which the dashboard does not define/);
-  assert.throws(() => extractQueries({ ...dashboard, panels: [{ type: 'timeseries', title: 'Bad', id: 99, targets: [{ refId: 'A', expr: 'x{a="$typo"}' }] }] }), /panel "Bad" \(id 99\) target A: unknown Grafana variable \$typo/);
+  assert.throws(
+    () => extractQueries({ ...dashboard, panels: [{ type: 'timeseries', title: 'Bad', id: 99, targets: [{ refId: 'A', expr: 'x{a="$typo"}' }] }] }),
+    /panel "Bad" \(id 99\) target A: unknown Grafana variable \$typo/,
+  );
 });
 
 test('every extracted expression parses (promtool check rules)', (t) => {
@@ -287,7 +330,11 @@ test('the Prometheus harness runs a real server with no targets: ready, queries,
     for (const q of queries) {
       const result = await prom.query(q.expr);
       const expected = q.expr.endsWith('or vector(0)') ? ['0'] : [];
-      assert.deepEqual(result.map((s) => s.value?.[1]), expected, `${q.where} runs on an empty Prometheus: ${q.expr}`);
+      assert.deepEqual(
+        result.map((s) => s.value?.[1]),
+        expected,
+        `${q.where} runs on an empty Prometheus: ${q.expr}`,
+      );
     }
   } finally {
     await prom.stop();

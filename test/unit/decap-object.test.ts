@@ -40,7 +40,7 @@ test('the plan: decap.bpf.o first where the kernel has the kfunc, decap-compat.b
   const lacks = planDecapBuilds(FILES, { known: true, present: false });
   assert.deepEqual(lacks.candidates, [FILES.compat]);
   assert.match(lacks.reason, /lacks bpf_cast_to_kern_ctx \(Linux before 6\.2\): the frame length by a helper call/);
-  const unknown = planDecapBuilds(FILES, { known: false, reason: 'the kernel\'s BTF could not be read: ENOENT' });
+  const unknown = planDecapBuilds(FILES, { known: false, reason: "the kernel's BTF could not be read: ENOENT" });
   assert.deepEqual(unknown.candidates, [FILES.decap, FILES.compat]);
   assert.match(unknown.reason, /BTF could not be read/);
   assert.deepEqual(planDecapBuilds({ ...FILES, override: '/o.bpf.o' }, { known: true, present: false }).candidates, ['/o.bpf.o']);
@@ -55,11 +55,20 @@ test('the first build that loads is used; the ones before it are reported; a bug
   });
   assert.equal(r.value, 'loaded compat');
   assert.equal(r.path, 'compat');
-  assert.deepEqual(r.failed.map((f) => f.path), ['new']);
-  assert.throws(() => loadFirstThatLoads(['new'], () => { throw new TypeError('a bug'); }), TypeError);
+  assert.deepEqual(
+    r.failed.map((f) => f.path),
+    ['new'],
+  );
+  assert.throws(
+    () =>
+      loadFirstThatLoads(['new'], () => {
+        throw new TypeError('a bug');
+      }),
+    TypeError,
+  );
 });
 
-test('the lines that matter: the refused instruction, its source line and the verdict; libbpf\'s reason when the kernel never saw it', () => {
+test("the lines that matter: the refused instruction, its source line and the verdict; libbpf's reason when the kernel never saw it", () => {
   assert.deepEqual(loadFailureReason(LOG_6_12, []), [
     '; *key = bpf_ntohl(*field); @ parsing.h:401',
     '1599: (61) r1 = *(u32 *)(r7 +0)',
@@ -69,16 +78,24 @@ test('the lines that matter: the refused instruction, its source line and the ve
   assert.deepEqual(loadFailureReason(LOG_6_1, []).slice(-1), ['back-edge from insn 751 to 752']);
   assert.deepEqual(loadFailureReason('', KFUNC_WARNINGS), ["extern (func ksym) 'bpf_cast_to_kern_ctx': not found in kernel or module BTFs"]);
   // libbpf repeats the kernel's log between markers: read once, from the log.
-  const repeated = ["libbpf: prog 'xdp_decap': BPF program load failed: Permission denied", "libbpf: prog 'xdp_decap': -- BEGIN PROG LOAD LOG --", ...LOG_6_12.split('\n'), '-- END PROG LOAD LOG --'];
+  const repeated = [
+    "libbpf: prog 'xdp_decap': BPF program load failed: Permission denied",
+    "libbpf: prog 'xdp_decap': -- BEGIN PROG LOAD LOG --",
+    ...LOG_6_12.split('\n'),
+    '-- END PROG LOAD LOG --',
+  ];
   assert.deepEqual(loadFailureReason(LOG_6_12, repeated), loadFailureReason(LOG_6_12, []));
   assert.deepEqual(verifierStats(LOG_6_12), { processedInsns: 14402, totalStates: 979, peakStates: 586, verificationMicros: 822945 });
 });
 
 test('no build loads: each one tried, with the verifier\'s or libbpf\'s reason, exit 2, no stack; as root never "permission denied" alone', () => {
-  const err = new DecapLoadError([
-    { path: FILES.decap, error: new BpfLoadError(FILES.decap, 2, '', KFUNC_WARNINGS) },
-    { path: FILES.compat, error: new BpfLoadError(FILES.compat, 13, LOG_6_12, []) },
-  ], '6.1.0-57-amd64');
+  const err = new DecapLoadError(
+    [
+      { path: FILES.decap, error: new BpfLoadError(FILES.decap, 2, '', KFUNC_WARNINGS) },
+      { path: FILES.compat, error: new BpfLoadError(FILES.compat, 13, LOG_6_12, []) },
+    ],
+    '6.1.0-57-amd64',
+  );
   assert.equal(err.permissionDenied, false);
   const lines = err.message.split('\n');
   assert.equal(lines[0], 'no build of the decap program loads on this kernel (Linux 6.1.0-57-amd64):');
@@ -92,7 +109,10 @@ test('no build loads: each one tried, with the verifier\'s or libbpf\'s reason, 
 
 test('lack of privilege: one line, the capabilities named once, no object the user did not name', () => {
   const eperm = (p: string) => new BpfError('load BPF object', p, 1);
-  const err = new DecapLoadError([{ path: FILES.decap, error: eperm(FILES.decap) }, { path: FILES.compat, error: eperm(FILES.compat) }]);
+  const err = new DecapLoadError([
+    { path: FILES.decap, error: eperm(FILES.decap) },
+    { path: FILES.compat, error: eperm(FILES.compat) },
+  ]);
   assert.equal(err.permissionDenied, true);
   assert.doesNotMatch(err.message, /bpf\.o/);
   const printed = captureStderr(() => reportError('replay', err));
@@ -104,7 +124,10 @@ test('lack of privilege: one line, the capabilities named once, no object the us
 test('the kernel floor: 6.1 and newer pass, older ones get one line naming the kernel and the minimum', () => {
   for (const ok of ['6.1.0-57-amd64', '6.12.118+deb13-amd64', '6.18.44-fc-v1374', '7.0.0', 'unparseable']) assert.doesNotThrow(() => checkKernelRelease(ok));
   for (const old of ['5.10.0-28-amd64', '6.0.12', '4.19.0-26-amd64']) {
-    assert.throws(() => checkKernelRelease(old), (e: unknown) => e instanceof KernelTooOldError && e.message.includes(`Linux ${old}`) && e.message.includes('Linux 6.1 or newer'));
+    assert.throws(
+      () => checkKernelRelease(old),
+      (e: unknown) => e instanceof KernelTooOldError && e.message.includes(`Linux ${old}`) && e.message.includes('Linux 6.1 or newer'),
+    );
   }
   const printed = captureStderr(() => reportError('run', new KernelTooOldError('5.10.0-28-amd64')));
   assert.equal(printed.code, 2);
@@ -114,7 +137,9 @@ test('the kernel floor: 6.1 and newer pass, older ones get one line naming the k
 function captureStderr(fn: () => number): { code: number; text: string } {
   const original = console.error;
   let text = '';
-  console.error = (...args: unknown[]) => void (text += `${args.join(' ')}\n`);
+  console.error = (...args: unknown[]) => {
+    text += `${args.join(' ')}\n`;
+  };
   try {
     return { code: fn(), text };
   } finally {

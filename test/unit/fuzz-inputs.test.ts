@@ -10,7 +10,7 @@ import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.
 import { CaptureError, PcapReader, PcapWriter, type PcapRecord, type TimestampPrecision } from '../../src/replay/pcap.ts';
 import { pcapng, type PcapngBlockSpec } from '../lib/pcapng.ts';
 
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 300);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
 function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-fuzz-'));
@@ -24,20 +24,76 @@ function assertConfigOutcome(run: () => unknown, source: string): void {
     assert.equal(typeof cfg, 'object');
   } catch (err) {
     if (!(err instanceof ConfigError)) throw new Error(`not a ConfigError (a bug): ${err instanceof Error ? err.stack : String(err)}`);
-    for (const line of err.message.split('\n')) assert.ok(line.startsWith(`${source}: `) && line.length > source.length + 2, `a line naming ${source}: ${line}`);
+    for (const line of err.message.split('\n'))
+      assert.ok(line.startsWith(`${source}: `) && line.length > source.length + 2, `a line naming ${source}: ${line}`);
   }
 }
 
-const KEYS = ['interfaces', 'vxlanPorts', 'genevePorts', 'decapPrefixes', 'excludePrefixes', 'maps', 'trackFlows', 'flowIdleTimeoutSeconds', 'metrics', 'name', 'mode', 'vniCapacity', 'flowCapacity', 'endpoint', 'headers'];
+const KEYS = [
+  'interfaces',
+  'vxlanPorts',
+  'genevePorts',
+  'decapPrefixes',
+  'excludePrefixes',
+  'maps',
+  'trackFlows',
+  'flowIdleTimeoutSeconds',
+  'metrics',
+  'name',
+  'mode',
+  'vniCapacity',
+  'flowCapacity',
+  'endpoint',
+  'headers',
+];
 /** Values shaped like configs: the real keys with any values, nested. */
 const configLike = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, fc.jsonValue({ maxDepth: 1 }), fc.constantFrom('10.0.0.0/8', '2001:db8::/32', 'eth0', 'native', 'http://x:4318'), fc.array(tie('value'), { maxLength: 4 }), tie('object')),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.jsonValue({ maxDepth: 1 }),
+    fc.constantFrom('10.0.0.0/8', '2001:db8::/32', 'eth0', 'native', 'http://x:4318'),
+    fc.array(tie('value'), { maxLength: 4 }),
+    tie('object'),
+  ),
   object: fc.dictionary(fc.constantFrom(...KEYS), tie('value'), { maxKeys: 5 }),
 })).object;
 
 /** YAML pieces whose joins give anchors, aliases, tags, flow and block collections, and broken syntax. */
 const yamlText = fc
-  .array(fc.constantFrom('a: &x [1, 2]\n', 'b: *x\n', 'c: [*x, *x, *x]\n', '&y ', '*y ', '- ', '  ', '{', '}', '[', ']', ', ', ': ', '? ', '!!binary ', '!!str ', '%YAML 1.2\n---\n', '...\n', 'interfaces:\n', '  - name: eth0\n', 'vxlanPorts: ', '4789', '"', "'", '\t', '# c\n', '\n', '<<: *x\n', 'excludePrefixes: [10.0.0.0/8]\n'), { maxLength: 30 })
+  .array(
+    fc.constantFrom(
+      'a: &x [1, 2]\n',
+      'b: *x\n',
+      'c: [*x, *x, *x]\n',
+      '&y ',
+      '*y ',
+      '- ',
+      '  ',
+      '{',
+      '}',
+      '[',
+      ']',
+      ', ',
+      ': ',
+      '? ',
+      '!!binary ',
+      '!!str ',
+      '%YAML 1.2\n---\n',
+      '...\n',
+      'interfaces:\n',
+      '  - name: eth0\n',
+      'vxlanPorts: ',
+      '4789',
+      '"',
+      "'",
+      '\t',
+      '# c\n',
+      '\n',
+      '<<: *x\n',
+      'excludePrefixes: [10.0.0.0/8]\n',
+    ),
+    { maxLength: 30 },
+  )
   .map((parts) => parts.join(''));
 
 test('config loader: any text, YAML or JSON, gives a config or ConfigError lines naming the file, never another exception', () =>
@@ -45,7 +101,13 @@ test('config loader: any text, YAML or JSON, gives a config or ConfigError lines
     let n = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string({ unit: 'binary' }), yamlText, configLike.map((v) => toYaml(v)), configLike.map((v) => JSON.stringify(v)), fc.jsonValue().map((v) => JSON.stringify(v))),
+        fc.oneof(
+          fc.string({ unit: 'binary' }),
+          yamlText,
+          configLike.map((v) => toYaml(v)),
+          configLike.map((v) => JSON.stringify(v)),
+          fc.jsonValue().map((v) => JSON.stringify(v)),
+        ),
         fc.constantFrom('.yaml', '.json', '.conf'),
         async (text, ext) => {
           const file = join(dir, `c${n++}${ext}`);
@@ -74,12 +136,14 @@ test('config validation: any value (as a parsed file can hold) gives a config or
 });
 
 const record = (precision: TimestampPrecision) =>
-  fc.record({
-    tsSec: fc.nat({ max: 2 ** 32 - 1 }),
-    tsFrac: fc.nat({ max: precision === 'micro' ? 999_999 : 999_999_999 }),
-    data: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
-    extra: fc.nat({ max: 3 }),
-  }).map((r): PcapRecord => ({ tsSec: r.tsSec, tsFrac: r.tsFrac, data: r.data, caplen: r.data.length, origLen: r.data.length + r.extra }));
+  fc
+    .record({
+      tsSec: fc.nat({ max: 2 ** 32 - 1 }),
+      tsFrac: fc.nat({ max: precision === 'micro' ? 999_999 : 999_999_999 }),
+      data: fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a)),
+      extra: fc.nat({ max: 3 }),
+    })
+    .map((r): PcapRecord => ({ tsSec: r.tsSec, tsFrac: r.tsFrac, data: r.data, caplen: r.data.length, origLen: r.data.length + r.extra }));
 
 function pcapBytes(dir: string, records: readonly PcapRecord[], precision: TimestampPrecision): Buffer {
   const file = join(dir, 'gen.pcap');
@@ -91,10 +155,20 @@ function pcapBytes(dir: string, records: readonly PcapRecord[], precision: Times
 
 const pcapngBlocks = fc.array(
   fc.oneof(
-    fc.record({ tsresol: fc.constantFrom(undefined, 6, 9, 0x80 | 10, 0, 19), snaplen: fc.constantFrom(0, 64, 262144), tsoffset: fc.constantFrom(undefined, 0n, -5n, 1000n) }).map((spec): PcapngBlockSpec => ({ kind: 'interface', spec: Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) })),
-    fc.record({ iface: fc.nat({ max: 2 }), timestamp: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), data: fc.uint8Array({ maxLength: 120 }) }).map((b): PcapngBlockSpec => ({ kind: 'epb', iface: b.iface, timestamp: b.timestamp, data: Buffer.from(b.data) })),
+    fc
+      .record({
+        tsresol: fc.constantFrom(undefined, 6, 9, 0x80 | 10, 0, 19),
+        snaplen: fc.constantFrom(0, 64, 262144),
+        tsoffset: fc.constantFrom(undefined, 0n, -5n, 1000n),
+      })
+      .map((spec): PcapngBlockSpec => ({ kind: 'interface', spec: Object.fromEntries(Object.entries(spec).filter(([, v]) => v !== undefined)) })),
+    fc
+      .record({ iface: fc.nat({ max: 2 }), timestamp: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), data: fc.uint8Array({ maxLength: 120 }) })
+      .map((b): PcapngBlockSpec => ({ kind: 'epb', iface: b.iface, timestamp: b.timestamp, data: Buffer.from(b.data) })),
     fc.uint8Array({ maxLength: 80 }).map((d): PcapngBlockSpec => ({ kind: 'spb', data: Buffer.from(d) })),
-    fc.record({ type: fc.constantFrom(4, 5, 10, 0xbad), body: fc.uint8Array({ maxLength: 40 }) }).map((b): PcapngBlockSpec => ({ kind: 'other', type: b.type, body: Buffer.from(b.body) })),
+    fc
+      .record({ type: fc.constantFrom(4, 5, 10, 0xbad), body: fc.uint8Array({ maxLength: 40 }) })
+      .map((b): PcapngBlockSpec => ({ kind: 'other', type: b.type, body: Buffer.from(b.body) })),
   ),
   { maxLength: 12 },
 );
@@ -118,13 +192,18 @@ test('capture reader: any pcap or pcapng bytes, damaged or not, give frames or o
   withDir(async (dir) => {
     const file = join(dir, 'fuzz.cap');
     const source = fc.oneof(
-      fc.tuple(fc.constantFrom<TimestampPrecision>('micro', 'nano'), fc.array(record('micro'), { maxLength: 8 })).map(([precision, records]) => pcapBytes(dir, records, precision)),
+      fc
+        .tuple(fc.constantFrom<TimestampPrecision>('micro', 'nano'), fc.array(record('micro'), { maxLength: 8 }))
+        .map(([precision, records]) => pcapBytes(dir, records, precision)),
       fc.tuple(pcapngBlocks, fc.boolean()).map(([blocks, le]) => pcapng([{ kind: 'interface' }, ...blocks], le)),
       fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
     );
     fc.assert(
       fc.property(source, fc.array(damage, { maxLength: 3 }), (bytes, harms) => {
-        writeFileSync(file, harms.reduce((b, harm) => harm(b), bytes));
+        writeFileSync(
+          file,
+          harms.reduce((b, harm) => harm(b), bytes),
+        );
         let reader: PcapReader | undefined;
         try {
           reader = PcapReader.open(file);

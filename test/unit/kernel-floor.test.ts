@@ -13,7 +13,10 @@ test(`plugin.json, the README and the xdp-decap package all say Linux ${MIN_KERN
   assert.match(manifest.requirements.kernel, new RegExp(`^>= ${MIN_KERNEL_TEXT.replace('.', '\\.')}: `));
   assert.ok(read('README.md').includes(`xdp-decap needs **Linux ${MIN_KERNEL_TEXT} or newer**`), 'README, Kernels');
   assert.ok(read('packaging', 'xdp-decap', 'control.in').includes(`It needs Linux ${MIN_KERNEL_TEXT} or newer`), 'the package description');
-  for (const [where, text] of [['plugin.json', read('plugin.json')], ['README.md', read('README.md')]]) {
+  for (const [where, text] of [
+    ['plugin.json', read('plugin.json')],
+    ['README.md', read('README.md')],
+  ]) {
     assert.doesNotMatch(text!, /kernel >= 5\.|Linux 5\.\d+ or newer|>= 5\.18/, `${where} claims no older kernel`);
   }
 });

@@ -12,11 +12,11 @@ const ENUMS: Record<string, string> = {
   ...Object.fromEntries(OUTCOMES.map((o) => [o, `OUTCOME_${o.toUpperCase()}`])),
   ...Object.fromEntries(LOST_COUNTERS.map((l) => [`lost:${l}`, `LOST_${l.toUpperCase()}`])),
   ...Object.fromEntries(Object.keys(TUNNEL_TYPE_IDS).map((t) => [`tunnel:${t}`, `TUNNEL_${t.toUpperCase().replace(/-/g, '_')}`])),
-  'tunnel_type_max': 'TUNNEL_TYPE_MAX',
-  'slots': 'OUTCOME_IFINDEX_SLOTS',
-  'outcome_max': 'OUTCOME_MAX',
-  'flow_cache_slots': 'FLOW_CACHE_SLOTS',
-  'vni_cache_bits': 'VNI_CACHE_BITS',
+  tunnel_type_max: 'TUNNEL_TYPE_MAX',
+  slots: 'OUTCOME_IFINDEX_SLOTS',
+  outcome_max: 'OUTCOME_MAX',
+  flow_cache_slots: 'FLOW_CACHE_SLOTS',
+  vni_cache_bits: 'VNI_CACHE_BITS',
 };
 
 /** A C program that prints sizeof/offsetof of every LAYOUT field and every enum value as JSON. */
@@ -36,7 +36,7 @@ function probeSource(): string {
 test('layout.ts matches decap_shared.h as a C compiler lays it out', (t) => {
   const cc = findCompiler();
   if (!cc) {
-    if (process.env['CI']) assert.fail('no C compiler (cc, gcc or clang) in CI: the test script must install clang');
+    if (process.env.CI) assert.fail('no C compiler (cc, gcc or clang) in CI: the test script must install clang');
     t.skip('no C compiler found (install clang); this check runs in CI');
     return;
   }
@@ -52,10 +52,14 @@ test('layout.ts matches decap_shared.h as a C compiler lays it out', (t) => {
         assert.equal(value, actual[`${struct}.${field}`], `${struct}.${field}: layout.ts says ${value}, C says ${actual[`${struct}.${field}`]}`);
       }
     }
-    OUTCOMES.forEach((o, i) => assert.equal(actual[`enum.${o}`], i, `OUTCOMES[${i}] is ${o} but C has it at ${actual[`enum.${o}`]}`));
-    LOST_COUNTERS.forEach((l, i) => assert.equal(actual[`enum.lost:${l}`], i, `LOST_COUNTERS[${i}]`));
+    for (const [i, o] of OUTCOMES.entries()) assert.equal(actual[`enum.${o}`], i, `OUTCOMES[${i}] is ${o} but C has it at ${actual[`enum.${o}`]}`);
+    for (const [i, l] of LOST_COUNTERS.entries()) assert.equal(actual[`enum.lost:${l}`], i, `LOST_COUNTERS[${i}]`);
     for (const [name, id] of Object.entries(TUNNEL_TYPE_IDS)) assert.equal(actual[`enum.tunnel:${name}`], id, `tunnel ${name}`);
-    assert.equal(actual['enum.tunnel_type_max'], Math.max(...Object.values(TUNNEL_TYPE_IDS)) + 1, 'TUNNEL_TYPE_MAX: one past the last type in src/decode/tunnel-types.ts');
+    assert.equal(
+      actual['enum.tunnel_type_max'],
+      Math.max(...Object.values(TUNNEL_TYPE_IDS)) + 1,
+      'TUNNEL_TYPE_MAX: one past the last type in src/decode/tunnel-types.ts',
+    );
     assert.equal(actual['enum.slots'], OUTCOME_IFINDEX_SLOTS, 'OUTCOME_IFINDEX_SLOTS');
     assert.equal(actual['enum.outcome_max'], OUTCOMES.length, 'OUTCOME_MAX');
     assert.equal(actual['enum.flow_cache_slots'], FLOW_CACHE_SLOTS, 'FLOW_CACHE_SLOTS');

@@ -17,7 +17,10 @@ test('a file libbpf cannot open: its own message, formatted, reaches the print c
   t.after(() => setLibbpfPrint(undefined));
   assert.throws(() => BpfObject.open(bogus));
   assert.ok(lines.length > 0, 'libbpf said something');
-  assert.ok(lines.some(([, line]) => line.includes(bogus)), `a line names the file (printf arguments formatted): ${JSON.stringify(lines)}`);
+  assert.ok(
+    lines.some(([, line]) => line.includes(bogus)),
+    `a line names the file (printf arguments formatted): ${JSON.stringify(lines)}`,
+  );
   assert.ok(lines.every(([level, line]) => ['warn', 'info', 'debug'].includes(level) && !line.includes('%') && !line.endsWith('\n')));
   setLibbpfPrint(undefined);
   const before = lines.length;

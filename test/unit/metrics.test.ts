@@ -14,7 +14,12 @@ import { collectPoints, fakeCollector, syntheticInput, testProvider, TestReader,
 
 const names = (ifindex: number) => (ifindex === 2 ? 'ens1f0' : `if${ifindex}`);
 const TUNNEL_COUNTERS = ['decap.tunnel.packet.count', 'decap.tunnel.io', 'decap.tunnel.overhead', 'decap.tunnel.flow.count'] as const;
-const FIELD_OF = { 'decap.tunnel.packet.count': 'packets', 'decap.tunnel.io': 'bytes', 'decap.tunnel.overhead': 'overheadBytes', 'decap.tunnel.flow.count': 'flows' } as const;
+const FIELD_OF = {
+  'decap.tunnel.packet.count': 'packets',
+  'decap.tunnel.io': 'bytes',
+  'decap.tunnel.overhead': 'overheadBytes',
+  'decap.tunnel.flow.count': 'flows',
+} as const;
 
 const isOurOverflow = (p: FlatPoint) => p.attributes['otel.metric.overflow'] === true && 'decap.tunnel.type' in p.attributes;
 /** The SDK's own overflow series carries `otel.metric.overflow: true` and nothing else. */
@@ -25,7 +30,15 @@ test('one read per collection; values, units, descriptions and attributes as plu
   const { provider, reader } = testProvider(100);
   let reads = 0;
   const input = syntheticInput(3);
-  registerDecapMetrics({ meterProvider: provider, read: () => (reads++, input), maxVniSeries: 100, interfaceName: names });
+  registerDecapMetrics({
+    meterProvider: provider,
+    read: () => {
+      reads++;
+      return input;
+    },
+    maxVniSeries: 100,
+    interfaceName: names,
+  });
   assert.equal(reads, 0, 'nothing is read before a collection');
   const points = await collectPoints(reader);
   assert.equal(reads, 1);
@@ -33,14 +46,30 @@ test('one read per collection; values, units, descriptions and attributes as plu
   assert.equal(reads, 2);
 
   const find = (metric: string, vni?: number) => points.filter((p) => p.metric === metric && (vni === undefined || p.attributes['decap.tunnel.id'] === vni));
-  assert.deepEqual(find('decap.tunnel.packet.count', 2).map((p) => [p.value, p.unit, p.attributes]), [[2, '{packet}', { 'decap.tunnel.type': 'vxlan', 'decap.tunnel.id': 2, 'network.interface.name': 'ens1f0' }]]);
+  assert.deepEqual(
+    find('decap.tunnel.packet.count', 2).map((p) => [p.value, p.unit, p.attributes]),
+    [[2, '{packet}', { 'decap.tunnel.type': 'vxlan', 'decap.tunnel.id': 2, 'network.interface.name': 'ens1f0' }]],
+  );
   assert.equal(find('decap.tunnel.io', 3)[0]?.value, 30);
   assert.equal(find('decap.tunnel.io', 3)[0]?.unit, 'By');
   assert.equal(find('decap.tunnel.overhead', 3)[0]?.value, 150);
   assert.equal(find('decap.tunnel.flow.count', 1)[0]?.value, 1);
   assert.equal(find('decap.tunnel.flow.active', 1)[0]?.value, 1);
-  assert.deepEqual(find('decap.skipped.packet.count').map((p) => [p.attributes, p.value]), [[{ 'decap.skip.reason': 'not_tunnel', 'network.interface.name': 'ens1f0' }, 7]], 'decapsulated is not a skip reason');
-  assert.deepEqual(find('decap.map.update.lost').map((p) => [p.attributes['decap.map.name'], p.value]).sort(), [['flows', 3], ['outcome_stats', 0], ['vni_stats', 0]]);
+  assert.deepEqual(
+    find('decap.skipped.packet.count').map((p) => [p.attributes, p.value]),
+    [[{ 'decap.skip.reason': 'not_tunnel', 'network.interface.name': 'ens1f0' }, 7]],
+    'decapsulated is not a skip reason',
+  );
+  assert.deepEqual(
+    find('decap.map.update.lost')
+      .map((p) => [p.attributes['decap.map.name'], p.value])
+      .sort(),
+    [
+      ['flows', 3],
+      ['outcome_stats', 0],
+      ['vni_stats', 0],
+    ],
+  );
   assert.equal(typeof find('decap.tunnel.packet.count', 1)[0]?.attributes['decap.tunnel.id'], 'number', 'decap.tunnel.id is an integer attribute');
   for (const p of points) {
     const declared = manifest.metrics.find((m) => m.name === p.metric);
@@ -48,7 +77,10 @@ test('one read per collection; values, units, descriptions and attributes as plu
     assert.equal(p.unit, declared.unit, `${p.metric} unit`);
     assert.equal(p.description, declared.description, `${p.metric} description`);
   }
-  assert.ok(points.every((p) => !('otel.metric.overflow' in p.attributes)), 'no overflow below the limit');
+  assert.ok(
+    points.every((p) => !('otel.metric.overflow' in p.attributes)),
+    'no overflow below the limit',
+  );
 });
 
 test('per-CPU sums arrive summed: observed as given, never summed again across CPUs or collections', async () => {
@@ -94,14 +126,18 @@ test('50,000 VNIs with maxVniSeries 2000: 2000 series + overflow per instrument,
   assert.equal(sum(points.filter((p) => p.metric === 'decap.tunnel.flow.active').map((p) => p.value)), 50_000);
   assert.equal(decapMetrics.overflowVnis(), 48_000);
   assert.equal(decapMetrics.individualVnis(), max);
-  const firstMembers = new Set(points.filter((p) => p.metric === 'decap.tunnel.io' && p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']));
+  const firstMembers = new Set(
+    points.filter((p) => p.metric === 'decap.tunnel.io' && p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']),
+  );
   assert.equal(Math.min(...[...firstMembers].map(Number)), 48_001, 'the largest VNIs by bytes were admitted first');
 
   // The order by bytes flips (the small VNIs now carry the most) and one VNI appears: membership does not move.
   input = syntheticInput(50_001, (v) => v * 10 + (v <= 3000 ? 10_000_000 : 0));
   const again = await collectPoints(reader);
   assert.ok(!again.some(isSdkOverflow));
-  const againMembers = new Set(again.filter((p) => p.metric === 'decap.tunnel.io' && p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']));
+  const againMembers = new Set(
+    again.filter((p) => p.metric === 'decap.tunnel.io' && p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']),
+  );
   assert.deepEqual(againMembers, firstMembers, 'the same VNIs have series of their own');
   for (const metric of TUNNEL_COUNTERS) {
     const before = points.filter((p) => p.metric === metric).find(isOurOverflow)!.value;
@@ -136,25 +172,48 @@ test('overflow is per (interface, tunnel type); the active-flows gauge shares th
   const points = await collectPoints(reader);
   const packets = points.filter((p) => p.metric === 'decap.tunnel.packet.count');
   assert.equal(packets.filter((p) => p.attributes['decap.tunnel.id'] !== undefined).length, 3);
-  const overflowGroups = packets.filter(isOurOverflow).map((p) => `${p.attributes['network.interface.name']}/${p.attributes['decap.tunnel.type']}=${p.value}`).sort();
+  const overflowGroups = packets
+    .filter(isOurOverflow)
+    .map((p) => `${p.attributes['network.interface.name']}/${p.attributes['decap.tunnel.type']}=${p.value}`)
+    .sort();
   // The 3 largest by bytes are on ifindex 7 (vxlan 5, geneve 5, then a tie at 4: the first in input order, vxlan).
   assert.deepEqual(overflowGroups, ['ens1f0/geneve=5', 'ens1f0/vxlan=5', 'if7/geneve=4', 'if7/vxlan=3']);
   assert.equal(sum(packets.map((p) => p.value)), 20);
   const active = points.filter((p) => p.metric === 'decap.tunnel.flow.active');
-  assert.deepEqual(active.filter((p) => p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']).sort(), packets.filter((p) => p.attributes['decap.tunnel.id'] !== undefined).map((p) => p.attributes['decap.tunnel.id']).sort());
+  assert.deepEqual(
+    active
+      .filter((p) => p.attributes['decap.tunnel.id'] !== undefined)
+      .map((p) => p.attributes['decap.tunnel.id'])
+      .sort(),
+    packets
+      .filter((p) => p.attributes['decap.tunnel.id'] !== undefined)
+      .map((p) => p.attributes['decap.tunnel.id'])
+      .sort(),
+  );
   assert.equal(sum(active.map((p) => p.value)), 40);
 
   // Every flow goes idle: each gauge series (overflow ones included) reports 0 rather than its last value.
   input = { ...input, activeFlows: [] };
   const idle = (await collectPoints(reader)).filter((p) => p.metric === 'decap.tunnel.flow.active');
   assert.equal(idle.length, active.length);
-  assert.ok(idle.every((p) => p.value === 0), 'idle series report 0');
+  assert.ok(
+    idle.every((p) => p.value === 0),
+    'idle series report 0',
+  );
 });
 
 test('unregister stops the reads', async () => {
   const { provider, reader } = testProvider(10);
   let reads = 0;
-  const registration = registerDecapMetrics({ meterProvider: provider, read: () => (reads++, syntheticInput(2)), maxVniSeries: 10, interfaceName: names });
+  const registration = registerDecapMetrics({
+    meterProvider: provider,
+    read: () => {
+      reads++;
+      return syntheticInput(2);
+    },
+    maxVniSeries: 10,
+    interfaceName: names,
+  });
   await collectPoints(reader);
   registration.unregister();
   await collectPoints(reader);
@@ -164,7 +223,11 @@ test('unregister stops the reads', async () => {
 test('selectVniSeries: pure, the largest first while there is room, then never changes', () => {
   const row = (vni: number, bytes: number, ifindex = 1) => ({ ifindex, tunnelType: 'vxlan' as const, vni, bytes });
   const empty = new VniMap<true>();
-  const keys = (set: VniMap<true>) => set.entries().map(([ifindex, type, vni]) => `${ifindex}/${type}/${vni}`).sort();
+  const keys = (set: VniMap<true>) =>
+    set
+      .entries()
+      .map(([ifindex, type, vni]) => `${ifindex}/${type}/${vni}`)
+      .sort();
   const first = selectVniSeries(empty, [row(1, 5), row(2, 50), row(3, 20)], 2);
   assert.equal(empty.size, 0, 'the input set is not modified');
   assert.deepEqual(keys(first), ['1/1/2', '1/1/3']);
@@ -177,8 +240,17 @@ test('selectVniSeries: pure, the largest first while there is room, then never c
   const big = (ifindex: number, vni: number) => ({ ifindex, tunnelType: 'gre' as const, vni, bytes: 1 });
   const large = selectVniSeries(empty, [big(0xffffffff, 0xffffffff), big(0xfffffffe, 0xffffffff), big(0xffffffff, 0xfffffffe), big(2 ** 17, 0)], 3);
   assert.equal(large.size, 3);
-  assert.ok(isAdmittedSeries(large, big(0xffffffff, 0xffffffff)) && isAdmittedSeries(large, big(0xfffffffe, 0xffffffff)) && isAdmittedSeries(large, big(0xffffffff, 0xfffffffe)), 'exact for large ifindexes and 32-bit GRE keys');
-  assert.ok(!isAdmittedSeries(large, big(2 ** 17, 0)) && !isAdmittedSeries(large, big(0xffffffff, 0)) && !isAdmittedSeries(large, { ...big(0xffffffff, 0xffffffff), tunnelType: 'vxlan' }));
+  assert.ok(
+    isAdmittedSeries(large, big(0xffffffff, 0xffffffff)) &&
+      isAdmittedSeries(large, big(0xfffffffe, 0xffffffff)) &&
+      isAdmittedSeries(large, big(0xffffffff, 0xfffffffe)),
+    'exact for large ifindexes and 32-bit GRE keys',
+  );
+  assert.ok(
+    !isAdmittedSeries(large, big(2 ** 17, 0)) &&
+      !isAdmittedSeries(large, big(0xffffffff, 0)) &&
+      !isAdmittedSeries(large, { ...big(0xffffffff, 0xffffffff), tunnelType: 'vxlan' }),
+  );
 
   const selector = new VniSeriesSelector(2);
   selector.update([row(1, 5), row(2, 50), row(3, 20)]);
@@ -188,7 +260,14 @@ test('selectVniSeries: pure, the largest first while there is room, then never c
   assert.throws(() => new VniSeriesSelector(0), RangeError);
 
   const grouped = groupVniSeries([row(2, 7), row(1, 3), row(4, 4, 2)], (r) => r.ifindex === 1 && r.vni === 2, [(r) => r.bytes]);
-  assert.deepEqual(grouped.series.map((s) => [s.ifindex, s.vni, s.values]), [[1, 2, [7]], [1, undefined, [3]], [2, undefined, [4]]]);
+  assert.deepEqual(
+    grouped.series.map((s) => [s.ifindex, s.vni, s.values]),
+    [
+      [1, 2, [7]],
+      [1, undefined, [3]],
+      [2, undefined, [4]],
+    ],
+  );
   assert.equal(grouped.overflowRows, 2);
 });
 
@@ -217,7 +296,10 @@ test('pipeline: OTLP/HTTP JSON with the resource, cumulative int sums and the he
   assert.equal(request.headers['x-tenant'], 'lab');
   type KeyValue = { key: string; value: Record<string, unknown> };
   const body = JSON.parse(request.body.toString('utf8')) as {
-    resourceMetrics: Array<{ resource: { attributes: KeyValue[] }; scopeMetrics: Array<{ metrics: Array<{ name: string; unit: string; sum?: { aggregationTemporality: number; isMonotonic: boolean } }> }> }>;
+    resourceMetrics: Array<{
+      resource: { attributes: KeyValue[] };
+      scopeMetrics: Array<{ metrics: Array<{ name: string; unit: string; sum?: { aggregationTemporality: number; isMonotonic: boolean } }> }>;
+    }>;
   };
   const resource = Object.fromEntries(body.resourceMetrics[0]!.resource.attributes.map((a) => [a.key, Object.values(a.value)[0]]));
   assert.equal(resource['service.name'], 'xdp-decap-test', 'serviceName wins over resourceAttributes');
@@ -272,7 +354,13 @@ test('pipeline: the export timeout stays below the interval', () => {
 
 test('pipeline: building one leaves the process-wide diag logger alone (only an application sets it)', (t) => {
   const seen: string[] = [];
-  const mine = { error: (m: string) => seen.push(m), warn: (m: string) => seen.push(m), info: () => undefined, debug: () => undefined, verbose: () => undefined };
+  const mine = {
+    error: (m: string) => seen.push(m),
+    warn: (m: string) => seen.push(m),
+    info: () => undefined,
+    debug: () => undefined,
+    verbose: () => undefined,
+  };
   diag.setLogger(mine, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
   t.after(() => diag.disable());
   const pipeline = createMeterPipeline(pipelineSettings('http://127.0.0.1:1/v1/metrics', 'json'), () => undefined);
@@ -284,7 +372,10 @@ test('pipeline: building one leaves the process-wide diag logger alone (only an 
 test('diagLogger: one line per SDK message, JSON-stringified errors reduced to their message', () => {
   const warned: string[] = [];
   const debugged: string[] = [];
-  const logger = diagLogger((l) => warned.push(l), (l) => debugged.push(l));
+  const logger = diagLogger(
+    (l) => warned.push(l),
+    (l) => debugged.push(l),
+  );
   logger.error(JSON.stringify({ message: 'PeriodicExportingMetricReader: metrics export failed', stack: 'Error\n    at x' }));
   logger.warn('two\nlines');
   logger.debug('detail');
@@ -301,7 +392,10 @@ test('pipeline: while the collector refuses, nothing is lost: the first export i
   const pipeline = createMeterPipeline({ ...pipelineSettings(collector.url, 'json'), exportIntervalMillis: 3_600_000 }, (line) => warnings.push(line));
   let packets = 0;
   const row: VniCounters = { ifindex: 2, tunnelType: 'vxlan', vni: 100, packets: 0, bytes: 0, overheadBytes: 0, flows: 1 };
-  const read = (): MetricsInput => ({ counters: { vnis: [{ ...row, packets, bytes: packets * 100 }], outcomes: [], lost: { vni_stats: 0, outcome_stats: 0, flows: 0 } }, activeFlows: [] });
+  const read = (): MetricsInput => ({
+    counters: { vnis: [{ ...row, packets, bytes: packets * 100 }], outcomes: [], lost: { vni_stats: 0, outcome_stats: 0, flows: 0 } },
+    activeFlows: [],
+  });
   registerDecapMetrics({ meterProvider: pipeline.meterProvider, read, maxVniSeries: 10, interfaceName: names });
   packets = 10;
   await pipeline.forceFlush();
@@ -313,8 +407,14 @@ test('pipeline: while the collector refuses, nothing is lost: the first export i
   await pipeline.shutdown();
   const accepted = collector.requests.at(-1)!;
   type Point = { asInt?: string | number; attributes: Array<{ key: string; value: { intValue?: string | number } }> };
-  const body = JSON.parse(accepted.body.toString()) as { resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string; sum?: { dataPoints: Point[] } }> }> }> };
+  const body = JSON.parse(accepted.body.toString()) as {
+    resourceMetrics: Array<{ scopeMetrics: Array<{ metrics: Array<{ name: string; sum?: { dataPoints: Point[] } }> }> }>;
+  };
   const metric = body.resourceMetrics[0]!.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.name === 'decap.tunnel.packet.count')!;
-  assert.deepEqual(metric.sum!.dataPoints.map((p) => Number(p.asInt)), [31], 'the total, not what accrued since the last accepted export');
+  assert.deepEqual(
+    metric.sum!.dataPoints.map((p) => Number(p.asInt)),
+    [31],
+    'the total, not what accrued since the last accepted export',
+  );
   assert.equal(collector.requests.length, 3);
 });

@@ -8,8 +8,15 @@ import { registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
 import { fakeCollector, syntheticInput } from '../lib/metrics-fixture.ts';
 
 const OTEL_VARIABLES = [
-  'OTEL_EXPORTER_OTLP_ENDPOINT', 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', 'OTEL_EXPORTER_OTLP_HEADERS', 'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
-  'OTEL_EXPORTER_OTLP_PROTOCOL', 'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL', 'OTEL_METRIC_EXPORT_INTERVAL', 'OTEL_RESOURCE_ATTRIBUTES', 'OTEL_SERVICE_NAME',
+  'OTEL_EXPORTER_OTLP_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+  'OTEL_EXPORTER_OTLP_HEADERS',
+  'OTEL_EXPORTER_OTLP_METRICS_HEADERS',
+  'OTEL_EXPORTER_OTLP_PROTOCOL',
+  'OTEL_EXPORTER_OTLP_METRICS_PROTOCOL',
+  'OTEL_METRIC_EXPORT_INTERVAL',
+  'OTEL_RESOURCE_ATTRIBUTES',
+  'OTEL_SERVICE_NAME',
 ];
 
 /** Runs `fn` with exactly these OTEL_* variables set (the SDK reads process.env), restoring them after. */
@@ -38,10 +45,27 @@ const ENV = {
 test('OTEL_* environment: used when the file is silent, the file wins when it speaks', async () => {
   await withEnv(ENV, () => {
     assert.deepEqual(resolveMetricsSettings(DEFAULT_CONFIG), {
-      endpoint: 'http://collector:4318/v1/metrics', headers: {}, exportIntervalMillis: 15000,
-      encoding: 'json', resourceAttributes: { 'deployment.environment': 'prod', 'service.name': 'from-attrs' }, serviceName: 'from-attrs', maxVniSeries: 2000,
+      endpoint: 'http://collector:4318/v1/metrics',
+      headers: {},
+      exportIntervalMillis: 15000,
+      encoding: 'json',
+      resourceAttributes: { 'deployment.environment': 'prod', 'service.name': 'from-attrs' },
+      serviceName: 'from-attrs',
+      maxVniSeries: 2000,
     });
-    const file = parseConfig({ metrics: { endpoint: 'http://file:4318/v1/metrics', exportIntervalSeconds: 5, encoding: 'protobuf', headers: { 'x-team': 'file' }, serviceName: 'svc', resourceAttributes: { 'deployment.environment': 'lab' } } }, 'f');
+    const file = parseConfig(
+      {
+        metrics: {
+          endpoint: 'http://file:4318/v1/metrics',
+          exportIntervalSeconds: 5,
+          encoding: 'protobuf',
+          headers: { 'x-team': 'file' },
+          serviceName: 'svc',
+          resourceAttributes: { 'deployment.environment': 'lab' },
+        },
+      },
+      'f',
+    );
     const fromFile = resolveMetricsSettings(file);
     assert.equal(fromFile.endpoint, 'http://file:4318/v1/metrics');
     assert.equal(fromFile.exportIntervalMillis, 5000);
@@ -50,11 +74,19 @@ test('OTEL_* environment: used when the file is silent, the file wins when it sp
     assert.equal(fromFile.serviceName, 'svc');
     assert.equal(fromFile.resourceAttributes['deployment.environment'], 'lab');
   });
-  await withEnv({ ...ENV, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://m.example/custom' }, () => assert.equal(resolveMetricsSettings(DEFAULT_CONFIG).endpoint, 'https://m.example/custom'));
+  await withEnv({ ...ENV, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'https://m.example/custom' }, () =>
+    assert.equal(resolveMetricsSettings(DEFAULT_CONFIG).endpoint, 'https://m.example/custom'),
+  );
   await withEnv({ ...ENV, OTEL_SERVICE_NAME: 'decap-a' }, () => assert.equal(resolveMetricsSettings(DEFAULT_CONFIG).serviceName, 'decap-a'));
   await withEnv({}, () =>
     assert.deepEqual(resolveMetricsSettings(DEFAULT_CONFIG), {
-      endpoint: 'http://localhost:4318/v1/metrics', headers: {}, exportIntervalMillis: 60000, encoding: 'protobuf', resourceAttributes: {}, serviceName: 'xdp-decap', maxVniSeries: 2000,
+      endpoint: 'http://localhost:4318/v1/metrics',
+      headers: {},
+      exportIntervalMillis: 60000,
+      encoding: 'protobuf',
+      resourceAttributes: {},
+      serviceName: 'xdp-decap',
+      maxVniSeries: 2000,
     }),
   );
 });
@@ -75,7 +107,7 @@ test('headers: the variables reach the collector, a header the file sets wins ov
   assert.equal(headers['x-team'], 'file', 'the file wins');
 });
 
-test('bad variables: one line naming the variable; a header entry\'s secret is never echoed', async () => {
+test("bad variables: one line naming the variable; a header entry's secret is never echoed", async () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
     [{ OTEL_METRIC_EXPORT_INTERVAL: 'soon' }, /OTEL_METRIC_EXPORT_INTERVAL: "soon": expected milliseconds/],
     [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' }, /OTEL_EXPORTER_OTLP_ENDPOINT: "<unparsable URL>" is not a URL/],
@@ -103,7 +135,10 @@ test('bad variables: one line naming the variable; a header entry\'s secret is n
 });
 
 test('redactUrl: credentials and query values hidden, the rest kept', () => {
-  assert.equal(redactUrl('https://user:p%40ss@otlp.example:4318/v1/metrics?api_key=abc123&tenant=t1'), 'https://***@otlp.example:4318/v1/metrics?api_key=***&tenant=***');
+  assert.equal(
+    redactUrl('https://user:p%40ss@otlp.example:4318/v1/metrics?api_key=abc123&tenant=t1'),
+    'https://***@otlp.example:4318/v1/metrics?api_key=***&tenant=***',
+  );
   assert.equal(redactUrl('http://collector:4318/v1/metrics'), 'http://collector:4318/v1/metrics');
   assert.equal(redactUrl('http://token@collector/v1/metrics#frag'), 'http://***@collector/v1/metrics');
   assert.equal(redactUrl('not a url hunter2'), '<unparsable URL>');

@@ -24,7 +24,17 @@ test('IPv4 header checksum verifies; lengths and VNI land where RFC 791/768/7348
 });
 
 test('VLAN tags in order; Geneve opt_len counts 4-byte words', () => {
-  const { frame, overhead } = geneveFrame({ outerSrc: 'fd00::1', outerDst: 'fd00::2', vni: 9, inner, vlans: [{ tpid: 0x88a8, vid: 100 }, { tpid: 0x8100, vid: 200 }], options: Buffer.alloc(12) });
+  const { frame, overhead } = geneveFrame({
+    outerSrc: 'fd00::1',
+    outerDst: 'fd00::2',
+    vni: 9,
+    inner,
+    vlans: [
+      { tpid: 0x88a8, vid: 100 },
+      { tpid: 0x8100, vid: 200 },
+    ],
+    options: Buffer.alloc(12),
+  });
   assert.equal(frame.readUInt16BE(12), 0x88a8);
   assert.equal(frame.readUInt16BE(14) & 0xfff, 100);
   assert.equal(frame.readUInt16BE(16), 0x8100);
@@ -47,16 +57,47 @@ test('tshark decodes the built frames as intended', (t) => {
       geneveFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 77, inner, options: Buffer.from([0, 1, 2, 1, 0, 0, 0, 0]) }).frame,
       vxlanFrame({ outerSrc: 'fd00::1', outerDst: 'fd00::2', vni: 5, inner: innerFrame({ src: 'fd10::1', dst: 'fd10::2', protocol: 'udp', dport: 53 }) }).frame,
     ];
-    frames.forEach((f, i) => w.write({ tsSec: i, tsFrac: 0, caplen: f.length, origLen: f.length, data: f }));
+    for (const [i, f] of frames.entries()) w.write({ tsSec: i, tsFrac: 0, caplen: f.length, origLen: f.length, data: f });
     w.close();
-    const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=l', '-e', 'vxlan.vni', '-e', 'geneve.vni', '-e', 'ip.src', '-e', 'ipv6.src', '-e', 'tcp.dstport', '-e', 'udp.dstport', '-e', '_ws.expert'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'tshark',
+      [
+        '-r',
+        file,
+        '-T',
+        'fields',
+        '-E',
+        'occurrence=l',
+        '-e',
+        'vxlan.vni',
+        '-e',
+        'geneve.vni',
+        '-e',
+        'ip.src',
+        '-e',
+        'ipv6.src',
+        '-e',
+        'tcp.dstport',
+        '-e',
+        'udp.dstport',
+        '-e',
+        '_ws.expert',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 0, r.stderr);
-    const rows = r.stdout.trimEnd().split('\n').map((l) => l.split('\t'));
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split('\t'));
     assert.deepEqual(rows[0]!.slice(0, 5), ['4242', '', '192.168.1.10', '', '443']);
     // tshark prints the Geneve VNI in hex.
     assert.deepEqual([rows[1]![0], Number(rows[1]![1]), rows[1]![2], rows[1]![4]], ['', 77, '192.168.1.10', '443']);
     assert.deepEqual([rows[2]![0], rows[2]![3], rows[2]![5]], ['5', 'fd10::1', '53']);
-    assert.ok(rows.every((row) => !/checksum/i.test(row[6] ?? '')), `no checksum complaints: ${r.stdout}`);
+    assert.ok(
+      rows.every((row) => !/checksum/i.test(row[6] ?? '')),
+      `no checksum complaints: ${r.stdout}`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -76,13 +117,33 @@ test('tshark decodes the GRE, ERSPAN II/III, VXLAN-GPE and IP-payload Geneve bui
       gpeFrame({ ...o4, vni: 4242, nextProtocol: GPE_NEXT.ipv4, inner }).frame,
       geneveFrame({ ...o4, vni: 5, protocolType: 0x86dd, inner: innerFrame({ src: 'fd10::1', dst: 'fd10::2', protocol: 'udp', dport: 53 }) }).frame,
     ];
-    frames.forEach((f, i) => w.write({ tsSec: i, tsFrac: 0, caplen: f.length, origLen: f.length, data: f }));
+    for (const [i, f] of frames.entries()) w.write({ tsSec: i, tsFrac: 0, caplen: f.length, origLen: f.length, data: f });
     w.close();
-    const fields = ['gre.key', 'gre.sequence_number', 'gre.checksum.status', 'erspan.version', 'erspan.spanid', 'erspan.o', 'vxlan.vni', 'vxlan.next_proto', 'geneve.vni', 'ip.src', 'ipv6.src', 'tcp.dstport', 'udp.dstport'];
+    const fields = [
+      'gre.key',
+      'gre.sequence_number',
+      'gre.checksum.status',
+      'erspan.version',
+      'erspan.spanid',
+      'erspan.o',
+      'vxlan.vni',
+      'vxlan.next_proto',
+      'geneve.vni',
+      'ip.src',
+      'ipv6.src',
+      'tcp.dstport',
+      'udp.dstport',
+    ];
     const r = spawnSync('tshark', ['-r', file, '-T', 'fields', '-E', 'occurrence=l', ...fields.flatMap((f) => ['-e', f])], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const rows = r.stdout.trimEnd().split('\n').map((l) => Object.fromEntries(l.split('\t').map((v, i) => [fields[i]!, v])));
-    assert.deepEqual([Number(rows[0]!['gre.key']), rows[0]!['gre.sequence_number'], rows[0]!['gre.checksum.status'], rows[0]!['ip.src'], rows[0]!['tcp.dstport']], [0x01020304, '77', '1', '192.168.1.10', '443']);
+    const rows = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => Object.fromEntries(l.split('\t').map((v, i) => [fields[i]!, v])));
+    assert.deepEqual(
+      [Number(rows[0]!['gre.key']), rows[0]!['gre.sequence_number'], rows[0]!['gre.checksum.status'], rows[0]!['ip.src'], rows[0]!['tcp.dstport']],
+      [0x01020304, '77', '1', '192.168.1.10', '443'],
+    );
     assert.deepEqual([rows[1]!['erspan.version'], rows[1]!['erspan.spanid'], rows[1]!['ip.src']], ['1', '513', '192.168.1.10']);
     assert.deepEqual([rows[2]!['erspan.version'], rows[2]!['erspan.spanid'], rows[2]!['erspan.o'], rows[2]!['ip.src']], ['2', '99', '1', '192.168.1.10']);
     assert.deepEqual([rows[3]!['vxlan.vni'], rows[3]!['vxlan.next_proto'], rows[3]!['ip.src'], rows[3]!['tcp.dstport']], ['4242', '1', '192.168.1.10', '443']);

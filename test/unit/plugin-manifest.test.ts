@@ -88,13 +88,21 @@ test('the cardinality rule in plugin.json matches the code', () => {
   assert.ok(formula, 'sdkCardinalityLimit reads "<a> * maxVniSeries + <b> per instrument"');
   for (const n of [1, 2000, 65536]) assert.equal(sdkCardinalityLimit(n), Number(formula[1]) * n + Number(formula[2]), `SDK limit for maxVniSeries ${n}`);
   assert.ok(manifest.cardinality.rule.includes(`${formula[1]} * maxVniSeries + ${formula[2]}`), 'the prose states the same limit');
-  const schema = JSON.parse(readFileSync(join(REPO_ROOT, manifest.configSchema), 'utf8')) as { properties: { metrics: { properties: { maxVniSeries: { default: number } } } } };
+  const schema = JSON.parse(readFileSync(join(REPO_ROOT, manifest.configSchema), 'utf8')) as {
+    properties: { metrics: { properties: { maxVniSeries: { default: number } } } };
+  };
   assert.equal(schema.properties.metrics.properties.maxVniSeries.default, manifest.cardinality.default, 'the default agrees with the config schema');
 });
 
 test('the resource carries the attributes plugin.json lists', () => {
   const resource = pipelineResourceAttributes({
-    endpoint: 'http://localhost:4318/v1/metrics', headers: {}, exportIntervalMillis: 60000, encoding: 'protobuf', resourceAttributes: {}, serviceName: 'xdp-decap', maxVniSeries: 2000,
+    endpoint: 'http://localhost:4318/v1/metrics',
+    headers: {},
+    exportIntervalMillis: 60000,
+    encoding: 'protobuf',
+    resourceAttributes: {},
+    serviceName: 'xdp-decap',
+    maxVniSeries: 2000,
   });
   assert.deepEqual(Object.keys(resource).sort(), manifest.resourceAttributes.map((r) => r.name).sort());
   assert.equal(resource['service.version'], pkg.version);
@@ -115,7 +123,7 @@ test('names in code, enums and versions agree with plugin.json', () => {
   assert.equal(pkg.main, manifest.entryPoint);
 });
 
-test('docs/metrics.md, the README table and the receiver\'s metadata.yaml and documentation.md are generated from plugin.json and up to date', () => {
+test("docs/metrics.md, the README table and the receiver's metadata.yaml and documentation.md are generated from plugin.json and up to date", () => {
   const stale = 'is stale: run node scripts/gen-metrics-doc.ts --write';
   const doc = readFileSync(join(REPO_ROOT, 'docs', 'metrics.md'), 'utf8');
   assert.equal(doc, renderMetricsDoc(), `docs/metrics.md ${stale}`);
@@ -126,9 +134,16 @@ test('docs/metrics.md, the README table and the receiver\'s metadata.yaml and do
   const metadata = readFileSync(join(receiver, 'metadata.yaml'), 'utf8');
   assert.equal(replaceReceiverMetadata(metadata), metadata, `the receiver's metadata.yaml ${stale}`);
   const parsed = parseYaml(metadata) as { metrics: Record<string, { unit: string; attributes: string[] }>; attributes: Record<string, unknown> };
-  assert.deepEqual(Object.keys(parsed.metrics), manifest.metrics.map((m) => m.name), 'metadata.yaml lists plugin.json\'s metrics');
+  assert.deepEqual(
+    Object.keys(parsed.metrics),
+    manifest.metrics.map((m) => m.name),
+    "metadata.yaml lists plugin.json's metrics",
+  );
   for (const m of manifest.metrics) assert.deepEqual([parsed.metrics[m.name]?.unit, parsed.metrics[m.name]?.attributes], [m.unit, m.attributes], m.name);
-  assert.deepEqual(Object.keys(parsed.attributes), manifest.attributes.map((a) => a.name));
+  assert.deepEqual(
+    Object.keys(parsed.attributes),
+    manifest.attributes.map((a) => a.name),
+  );
   assert.equal(readFileSync(join(receiver, 'documentation.md'), 'utf8'), renderReceiverDocumentation(), `the receiver's documentation.md ${stale}`);
   for (const text of [doc, readme]) {
     for (const m of manifest.metrics) assert.ok(text.includes(`| \`${m.name}\` |`), `${m.name} has a row`);

@@ -22,16 +22,31 @@ const EXPECTED: NetflowRecord[] = [
 
 function decapFlow(n: NetflowRecord, vni: number, over: Partial<DecapFlow> = {}): DecapFlow {
   return {
-    ifindex: 2, interfaceName: 'cap0', tunnelType: 'vxlan', vni, family: n.srcAddr.includes(':') ? 6 : 4, protocol: n.protocol,
-    srcAddr: n.srcAddr, dstAddr: n.dstAddr, srcPort: [6, 17, 132].includes(n.protocol) ? n.srcPort : 0, dstPort: [6, 17, 132].includes(n.protocol) ? n.dstPort : 0,
-    packets: n.packets, bytes: n.bytes + 14 * n.packets, firstSeenNs: 1n, lastSeenNs: 2n, ...over,
+    ifindex: 2,
+    interfaceName: 'cap0',
+    tunnelType: 'vxlan',
+    vni,
+    family: n.srcAddr.includes(':') ? 6 : 4,
+    protocol: n.protocol,
+    srcAddr: n.srcAddr,
+    dstAddr: n.dstAddr,
+    srcPort: [6, 17, 132].includes(n.protocol) ? n.srcPort : 0,
+    dstPort: [6, 17, 132].includes(n.protocol) ? n.dstPort : 0,
+    packets: n.packets,
+    bytes: n.bytes + 14 * n.packets,
+    firstSeenNs: 1n,
+    lastSeenNs: 2n,
+    ...over,
   };
 }
 
 test("nfdump 1.7.1's JSON: flows with addresses, ports, packets and bytes; the no-flow output is empty, not an error", () => {
   assert.deepEqual(parseNfdumpJson(readFileSync(join(FIXTURES, 'nfdump-1.7.1.json'), 'utf8'), 'fixture'), EXPECTED);
   assert.deepEqual(parseNfdumpJson('[\nNo matching flows\n]\n', 'x'), []);
-  assert.throws(() => parseNfdumpJson('{"broken', 'store'), (e: Error) => e instanceof NetflowInputError && /store: nfdump's JSON output did not parse/.test(e.message));
+  assert.throws(
+    () => parseNfdumpJson('{"broken', 'store'),
+    (e: Error) => e instanceof NetflowInputError && /store: nfdump's JSON output did not parse/.test(e.message),
+  );
 });
 
 test('a real nfcapd file and its directory, read through nfdump', (t) => {
@@ -48,18 +63,27 @@ test('a real nfcapd file and its directory, read through nfdump', (t) => {
 });
 
 test('the join key: ports for TCP/UDP/SCTP only (NetFlow puts ICMP type/code in the port, xdp-decap keys ICMP without ports)', () => {
-  assert.equal(flowKey({ protocol: 1, srcAddr: 'a', dstAddr: 'b', srcPort: 0, dstPort: 2048 }), flowKey({ protocol: 1, srcAddr: 'a', dstAddr: 'b', srcPort: 0, dstPort: 0 }));
-  assert.notEqual(flowKey({ protocol: 17, srcAddr: 'a', dstAddr: 'b', srcPort: 1, dstPort: 53 }), flowKey({ protocol: 17, srcAddr: 'a', dstAddr: 'b', srcPort: 2, dstPort: 53 }));
+  assert.equal(
+    flowKey({ protocol: 1, srcAddr: 'a', dstAddr: 'b', srcPort: 0, dstPort: 2048 }),
+    flowKey({ protocol: 1, srcAddr: 'a', dstAddr: 'b', srcPort: 0, dstPort: 0 }),
+  );
+  assert.notEqual(
+    flowKey({ protocol: 17, srcAddr: 'a', dstAddr: 'b', srcPort: 1, dstPort: 53 }),
+    flowKey({ protocol: 17, srcAddr: 'a', dstAddr: 'b', srcPort: 2, dstPort: 53 }),
+  );
 });
 
 test('complete sides agree exactly per VNI, with decap frame bytes turned into L3 bytes', () => {
   const nfIcmp = { ...EXPECTED[1]!, dstPort: 2048 }; // echo request as NetFlow v9/IPFIX may encode it
   const report = reconcile([decapFlow(EXPECTED[0]!, 100), decapFlow(EXPECTED[1]!, 200), decapFlow(EXPECTED[2]!, 200)], [EXPECTED[0]!, nfIcmp, EXPECTED[2]!], 2);
   assert.equal(report.agrees, true);
-  assert.deepEqual(report.vnis.map((r) => [r.vni, r.decapPackets, r.netflowPackets, r.decapL3Bytes, r.netflowBytes, r.packetDiffPct, r.byteDiffPct]), [
-    [100, 10, 10, 1280, 1280, 0, 0],
-    [200, 8, 8, 696, 696, 0, 0],
-  ]);
+  assert.deepEqual(
+    report.vnis.map((r) => [r.vni, r.decapPackets, r.netflowPackets, r.decapL3Bytes, r.netflowBytes, r.packetDiffPct, r.byteDiffPct]),
+    [
+      [100, 10, 10, 1280, 1280, 0, 0],
+      [200, 8, 8, 696, 696, 0, 0],
+    ],
+  );
   assert.equal(report.vnis[0]!.decapFrameBytes, 1280 + 140);
   assert.match(formatReconcile(report, 20), /agrees within 2%/);
 });
@@ -79,9 +103,19 @@ test('differences are reported: a VNI beyond tolerance, flows only NetFlow saw, 
   assert.equal(v100.packetDiffPct, -10);
   assert.equal(v100.outsideTolerance, true);
   assert.equal(reconcile([decapFlow(EXPECTED[0]!, 100)], [short], 10).vnis[0]!.outsideTolerance, false, '10% is within --tolerance 10');
-  assert.deepEqual(report.netflowOnly.map((f) => f.srcAddr), ['10.0.0.1']);
-  assert.deepEqual(report.decapOnly.map((f) => [f.vni, f.srcAddr, f.bytes]), [[200, '192.168.2.1', 420]], 'L3 bytes, like the other columns');
-  assert.deepEqual(report.ambiguous.map((f) => f.vnis), [[300, 301]]);
+  assert.deepEqual(
+    report.netflowOnly.map((f) => f.srcAddr),
+    ['10.0.0.1'],
+  );
+  assert.deepEqual(
+    report.decapOnly.map((f) => [f.vni, f.srcAddr, f.bytes]),
+    [[200, '192.168.2.1', 420]],
+    'L3 bytes, like the other columns',
+  );
+  assert.deepEqual(
+    report.ambiguous.map((f) => f.vnis),
+    [[300, 301]],
+  );
   assert.equal(report.sampledRecords, 1);
   const text = formatReconcile(report, 20);
   assert.match(text, /NetFlow flows matching no decapsulated flow \(never tunnelled here\): 1 \(4 packets\)/);
@@ -115,7 +149,10 @@ test('inputs that are not an nfcapd store: one line naming the file and the fix,
     assert.match(raw.stderr, /bad magic/);
 
     const cases: Array<[string, RegExp]> = [
-      ['random.bin', /random\.bin: is not an nfcapd file \(it starts with 0x[0-9a-f]{8}; files nfcapd writes start with 0x0ca5\); give an nfcapd file or the directory nfcapd writes to/],
+      [
+        'random.bin',
+        /random\.bin: is not an nfcapd file \(it starts with 0x[0-9a-f]{8}; files nfcapd writes start with 0x0ca5\); give an nfcapd file or the directory nfcapd writes to/,
+      ],
       ['flows.txt', /flows\.txt: is not an nfcapd file \(it starts with 0x70726f74;/],
       ['empty', /empty: is empty, not an nfcapd file; give an nfcapd file/],
       ['truncated', /truncated: nfdump could not read the store \(.*appendix offset error\); give an nfcapd file/],
@@ -126,7 +163,11 @@ test('inputs that are not an nfcapd store: one line naming the file and the fix,
       ['store-with-readme', /store-with-readme\/README is not an nfcapd file .*nfdump reads every file under the directory/],
     ];
     for (const [name, message] of cases) {
-      assert.throws(() => readNfcapdStore(at(name)), (e: Error) => e instanceof NetflowInputError && message.test(e.message), name);
+      assert.throws(
+        () => readNfcapdStore(at(name)),
+        (e: Error) => e instanceof NetflowInputError && message.test(e.message),
+        name,
+      );
       const r = runCli(['reconcile', '--nfdump', at(name)], { timeoutMs: 30000 });
       assert.equal(r.status, 2, `${name}: exit 2, got ${r.status}: ${r.stderr}`);
       assert.equal(r.stdout, '', `${name}: no report`);

@@ -3,8 +3,20 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_TUNNELS } from '../../src/decode/tunnel-types.ts';
 import {
-  ETHERTYPE, GPE_NEXT, GRE_PROTOCOL, IPPROTO, encapsulate, ethernet, innerFrame, ipv6, ipv6Fragment, nest, udp,
-  type OuterOptions, type TunnelFrame, type TunnelSpec,
+  ETHERTYPE,
+  GPE_NEXT,
+  GRE_PROTOCOL,
+  IPPROTO,
+  encapsulate,
+  ethernet,
+  innerFrame,
+  ipv6,
+  ipv6Fragment,
+  nest,
+  udp,
+  type OuterOptions,
+  type TunnelFrame,
+  type TunnelSpec,
 } from '../../src/testbed/packets.ts';
 import { referenceDecap, type ReferenceSettings } from '../lib/reference-decap.ts';
 
@@ -39,7 +51,10 @@ const verdictKey = (t: TunnelFrame) => `${t.type}/${t.vni}`;
 
 describe('oracle: one level of every type agrees with the builders', () => {
   for (const { spec, overhead4, key, inner } of SHAPES) {
-    for (const [name, outer, extra] of [['IPv4', V4, 0], ['IPv6', V6, 20]] as const) {
+    for (const [name, outer, extra] of [
+      ['IPv4', V4, 0],
+      ['IPv6', V6, 20],
+    ] as const) {
       test(`${key} over ${name}`, () => {
         const t = encapsulate({ ...outer, tunnel: spec, inner: inner ?? in4 });
         assert.equal(t.overhead, overhead4 + extra, 'builder overhead');
@@ -62,27 +77,65 @@ describe('oracle: one level of every type agrees with the builders', () => {
 
 describe('oracle: nesting', () => {
   test('VXLAN in Geneve in GRE: 3 levels stripped, counted under the innermost', () => {
-    const t = nest({ ...V4, levels: [{ type: 'vxlan', vni: 3 }, { type: 'geneve', vni: 2 }, { type: 'gre', key: 1 }], inner: in4 });
+    const t = nest({
+      ...V4,
+      levels: [
+        { type: 'vxlan', vni: 3 },
+        { type: 'geneve', vni: 2 },
+        { type: 'gre', key: 1 },
+      ],
+      inner: in4,
+    });
     const v = referenceDecap(t.frame, S);
     assert.deepEqual([v.outcome, v.type, v.vni, v.depth, v.overhead], ['decapsulated', 'vxlan', 3, 3, t.frame.length - in4.length]);
     assert.ok(v.output!.equals(in4));
   });
   test('a fourth level: too_deep, untouched', () => {
-    const t = nest({ ...V4, levels: [{ type: 'vxlan', vni: 4 }, { type: 'vxlan', vni: 3 }, { type: 'erspan', erspanType: 2, sessionId: 2 }, { type: 'gre', key: 1 }], inner: in4 });
+    const t = nest({
+      ...V4,
+      levels: [
+        { type: 'vxlan', vni: 4 },
+        { type: 'vxlan', vni: 3 },
+        { type: 'erspan', erspanType: 2, sessionId: 2 },
+        { type: 'gre', key: 1 },
+      ],
+      inner: in4,
+    });
     assert.deepEqual(referenceDecap(t.frame, S), { outcome: 'too_deep', overhead: 0 });
   });
   test('an inner level that fails a check (VXLAN without I) ends the nesting; the levels above are stripped', () => {
-    const t = nest({ ...V4, levels: [{ type: 'vxlan', vni: 3, flags: 0 }, { type: 'geneve', vni: 2 }], inner: in4 });
+    const t = nest({
+      ...V4,
+      levels: [
+        { type: 'vxlan', vni: 3, flags: 0 },
+        { type: 'geneve', vni: 2 },
+      ],
+      inner: in4,
+    });
     const v = referenceDecap(t.frame, S);
     assert.deepEqual([v.outcome, v.type, v.vni, v.depth], ['decapsulated', 'geneve', 2, 1]);
     assert.ok(v.output!.equals(t.frame.subarray(14 + 20 + 8 + 8)));
   });
   test('VXLAN in an IP-payload Geneve: the inner tunnel is parsed from its IP header; the written MACs are the outermost', () => {
-    const t = nest({ ...V4, levels: [{ type: 'vxlan', vni: 3 }, { type: 'geneve', vni: 2, protocolType: ETHERTYPE.ipv4 }], inner: in6 });
+    const t = nest({
+      ...V4,
+      levels: [
+        { type: 'vxlan', vni: 3 },
+        { type: 'geneve', vni: 2, protocolType: ETHERTYPE.ipv4 },
+      ],
+      inner: in6,
+    });
     const v = referenceDecap(t.frame, S);
     assert.deepEqual([v.outcome, v.type, v.vni, v.depth], ['decapsulated', 'vxlan', 3, 2]);
     assert.ok(v.output!.equals(in6));
-    const ip = nest({ ...V4, levels: [{ type: 'geneve', vni: 3, protocolType: ETHERTYPE.ipv6 }, { type: 'vxlan', vni: 2 }], inner: in6 });
+    const ip = nest({
+      ...V4,
+      levels: [
+        { type: 'geneve', vni: 3, protocolType: ETHERTYPE.ipv6 },
+        { type: 'vxlan', vni: 2 },
+      ],
+      inner: in6,
+    });
     const w = referenceDecap(ip.frame, S);
     assert.ok(w.output!.equals(ip.inner));
     assert.equal(ip.inner.subarray(0, 12).toString('hex'), '02bb0000000202aa00000001', 'outermost MACs');
@@ -102,12 +155,14 @@ describe('oracle: skip reasons', () => {
     assert.equal(referenceDecap(g({ protocol: GRE_PROTOCOL.ipv4 }), S).outcome, 'not_tunnel');
     assert.equal(referenceDecap(g({}), { ...S, gre: false }).outcome, 'not_tunnel');
     assert.equal(referenceDecap(g({ routing: true }), S).outcome, 'unsupported');
-    for (let cut = 34; cut < 34 + 16; cut++) assert.equal(referenceDecap(g({ checksum: true, key: 1, seq: 2 }).subarray(0, cut), S).outcome, 'truncated', `cut at ${cut}`);
+    for (let cut = 34; cut < 34 + 16; cut++)
+      assert.equal(referenceDecap(g({ checksum: true, key: 1, seq: 2 }).subarray(0, cut), S).outcome, 'truncated', `cut at ${cut}`);
     assert.equal(referenceDecap(g({ checksum: true, key: 1, seq: 2 }).subarray(0, 34 + 16 + 13), S).outcome, 'truncated', 'inner Ethernet cut');
     assert.equal(referenceDecap(g({ checksum: true, key: 1, seq: 2 }).subarray(0, 34 + 16 + 14), S).outcome, 'decapsulated');
   });
   test('ERSPAN: bad versions malformed, frame type unsupported, switch off not_tunnel, cut subheader truncated', () => {
-    const e = (spec: Partial<Extract<TunnelSpec, { type: 'erspan' }>>) => encapsulate({ ...V4, tunnel: { type: 'erspan', erspanType: 2, sessionId: 1, ...spec }, inner: in4 }).frame;
+    const e = (spec: Partial<Extract<TunnelSpec, { type: 'erspan' }>>) =>
+      encapsulate({ ...V4, tunnel: { type: 'erspan', erspanType: 2, sessionId: 1, ...spec }, inner: in4 }).frame;
     assert.equal(referenceDecap(e({ version: 2 }), S).outcome, 'malformed');
     assert.equal(referenceDecap(e({ erspanType: 3, version: 1 }), S).outcome, 'malformed');
     assert.equal(referenceDecap(e({ erspanType: 3, frameType: 2 }), S).outcome, 'unsupported');
@@ -115,7 +170,8 @@ describe('oracle: skip reasons', () => {
     assert.equal(referenceDecap(e({ erspanType: 3, subheader: Buffer.alloc(8) }).subarray(0, 14 + 20 + 8 + 12 + 7), S).outcome, 'truncated');
   });
   test('GPE: NSH and OAM unsupported, version/I/P malformed, port removed not_tunnel; IP payload shorter than 20: truncated', () => {
-    const p = (spec: Partial<Extract<TunnelSpec, { type: 'vxlan-gpe' }>>) => encapsulate({ ...V4, tunnel: { type: 'vxlan-gpe', vni: 1, ...spec }, inner: in4 }).frame;
+    const p = (spec: Partial<Extract<TunnelSpec, { type: 'vxlan-gpe' }>>) =>
+      encapsulate({ ...V4, tunnel: { type: 'vxlan-gpe', vni: 1, ...spec }, inner: in4 }).frame;
     assert.equal(referenceDecap(p({ nextProtocol: GPE_NEXT.nsh }), S).outcome, 'unsupported');
     assert.equal(referenceDecap(p({ flags: 0x0d }), S).outcome, 'unsupported');
     for (const flags of [0x1c, 0x04, 0x08]) assert.equal(referenceDecap(p({ flags }), S).outcome, 'malformed');
@@ -123,8 +179,11 @@ describe('oracle: skip reasons', () => {
     assert.equal(referenceDecap(p({ nextProtocol: GPE_NEXT.ipv4 }).subarray(0, 50 + 19), S).outcome, 'truncated');
   });
   test('IPv6 extension headers: walked up to 4; MLD (hop-by-hop + ICMPv6) not_tunnel; AH or a fifth unsupported; first fragments', () => {
-    const hbh = { type: IPPROTO.hopopts }; const dst = { type: IPPROTO.dstopts }; const rt = { type: IPPROTO.routing, body: Buffer.alloc(14) };
-    const x = (ipv6Extensions: NonNullable<OuterOptions['ipv6Extensions']>) => encapsulate({ ...V6, ipv6Extensions, tunnel: { type: 'vxlan', vni: 1 }, inner: in4 });
+    const hbh = { type: IPPROTO.hopopts };
+    const dst = { type: IPPROTO.dstopts };
+    const rt = { type: IPPROTO.routing, body: Buffer.alloc(14) };
+    const x = (ipv6Extensions: NonNullable<OuterOptions['ipv6Extensions']>) =>
+      encapsulate({ ...V6, ipv6Extensions, tunnel: { type: 'vxlan', vni: 1 }, inner: in4 });
     const four = x([hbh, rt, dst, ipv6Fragment({ offset: 0, more: false })]);
     assert.deepEqual([referenceDecap(four.frame, S).outcome, referenceDecap(four.frame, S).overhead], ['decapsulated', four.overhead]);
     assert.equal(referenceDecap(x([hbh, rt, dst, dst, dst]).frame, S).outcome, 'unsupported');
@@ -132,9 +191,27 @@ describe('oracle: skip reasons', () => {
     assert.equal(referenceDecap(x([ipv6Fragment({ more: true })]).frame, S).outcome, 'fragment');
     assert.equal(referenceDecap(x([ipv6Fragment({ offset: 3 })]).frame, S).outcome, 'fragment');
     assert.equal(referenceDecap(x([rt]).frame.subarray(0, 14 + 40 + 10), S).outcome, 'truncated');
-    const mld = ethernet({ etherType: ETHERTYPE.ipv6, payload: ipv6({ src: 'fe80::1', dst: 'ff02::16', nextHeader: IPPROTO.icmpv6, extensions: [{ type: IPPROTO.hopopts, body: Buffer.from([5, 2, 0, 0, 1, 0]) }], payload: Buffer.alloc(28) }) });
+    const mld = ethernet({
+      etherType: ETHERTYPE.ipv6,
+      payload: ipv6({
+        src: 'fe80::1',
+        dst: 'ff02::16',
+        nextHeader: IPPROTO.icmpv6,
+        extensions: [{ type: IPPROTO.hopopts, body: Buffer.from([5, 2, 0, 0, 1, 0]) }],
+        payload: Buffer.alloc(28),
+      }),
+    });
     assert.equal(referenceDecap(mld, S).outcome, 'not_tunnel');
-    const udpFrag = ethernet({ etherType: ETHERTYPE.ipv6, payload: ipv6({ src: 'fd00::1', dst: 'fd00::2', nextHeader: IPPROTO.udp, extensions: [ipv6Fragment({ more: true })], payload: udp({ sport: 1, dport: 53, payload: Buffer.alloc(20) }) }) });
+    const udpFrag = ethernet({
+      etherType: ETHERTYPE.ipv6,
+      payload: ipv6({
+        src: 'fd00::1',
+        dst: 'fd00::2',
+        nextHeader: IPPROTO.udp,
+        extensions: [ipv6Fragment({ more: true })],
+        payload: udp({ sport: 1, dport: 53, payload: Buffer.alloc(20) }),
+      }),
+    });
     assert.equal(referenceDecap(udpFrag, S).outcome, 'not_tunnel', 'first fragment of a non-tunnel packet');
   });
 });

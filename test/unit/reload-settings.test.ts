@@ -11,6 +11,8 @@ test('the same metrics settings written in another key order need no restart', (
 
 test('a changed header value, or a metrics setting removed from the file, needs a restart', () => {
   const before = parseConfig({ metrics: { endpoint: 'http://c:4318/v1/metrics', headers: { a: '1' } } }, 'a');
-  assert.deepEqual(settingsNeedingRestart(before, parseConfig({ metrics: { endpoint: 'http://c:4318/v1/metrics', headers: { a: '2' } } }, 'b')), ['metrics.headers']);
+  assert.deepEqual(settingsNeedingRestart(before, parseConfig({ metrics: { endpoint: 'http://c:4318/v1/metrics', headers: { a: '2' } } }, 'b')), [
+    'metrics.headers',
+  ]);
   assert.deepEqual(settingsNeedingRestart(before, parseConfig({ metrics: { headers: { a: '1' } } }, 'b')), ['metrics.endpoint']);
 });
