@@ -3,6 +3,7 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from './config/load.ts';
+import { missingLoadCapabilities, permissionHint } from './ffi/capabilities.ts';
 import { BpfError, NativeLibraryError } from './ffi/errors.ts';
 import { DecapLoadError, KernelTooOldError } from './program/decap-builds.ts';
 import { CaptureError } from './replay/pcap.ts';
@@ -77,11 +78,7 @@ export function reportError(command: string, err: unknown): number {
   // Lack of privilege: one line, the fix named once. A verifier's refusal (EACCES as root) is not that: its
   // reason, build by build, is in the DecapLoadError's message below.
   if (err instanceof DecapLoadError && err.permissionDenied) {
-    const hint =
-      process.getuid?.() === 0
-        ? ' You are root: the kernel itself refuses BPF here (lockdown, or a security module); see dmesg.'
-        : ' You are not root: run it as root (sudo) or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (loading an XDP program needs all three).';
-    console.error(`xdp-decap ${command}: ${err.message}.${hint}`);
+    console.error(`xdp-decap ${command}: ${err.message}: ${permissionHint(missingLoadCapabilities())}`);
     return EXIT.usage;
   }
   if (err instanceof BpfError || err instanceof NativeLibraryError || err instanceof DecapLoadError || err instanceof KernelTooOldError) {

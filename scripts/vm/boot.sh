@@ -35,7 +35,7 @@ cp "$JOB" "$RESULTS/job.sh"
 BOOT_TIMEOUT=${XDP_DECAP_VM_BOOT_TIMEOUT:-120}
 run_qemu() {
   timeout --kill-after=10 "$TIMEOUT" "$QEMU" \
-    -accel tcg,thread=multi -cpu "${XDP_DECAP_VM_CPU:-max,-pku,-la57}" -smp "${XDP_DECAP_VM_CPUS:-2}" -m "${XDP_DECAP_VM_MEMORY:-4096}" \
+    -accel tcg,thread=single -cpu "${XDP_DECAP_VM_CPU:-max,-pku,-la57}" -smp "${XDP_DECAP_VM_CPUS:-2}" -m "${XDP_DECAP_VM_MEMORY:-4096}" \
     -machine q35 -nographic -no-reboot -nic none -monitor none -serial "file:$RESULTS/console.log" \
     -kernel "$KDIR/vmlinuz" -initrd "$initramfs" \
     -append "console=ttyS0 panic=-1 quiet loglevel=4 vm.kdir=$KDIR" \

@@ -58,6 +58,18 @@ export class DebianRoot {
     return root;
   }
 
+  /**
+   * Unmounts the kernel file systems under the root and leaves its files mounted: what a test VM should see of it
+   * (its own kernel mounts its own /proc, /sys and /dev there). resume() mounts them again.
+   */
+  suspend(): void {
+    for (const m of this.mounts()) if (m !== this.dir) must('umount', [m]);
+  }
+
+  resume(): void {
+    this.mountKernelFileSystems();
+  }
+
   private mountKernelFileSystems(): void {
     must('mount', ['-t', 'proc', 'proc', join(this.dir, 'proc')]);
     must('mount', ['-t', 'sysfs', 'sysfs', join(this.dir, 'sys')]);

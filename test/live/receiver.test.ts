@@ -301,7 +301,7 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     });
     assert.match(
       collector.output(),
-      /error\s.*xdp-decap run: load BPF object .*EPERM \(operation not permitted: run as root or grant CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON\)/,
+      /error\s.*xdp-decap run: loading the decap program: EPERM \(operation not permitted\): this process has none of CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, and loading an XDP program needs all three: run it as root \(sudo\) or grant them/,
     );
     assert.match(collector.output(), /xdp-decap daemon cannot run with this config or on this host; not restarting/);
     await new Promise((r) => setTimeout(r, 2500));

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BpfLoadError } from '../../src/ffi/bpf-object.ts';
+import { missingLoadCapabilities, permissionHint } from '../../src/ffi/capabilities.ts';
 import { BpfError } from '../../src/ffi/errors.ts';
 import { loadFailureReason, verifierStats } from '../../src/ffi/verifier-log.ts';
 import { checkKernelRelease, DecapLoadError, KernelTooOldError, loadFirstThatLoads, planDecapBuilds } from '../../src/program/decap-builds.ts';
@@ -118,7 +119,14 @@ test('lack of privilege: one line, the capabilities named once, no object the us
   const printed = captureStderr(() => reportError('replay', err));
   assert.equal(printed.code, 2);
   assert.equal(printed.text.trimEnd().split('\n').length, 1);
-  if (process.getuid?.() !== 0) assert.equal(printed.text.match(/CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON/g)?.length, 1);
+  for (const cap of ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']) assert.ok((printed.text.match(new RegExp(cap, 'g'))?.length ?? 0) <= 1, `${cap} named once at most`);
+  assert.equal(
+    permissionHint(['CAP_NET_ADMIN']),
+    'this process has CAP_BPF and CAP_PERFMON but not CAP_NET_ADMIN, and loading an XDP program needs all three: run it as root (sudo) or grant the missing one',
+  );
+  assert.match(permissionHint([]), /^this process has CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, so the kernel itself refuses BPF here/);
+  assert.deepEqual(missingLoadCapabilities('CapEff:\t000001c000001000\n'), [], 'bits 12, 38 and 39 set');
+  assert.deepEqual(missingLoadCapabilities('CapEff:\t0000000000000000\n'), ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']);
 });
 
 test('the kernel floor: 6.1 and newer pass, older ones get one line naming the kernel and the minimum', () => {
