@@ -1,6 +1,6 @@
 // Child of bench/datapath.ts, run inside the capture namespace: attaches a floor.bpf.o program (generic) until stdin closes.
 import { BpfObject } from '../src/ffi/bpf-object.ts';
-import { XdpLink, interfaceIndex, programIdOfFd } from '../src/ffi/xdp.ts';
+import { interfaceIndex, programIdOfFd, XdpLink } from '../src/ffi/xdp.ts';
 import { bpfObjectPath } from '../src/program/decap-program.ts';
 
 const [programName, ifname] = process.argv.slice(2) as [string, string];

@@ -1,5 +1,5 @@
 // Child of bench/real-path-ab.ts, run inside the capture namespace: attaches one build of the decap program (generic) until stdin closes.
-import { XdpLink, interfaceIndex, programIdOfFd } from '../src/ffi/xdp.ts';
+import { interfaceIndex, programIdOfFd, XdpLink } from '../src/ffi/xdp.ts';
 import { DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, DecapProgram } from '../src/program/decap-program.ts';
 
 const [objectPath, ifname, tracking] = process.argv.slice(2) as [string, string, 'track' | 'notrack'];

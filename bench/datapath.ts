@@ -8,9 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCapture } from '../src/testbed/capture.ts';
 import { inNs, Testbed } from '../src/testbed/testbed.ts';
-import { median, report, SMOKE, type BenchRow } from './lib.ts';
-import { CAPTURE_FRAMES, programRunStats, writeMirroredVxlanCapture } from './receive-path.ts';
 import { REPO_ROOT } from '../test/lib/env.ts';
+import { type BenchRow, median, report, SMOKE } from './lib.ts';
+import { CAPTURE_FRAMES, programRunStats, writeMirroredVxlanCapture } from './receive-path.ts';
 
 const LOOPS = SMOKE ? 20 : 2000; // x CAPTURE_FRAMES distinct frames
 const ROUNDS = SMOKE ? 1 : 3;

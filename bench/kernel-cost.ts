@@ -8,9 +8,9 @@ import { statSync } from 'node:fs';
 import { BpfObject, type BpfProgram } from '../src/ffi/bpf-object.ts';
 import { BpfError } from '../src/ffi/errors.ts';
 import { programIdOfFd } from '../src/ffi/xdp.ts';
-import { DecapProgram, DEFAULT_DATAPLANE, bpfObjectPath, type DataplaneSettings } from '../src/program/decap-program.ts';
-import { ETHERTYPE, IPPROTO, ethernet, geneveFrame, innerFrame, ipv4, tcp, vxlanFrame } from '../src/testbed/packets.ts';
-import { median, report, SMOKE, type BenchRow } from './lib.ts';
+import { bpfObjectPath, type DataplaneSettings, DEFAULT_DATAPLANE, DecapProgram } from '../src/program/decap-program.ts';
+import { ETHERTYPE, ethernet, geneveFrame, IPPROTO, innerFrame, ipv4, tcp, vxlanFrame } from '../src/testbed/packets.ts';
+import { type BenchRow, median, report, SMOKE } from './lib.ts';
 
 const REPEAT = SMOKE ? 1000 : 1_000_000;
 const ROUNDS = SMOKE ? 1 : 7;

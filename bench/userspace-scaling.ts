@@ -5,14 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
-import { registerDecapMetrics } from '../src/metrics/decap-metrics.ts';
-import { DecapProgram, DEFAULT_DATAPLANE } from '../src/program/decap-program.ts';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { LAYOUT, MAP_NAMES } from '../src/decode/layout.ts';
 import { openMapById, programIdOfFd, programInfo } from '../src/ffi/xdp.ts';
-import { TestReader } from '../test/lib/metrics-fixture.ts';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { registerDecapMetrics } from '../src/metrics/decap-metrics.ts';
 import { sdkCardinalityLimit } from '../src/metrics/meter-pipeline.ts';
-import { median, report, SMOKE, type BenchRow } from './lib.ts';
+import { DEFAULT_DATAPLANE, DecapProgram } from '../src/program/decap-program.ts';
+import { TestReader } from '../test/lib/metrics-fixture.ts';
+import { type BenchRow, median, report, SMOKE } from './lib.ts';
 
 const SIZES: Array<[number, number]> = SMOKE
   ? [[100, 1000]]

@@ -7,9 +7,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BpfObject } from '../src/ffi/bpf-object.ts';
-import { DecapProgram, DEFAULT_DATAPLANE, bpfObjectPath } from '../src/program/decap-program.ts';
-import { REPO_ROOT } from '../test/lib/env.ts';
+import { bpfObjectPath, DEFAULT_DATAPLANE, DecapProgram } from '../src/program/decap-program.ts';
 import { erspanFrame, geneveFrame, greFrame, innerFrame, vxlanFrame } from '../src/testbed/packets.ts';
+import { REPO_ROOT } from '../test/lib/env.ts';
 
 const commit = process.argv[2];
 if (!commit) {

@@ -1,5 +1,5 @@
 // What the Collector's Prometheus exporter makes of plugin.json's metric and attribute names: the names the dashboard queries.
-import { ATTR, METRIC, metricDefinition, type AttributeName, type MetricName } from '../src/metrics/names.ts';
+import { ATTR, type AttributeName, METRIC, type MetricName, metricDefinition } from '../src/metrics/names.ts';
 
 /** The parts of a plugin.json metric that decide its Prometheus name. */
 export interface OtelMetricDescriptor {

@@ -1,4 +1,6 @@
 // The xdp-decap Grafana dashboard as code (Grafana Foundation SDK builders, Grafana 11.6 schema): `npm run gen:dashboard` writes examples/grafana/xdp-decap.json from it.
+
+import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
 import type * as cog from '@grafana/grafana-foundation-sdk/cog';
 import {
   BarGaugeDisplayMode,
@@ -24,24 +26,23 @@ import {
 } from '@grafana/grafana-foundation-sdk/common';
 import {
   AnnotationQueryBuilder,
+  type Dashboard,
   DashboardBuilder,
   DashboardCursorSync,
+  type DataSourceRef,
   DatasourceVariableBuilder,
   FieldColorBuilder,
   FieldColorModeId,
   QueryVariableBuilder,
   RowBuilder,
+  type Threshold,
   ThresholdsConfigBuilder,
   ThresholdsMode,
   VariableHide,
+  type VariableModel,
   VariableRefresh,
   VariableSort,
-  type Dashboard,
-  type DataSourceRef,
-  type Threshold,
-  type VariableModel,
 } from '@grafana/grafana-foundation-sdk/dashboard';
-import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
 import { DataqueryBuilder, QueryEditorMode } from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { METRICS_DOC_BEGIN, renderMetricsDoc, renderReceiverDocumentation, replaceMetricsBlock, replaceReceiverMetadata } from '../src/metrics/metrics-doc.ts';
-import { runGenerator, type GeneratedFile } from './lib/generated-files.ts';
+import { type GeneratedFile, runGenerator } from './lib/generated-files.ts';
 
 const root = join(import.meta.dirname, '..');
 const receiverDir = join(root, 'collector', 'xdpdecapreceiver');

@@ -2,41 +2,44 @@
 // The xdp-decap command line: pick the subcommand, run it, turn errors into one line and an exit code.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { CommandSpec } from './commands/command.ts';
+import { DEMO, demoCommand } from './commands/demo.ts';
+import { DETACH, detachCommand } from './commands/detach.ts';
+import { RECONCILE, reconcileCommand } from './commands/reconcile.ts';
+import { REPLAY, replayCommand } from './commands/replay.ts';
+import { RUN, runCommand } from './commands/run.ts';
+import { SCHEMA, schemaCommand } from './commands/schema.ts';
+import { STATUS, statusCommand } from './commands/status.ts';
+import { EXIT, UsageError } from './commands/usage.ts';
+import { VALIDATE, validateCommand } from './commands/validate.ts';
+import { VERSION, versionCommand } from './commands/version.ts';
 import { ConfigError } from './config/load.ts';
 import { missingLoadCapabilities, permissionHint } from './ffi/capabilities.ts';
 import { BpfError, NativeLibraryError } from './ffi/errors.ts';
 import { DecapLoadError, KernelTooOldError } from './program/decap-builds.ts';
 import { CaptureError } from './replay/pcap.ts';
-import { demoCommand } from './commands/demo.ts';
-import { detachCommand } from './commands/detach.ts';
-import { reconcileCommand } from './commands/reconcile.ts';
-import { replayCommand } from './commands/replay.ts';
-import { runCommand } from './commands/run.ts';
-import { statusCommand } from './commands/status.ts';
-import { schemaCommand } from './commands/schema.ts';
-import { versionCommand } from './commands/version.ts';
-import { EXIT, UsageError } from './commands/usage.ts';
 
 type Command = (argv: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  demo: { run: demoCommand, summary: 'a one-minute demo on a throwaway testbed: tap before/after, metrics, sent vs counted' },
-  run: { run: runCommand, summary: 'attach to capture interfaces and export per-VNI OTLP metrics (the main job)' },
-  status: { run: statusCommand, summary: 'show what is attached where and the per-VNI and skip counters' },
-  detach: { run: detachCommand, summary: 'remove an xdp-decap program left attached on an interface' },
-  replay: { run: replayCommand, summary: 'run a capture through the real program offline (BPF_PROG_TEST_RUN)' },
-  reconcile: { run: reconcileCommand, summary: "compare a NetFlow exporter's flows (nfcapd store) with the decap counters, per VNI" },
-  schema: { run: schemaCommand, summary: 'print the JSON Schema of the config file' },
-};
+/** Every command, in the order `xdp-decap --help` lists them, each with the declaration its help comes from. */
+const COMMANDS: ReadonlyArray<{ spec: CommandSpec; run: Command }> = [
+  { spec: DEMO, run: demoCommand },
+  { spec: RUN, run: runCommand },
+  { spec: VALIDATE, run: validateCommand },
+  { spec: STATUS, run: statusCommand },
+  { spec: DETACH, run: detachCommand },
+  { spec: REPLAY, run: replayCommand },
+  { spec: RECONCILE, run: reconcileCommand },
+  { spec: SCHEMA, run: schemaCommand },
+];
 
 export const HELP = `Usage: xdp-decap <command> [options]
 
 XDP decapsulation of VXLAN, Geneve, VXLAN-GPE, GRE and ERSPAN for traffic-analysis hosts, with per-VNI OpenTelemetry metrics.
 
 Commands:
-${Object.entries(COMMANDS)
-  .map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`)
-  .join('\n')}
+${COMMANDS.map((c) => `  ${c.spec.name.padEnd(10)}${c.spec.summary}`).join('\n')}
+  ${'--version'.padEnd(10)}${VERSION.summary}
 
 Run \`xdp-decap <command> --help\` for a command's options.`;
 
@@ -48,9 +51,9 @@ export async function main(argv: string[]): Promise<number> {
     return name ? EXIT.ok : EXIT.usage;
   }
   if (name === '--version' || name === '-V') return versionCommand(rest);
-  const command = COMMANDS[name];
+  const command = COMMANDS.find((c) => c.spec.name === name);
   if (!command) {
-    console.error(`xdp-decap: unknown command '${name}'; commands: ${Object.keys(COMMANDS).join(', ')}`);
+    console.error(`xdp-decap: unknown command '${name}'; commands: ${COMMANDS.map((c) => c.spec.name).join(', ')}`);
     return EXIT.usage;
   }
   try {

@@ -1,40 +1,41 @@
 // Public API of the xdp-decap package: the plugin entry, config, the program, replay, metrics and decoders.
-export { createPlugin, type DecapPlugin, type PluginOptions, type ReloadResult } from './plugin/plugin.ts';
-export { createStderrLogger, type Logger, type LogLevel } from './plugin/logger.ts';
-export { InterfaceAttacher, InterfaceHeldError, type AttachMode, type InterfaceRequest, type InterfaceStatus } from './plugin/interface-attacher.ts';
-export { ConfigError, DEFAULT_CONFIG, configJsonSchema, settingsNeedingRestart, loadConfigFile, parseConfig } from './config/load.ts';
+
+export { ConfigError, configJsonSchema, DEFAULT_CONFIG, loadConfigFile, parseConfig, settingsNeedingRestart } from './config/load.ts';
+export { lpmKey, type Prefix, parsePrefix } from './config/prefixes.ts';
 export { configSchema, type DecapConfig, type DecapConfigInput } from './config/schema.ts';
-export { resolveMetricsSettings, type ResolvedMetricsSettings } from './config/otel-env.ts';
-export { parsePrefix, lpmKey, type Prefix } from './config/prefixes.ts';
-export { DecapProgram, DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, bpfObjectPath, type DataplaneSettings, type MapCapacities } from './program/decap-program.ts';
-export { replayCapture, REPLAY_REFUSED, type ReplayOptions, type ReplaySummary, type ReplayVni } from './replay/replay.ts';
-export { CaptureError, PcapReader, PcapWriter, type PcapRecord, type TimestampPrecision } from './replay/pcap.ts';
-export { registerDecapMetrics, type DecapMetrics, type DecapMetricsOptions, type MetricsInput } from './metrics/decap-metrics.ts';
-export { createMeterPipeline, type MeterPipeline } from './metrics/meter-pipeline.ts';
-export { ATTR, METRIC, METRIC_DEFINITIONS, type MetricDefinition } from './metrics/names.ts';
-export { readStatus, type DecapStatus, type InterfaceXdp } from './status/read-status.ts';
-export {
-  reconcile,
-  flowKey,
-  INNER_L2_HEADER_BYTES,
-  type DecapFlow,
-  type NetflowRecord,
-  type ReconcileReport,
-  type VniComparison,
-} from './reconcile/reconcile.ts';
-export { readNfcapdStore, parseNfdumpJson, NetflowInputError } from './reconcile/nfdump.ts';
-export { decodeFlows, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, countActiveFlows, activeFlowCounts, formatAddress } from './decode/decoders.ts';
+export { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, formatAddress } from './decode/decoders.ts';
 export {
   LAYOUT,
   LOST_COUNTERS,
+  type LostCounter,
   MAP_NAMES,
   OUTCOMES,
-  SKIP_REASONS,
-  TUNNEL_TYPES,
-  type LostCounter,
   type Outcome,
+  SKIP_REASONS,
   type SkipReason,
+  TUNNEL_TYPES,
   type TunnelType,
 } from './decode/layout.ts';
 export type { ActiveFlowCount, CounterSnapshot, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './decode/records.ts';
 export { BpfError, NativeLibraryError } from './ffi/errors.ts';
+export { type DecapMetrics, type DecapMetricsOptions, type MetricsInput, registerDecapMetrics } from './metrics/decap-metrics.ts';
+export { createMeterPipeline, type MeterPipeline } from './metrics/meter-pipeline.ts';
+export { ATTR, METRIC, METRIC_DEFINITIONS, type MetricDefinition } from './metrics/names.ts';
+export { type ResolvedMetricsSettings, resolveMetricsSettings } from './metrics/otel-settings.ts';
+export { type AttachMode, InterfaceAttacher, InterfaceHeldError, type InterfaceRequest, type InterfaceStatus } from './plugin/interface-attacher.ts';
+export { createStderrLogger, type Logger, type LogLevel } from './plugin/logger.ts';
+export { createPlugin, type DecapPlugin, type PluginOptions, type ReloadResult } from './plugin/plugin.ts';
+export { bpfObjectPath, type DataplaneSettings, DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, DecapProgram, type MapCapacities } from './program/decap-program.ts';
+export { NetflowInputError, parseNfdumpJson, readNfcapdStore } from './reconcile/nfdump.ts';
+export {
+  type DecapFlow,
+  flowKey,
+  INNER_L2_HEADER_BYTES,
+  type NetflowRecord,
+  type ReconcileReport,
+  reconcile,
+  type VniComparison,
+} from './reconcile/reconcile.ts';
+export { CaptureError, PcapReader, type PcapRecord, PcapWriter, type TimestampPrecision } from './replay/pcap.ts';
+export { REPLAY_REFUSED, type ReplayOptions, type ReplaySummary, type ReplayVni, replayCapture } from './replay/replay.ts';
+export { type DecapStatus, type InterfaceXdp, readStatus } from './status/read-status.ts';

@@ -42,7 +42,13 @@ export interface CommandSpec<O extends Record<string, OptionSpec> = Record<strin
   examples: readonly string[];
 }
 
-type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean' ? boolean : S['multiple'] extends true ? string[] : S['integer'] extends object ? number : string;
+type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
+  ? boolean
+  : S['multiple'] extends true
+    ? string[]
+    : S['integer'] extends object
+      ? number
+      : string;
 /** Parsed values: booleans and lists always there, the others when given or defaulted. */
 export type OptionValues<O extends Record<string, OptionSpec>> = {
   [K in keyof O]: O[K]['type'] extends 'boolean'
@@ -77,17 +83,25 @@ export function helpText(spec: CommandSpec): string {
   const rows: Array<[string, string]> = [];
   for (const p of spec.positionals ?? []) rows.push([p.name, p.help]);
   for (const [name, o] of Object.entries(spec.options)) {
-    const extra = [o.choices && !o.help.includes(o.choices[0]!) ? `one of ${o.choices.join(', ')}` : '', o.default !== undefined ? `default ${o.default}` : '']
-      .filter(Boolean)
-      .join('; ');
-    rows.push([`${o.short ? `-${o.short}, ` : ''}${flag(name, o)}`, `${o.help}${extra ? ` (${extra})` : ''}${o.multiple ? '; repeatable' : ''}`]);
+    // The choices are in the flag's own column (flag()); the default, when there is one, after the text.
+    const extra = o.default !== undefined ? ` (default ${o.default})` : '';
+    rows.push([`${o.short ? `-${o.short}, ` : ''}${flag(name, o)}`, `${o.help}${extra}${o.multiple ? '; repeatable' : ''}`]);
   }
   rows.push(['-h, --help', 'this help']);
   const width = Math.min(Math.max(...rows.map(([left]) => left.length)) + 2, 24);
   const options = rows.map(([left, right]) => (left.length + 2 > width ? `  ${left}\n${' '.repeat(width + 2)}${right}` : `  ${left.padEnd(width)}${right}`));
-  return [usageLine(spec), '', spec.description, '', 'Options:', ...options, ...(spec.notes ?? []).flatMap((n) => ['', n]), '', 'Examples:', ...spec.examples.map((e) => `  ${e}`)].join(
-    '\n',
-  );
+  return [
+    usageLine(spec),
+    '',
+    spec.description,
+    '',
+    'Options:',
+    ...options,
+    ...(spec.notes ?? []).flatMap((n) => ['', n]),
+    '',
+    'Examples:',
+    ...spec.examples.map((e) => `  ${e}`),
+  ].join('\n');
 }
 
 /** Parses argv by the declaration: unknown flags, bad choices and numbers are UsageErrors naming the option. */
@@ -96,14 +110,15 @@ export function parseCommand<O extends Record<string, OptionSpec>>(
   argv: string[],
 ): { help: boolean; values: OptionValues<O>; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = { help: { type: 'boolean', short: 'h' } };
-  for (const [name, o] of Object.entries(spec.options)) options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
+  for (const [name, o] of Object.entries(spec.options))
+    options[name] = { type: o.type, ...(o.short ? { short: o.short } : {}), ...(o.multiple ? { multiple: true } : {}) };
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: (spec.positionals ?? []).length > 0, strict: true });
   } catch (err) {
     throw new UsageError(`${err instanceof Error ? err.message : String(err)}; see xdp-decap ${spec.name} --help`);
   }
-  if (parsed.values['help']) return { help: true, values: {} as OptionValues<O>, positionals: [] };
+  if (parsed.values.help) return { help: true, values: {} as OptionValues<O>, positionals: [] };
   const values: Record<string, unknown> = {};
   for (const [name, o] of Object.entries(spec.options)) {
     const raw = parsed.values[name] as string | boolean | string[] | undefined;

@@ -1,57 +1,50 @@
 // `xdp-decap demo`: the README's main job; options table, preflight, run, print the summary.
-import { parseArgs } from 'node:util';
 import { buildDemoCollector } from '../demo/collector.ts';
 import { DemoInterrupted, demoPreflight, formatDemoSummary, runDemo } from '../demo/demo.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-export const DEMO_HELP = `Usage: xdp-decap demo [--duration SECONDS] [--vnis N] [--otlp URL | --collector] [--json]
-
-Shows what xdp-decap does in about a minute, on a throwaway testbed it builds and removes itself:
+export const DEMO = defineCommand({
+  name: 'demo',
+  summary: 'a one-minute demo on a throwaway testbed: tap before/after, metrics, sent vs counted',
+  description: `Shows what xdp-decap does in about a minute, on a throwaway testbed it builds and removes itself:
 a "mirror source" namespace sends real VXLAN traffic (ip link add type vxlan) for a few VNIs, plus
-Geneve frames and plain traffic, to a "capture host" namespace. tcpdump on the capture interface
-shows only the tunnel before xdp-decap, and the inner client flows after. xdp-decap runs exactly as
-\`xdp-decap run\` does, exporting OTLP to a receiver the demo starts (or to --otlp URL), and the
-summary checks that every VNI counted exactly what was sent. Needs root.
-
-Options:
-  --duration SECONDS   traffic time with xdp-decap attached (default 10)
-  --vnis N             number of VXLAN tunnels, 1-20 (default 3)
-  --otlp URL           export to this OTLP/HTTP metrics endpoint (protobuf) instead of the built-in receiver
-  --collector          run xdp-decap through the real OpenTelemetry Collector and its xdp_decap receiver
-                       (built by scripts/build-collector.sh: needs Go; minutes the first time, then cached)
-  --json               print the summary as JSON on stdout (progress goes to stderr)
-  -h, --help           this help`;
+Geneve frames, an ERSPAN port mirror and plain traffic, to a "capture host" namespace. tcpdump on the
+capture interface shows only the tunnel before xdp-decap, and the inner client flows after. xdp-decap runs
+exactly as \`xdp-decap run\` does, exporting OTLP to a receiver the demo starts (or to --otlp URL), and the
+summary checks that every VNI counted exactly what was sent. Needs root.`,
+  options: {
+    duration: { type: 'string', value: 'SECONDS', integer: { min: 1, max: 600 }, default: '10', help: 'traffic time with xdp-decap attached' },
+    vnis: { type: 'string', value: 'N', integer: { min: 1, max: 20 }, default: '3', help: 'number of VXLAN tunnels' },
+    otlp: {
+      type: 'string',
+      value: 'URL',
+      help: 'export to this OTLP/HTTP metrics endpoint (protobuf) instead of the built-in receiver',
+      check: (v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(v).protocol) ? undefined : 'expected an http(s) URL';
+        } catch {
+          return 'not a URL; expected e.g. http://collector:4318/v1/metrics';
+        }
+      },
+    },
+    collector: {
+      type: 'boolean',
+      help: 'run xdp-decap through the real OpenTelemetry Collector and its xdp_decap receiver (built by scripts/build-collector.sh: needs Go; minutes the first time, then cached)',
+    },
+    json: { type: 'boolean', help: 'print the summary as JSON on stdout (progress goes to stderr)' },
+  },
+  examples: ['xdp-decap demo', 'xdp-decap demo --duration 5 --vnis 2 --json'],
+});
 
 export async function demoCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      duration: { type: 'string', default: '10' },
-      vnis: { type: 'string', default: '3' },
-      otlp: { type: 'string' },
-      collector: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(DEMO_HELP);
+  const { help, values } = parseCommand(DEMO, argv);
+  if (help) {
+    console.log(helpText(DEMO));
     return EXIT.ok;
   }
-  const duration = Number(values.duration);
-  if (!Number.isInteger(duration) || duration < 1 || duration > 600)
-    throw new UsageError(`--duration ${values.duration}: expected whole seconds from 1 to 600`);
-  const vnis = Number(values.vnis);
-  if (!Number.isInteger(vnis) || vnis < 1 || vnis > 20) throw new UsageError(`--vnis ${values.vnis}: expected a whole number from 1 to 20`);
-  if (values.otlp !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(values.otlp);
-    } catch {
-      throw new UsageError(`--otlp ${values.otlp}: not a URL; expected e.g. http://collector:4318/v1/metrics`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError(`--otlp ${values.otlp}: expected an http(s) URL`);
-  }
+  const duration = values.duration;
+  const vnis = values.vnis;
   if (values.collector && values.otlp !== undefined) throw new UsageError('--collector and --otlp: choose one (with --collector the Collector exports)');
   const problems = demoPreflight();
   if (problems.length > 0) {

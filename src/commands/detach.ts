@@ -1,24 +1,27 @@
 // `xdp-decap detach --interface NAME`: removes an xdp-decap program left attached (pinned link, crashed run); only ours.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { PROGRAM_NAME } from '../decode/layout.ts';
 import { BpfError } from '../ffi/errors.ts';
-import { unreadableProgramsReason } from '../status/read-status.ts';
 import { detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp } from '../ffi/xdp.ts';
+import { unreadableProgramsReason } from '../status/read-status.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Where links pinned by xdp-decap (or by hand for it) are expected. */
 export const PIN_DIR = '/sys/fs/bpf/xdp-decap';
 
-export const DETACH_HELP = `Usage: xdp-decap detach --interface NAME [--interface NAME]...
-
-Removes the xdp-decap program from an interface when it was left attached (a pinned link, an older
+export const DETACH = defineCommand({
+  name: 'detach',
+  summary: 'remove an xdp-decap program left attached on an interface',
+  description: `Removes the xdp-decap program from an interface when it was left attached (a pinned link, an older
 version, a crash). Refuses to touch any other XDP program. Needs root (CAP_SYS_ADMIN: the kernel opens a
-program by id, to check it is xdp-decap's, only for it).
-
-Examples:
-  xdp-decap detach --interface ens1f0`;
+program by id, to check it is xdp-decap's, only for it).`,
+  options: {
+    interface: { type: 'string', value: 'NAME', multiple: true, help: 'the interface to detach xdp-decap from (at least one)' },
+  },
+  examples: ['xdp-decap detach --interface ens1f0'],
+});
 
 /** Detaches xdp-decap from one interface; returns a line saying what happened. */
 export function detachInterface(name: string): string {
@@ -49,18 +52,12 @@ export function detachInterface(name: string): string {
 }
 
 export async function detachCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      interface: { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(DETACH_HELP);
+  const { help, values } = parseCommand(DETACH, argv);
+  if (help) {
+    console.log(helpText(DETACH));
     return EXIT.ok;
   }
-  if (!values.interface?.length) throw new UsageError('detach needs --interface NAME; see xdp-decap detach --help');
+  if (values.interface.length === 0) throw new UsageError('detach needs --interface NAME; see xdp-decap detach --help');
   for (const name of values.interface) console.log(detachInterface(name));
   return EXIT.ok;
 }

@@ -1,17 +1,19 @@
 // `xdp-decap reconcile --nfdump PATH`: NetFlow totals side by side with xdp-decap's own flow counters, per VNI.
-import { parseArgs } from 'node:util';
-import { reconcile, type DecapFlow, type ReconcileReport } from '../reconcile/reconcile.ts';
+
 import { NetflowInputError, readNfcapdStore } from '../reconcile/nfdump.ts';
-import { readProgramFlows, readXdpAttachments, listInterfaces, missingInterfaces } from '../status/read-status.ts';
+import { type DecapFlow, type ReconcileReport, reconcile } from '../reconcile/reconcile.ts';
 import { formatTable } from '../replay/summary-table.ts';
+import { listInterfaces, missingInterfaces, readProgramFlows, readXdpAttachments } from '../status/read-status.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Default tolerance, in percent: see the help text. */
 export const DEFAULT_TOLERANCE_PCT = 2;
 
-export const RECONCILE_HELP = `Usage: xdp-decap reconcile --nfdump PATH [--interface NAME]... [--tolerance PCT] [--top N] [--json]
-
-Validates a NetFlow/IPFIX exporter that taps the capture interfaces after XDP against xdp-decap's own
+export const RECONCILE = defineCommand({
+  name: 'reconcile',
+  summary: "compare a NetFlow exporter's flows (nfcapd store) with the decap counters, per VNI",
+  description: `Validates a NetFlow/IPFIX exporter that taps the capture interfaces after XDP against xdp-decap's own
 counters. Reads the flows the exporter sent to nfcapd (PATH: an nfcapd file, or the directory nfcapd writes
 to; decoded by nfdump) and the inner flow table of every xdp-decap program attached here, joins them on
 the inner 5-tuple (protocol, addresses, and ports for TCP/UDP/SCTP) to attribute NetFlow records to VNIs,
@@ -32,12 +34,26 @@ Differences by design: flows still in the exporter's cache are not reported yet 
 softflowctl expire-all, or wait for its active/inactive timeouts); the store covers what its files cover,
 the flow table what it still holds, so compare over a window both cover (start nfcapd with xdp-decap).
 Default tolerance ${DEFAULT_TOLERANCE_PCT}%: with both sides complete the counts match exactly (the tests see 0%); a couple
-of percent absorbs flows straddling the edges of the window without hiding a tap that loses packets.
-
-Examples:
-  softflowd -i ens1f0 -v 10 -n 127.0.0.1:9995 && nfcapd -w /var/cache/nfcapd -p 9995
-  xdp-decap reconcile --nfdump /var/cache/nfcapd
-  xdp-decap reconcile --nfdump /var/cache/nfcapd/nfcapd.202611231200 --interface ens1f0 --json`;
+of percent absorbs flows straddling the edges of the window without hiding a tap that loses packets.`,
+  options: {
+    nfdump: { type: 'string', value: 'PATH', required: true, help: 'an nfcapd file, or the directory nfcapd writes to (its -w)' },
+    interface: { type: 'string', value: 'NAME', multiple: true, help: 'only the xdp-decap programs on NAME (default: every interface here)' },
+    tolerance: {
+      type: 'string',
+      value: 'PCT',
+      default: String(DEFAULT_TOLERANCE_PCT),
+      help: 'the largest difference, in percent, that still agrees',
+      check: (v) => (Number.isFinite(Number(v)) && Number(v) >= 0 ? undefined : 'give a percentage >= 0, e.g. --tolerance 2'),
+    },
+    top: { type: 'string', value: 'N', integer: { min: 1, max: 1_000_000 }, default: '20', help: 'list at most N unmatched flows of each kind' },
+    json: { type: 'boolean', help: 'print the report as JSON' },
+  },
+  examples: [
+    'softflowd -i ens1f0 -v 10 -n 127.0.0.1:9995 && nfcapd -w /var/cache/nfcapd -p 9995',
+    'xdp-decap reconcile --nfdump /var/cache/nfcapd',
+    'xdp-decap reconcile --nfdump /var/cache/nfcapd/nfcapd.202611231200 --interface ens1f0 --json',
+  ],
+});
 
 function fmtPct(p: number | null): string {
   return p === null ? '-' : `${p >= 0 ? '+' : ''}${p.toFixed(2)}%`;
@@ -94,28 +110,13 @@ export function formatReconcile(report: ReconcileReport, top: number): string {
 }
 
 export async function reconcileCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      nfdump: { type: 'string' },
-      interface: { type: 'string', multiple: true },
-      tolerance: { type: 'string' },
-      top: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
-  if (values.help) {
-    console.log(RECONCILE_HELP);
+  const { help, values } = parseCommand(RECONCILE, argv);
+  if (help) {
+    console.log(helpText(RECONCILE));
     return EXIT.ok;
   }
-  if (!values.nfdump) throw new UsageError('--nfdump PATH is required: an nfcapd file or the directory nfcapd writes to (its -w)');
-  const tolerance = values.tolerance === undefined ? DEFAULT_TOLERANCE_PCT : Number(values.tolerance);
-  if (!Number.isFinite(tolerance) || tolerance < 0) throw new UsageError(`--tolerance ${values.tolerance}: give a percentage >= 0, e.g. --tolerance 2`);
-  const top = values.top === undefined ? 20 : Number(values.top);
-  if (!Number.isInteger(top) || top < 1) throw new UsageError(`--top ${values.top}: give a whole number >= 1`);
+  const tolerance = Number(values.tolerance);
+  const top = values.top;
 
   let netflow: ReturnType<typeof readNfcapdStore>;
   try {
@@ -124,17 +125,17 @@ export async function reconcileCommand(argv: string[]): Promise<number> {
     if (err instanceof NetflowInputError) throw new UsageError(err.message);
     throw err;
   }
-  const missing = missingInterfaces(values.interface ?? []);
+  const missing = missingInterfaces(values.interface);
   if (missing.length > 0)
     throw new UsageError(`--interface ${missing.join(', ')}: no such interface in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`);
-  const names = values.interface && values.interface.length > 0 ? values.interface : listInterfaces();
+  const names = values.interface.length > 0 ? values.interface : listInterfaces();
   const { interfaces, unreadable } = readXdpAttachments(names);
   // Without the privilege to open programs, "nothing attached" would be a wrong answer: say what is missing.
   if (unreadable) throw new UsageError(unreadable);
   const attached = interfaces.filter((i) => i.isDecap);
   if (attached.length === 0) {
     throw new UsageError(
-      `no xdp-decap program is attached ${values.interface ? `on ${values.interface.join(', ')}` : 'on any interface of this network namespace'}; start it with xdp-decap run (see xdp-decap status)`,
+      `no xdp-decap program is attached ${values.interface.length > 0 ? `on ${values.interface.join(', ')}` : 'on any interface of this network namespace'}; start it with xdp-decap run (see xdp-decap status)`,
     );
   }
   const nameOf = new Map(attached.map((i) => [i.ifindex, i.name]));

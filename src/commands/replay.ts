@@ -1,50 +1,44 @@
 // `xdp-decap replay IN.pcap --out OUT.pcap [--config FILE] [--json]`: options table, run, print the summary.
-import { parseArgs } from 'node:util';
-import { loadConfigFile, DEFAULT_CONFIG } from '../config/load.ts';
-import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
-import { replayCapture, type ReplaySummary } from '../replay/replay.ts';
+
+import { capacitiesFromConfig, dataplaneFromConfig } from '../config/dataplane.ts';
+import { DEFAULT_CONFIG, loadConfigFile } from '../config/load.ts';
+import { type ReplaySummary, replayCapture } from '../replay/replay.ts';
 import { formatReplaySummary } from '../replay/summary-table.ts';
-import { EXIT, UsageError } from './usage.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
+import { EXIT } from './usage.ts';
 
-export const REPLAY_HELP = `Usage: xdp-decap replay IN.pcap --out OUT.pcap [--config FILE] [--json]
-
-Runs every frame of a capture (pcap or pcapng, Ethernet) through the real XDP program with
+export const REPLAY = defineCommand({
+  name: 'replay',
+  summary: 'run a capture through the real program offline (BPF_PROG_TEST_RUN)',
+  description: `Runs every frame of a capture (pcap or pcapng, Ethernet) through the real XDP program with
 BPF_PROG_TEST_RUN, in order, with the program's maps kept across frames. Writes OUT.pcap with one
 frame per input frame, as the program left it (timestamps kept), and prints a summary.
 IN may be a file, a FIFO, or - for stdin; it is read once. OUT is created or replaced (never the
 input, never a directory, device or FIFO); - writes to stdout, and the summary then goes to stderr.
+Needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (the capabilities plugin.json lists), to load the program.`,
+  positionals: [{ name: 'IN.pcap', help: 'the capture to replay (a file, a FIFO, or - for stdin)' }],
+  options: {
+    out: { type: 'string', value: 'OUT.pcap', required: true, help: 'where to write the frames as the program left them (- for stdout)' },
+    config: { type: 'string', value: 'FILE', help: 'YAML or JSON config: tunnel ports, prefixes, excludes, map sizes (default: built-in)' },
+    json: { type: 'boolean', help: 'print the summary as one JSON object on stdout' },
+  },
+  examples: [
+    'xdp-decap replay mirror.pcap --out decapsulated.pcap',
+    'xdp-decap replay mirror.pcapng --out out.pcap --config /etc/xdp-decap/config.yaml --json | jq .vnis',
+    'tcpdump -i ens1f0 -w - | xdp-decap replay - --out - | tshark -r -',
+  ],
+});
 
-Options:
-  --out FILE      where to write the resulting capture (required; - for stdout)
-  --config FILE   YAML or JSON config: tunnel ports, prefixes, excludes, map sizes (default: built-in)
-  --json          print the summary as one JSON object on stdout
-  -h, --help      this help
-
-Needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (the capabilities plugin.json lists), to load the program.
-
-Examples:
-  xdp-decap replay mirror.pcap --out decapsulated.pcap
-  xdp-decap replay mirror.pcapng --out out.pcap --config /etc/xdp-decap/config.yaml --json | jq .vnis
-  tcpdump -i ens1f0 -w - | xdp-decap replay - --out - | tshark -r -`;
+/** The help text, for the tests and docs that quote it. */
+export const REPLAY_HELP = helpText(REPLAY);
 
 export async function replayCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      out: { type: 'string' },
-      config: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
+  const { help, values, positionals } = parseCommand(REPLAY, argv);
+  if (help) {
     console.log(REPLAY_HELP);
     return EXIT.ok;
   }
-  if (positionals.length !== 1) throw new UsageError(`replay takes exactly one input capture, got ${positionals.length}; see xdp-decap replay --help`);
-  if (!values.out) throw new UsageError('replay needs --out OUT.pcap: where to write the frames as the program left them');
-  const input = positionals[0] as string;
+  const input = positionals[0]!;
   const config = values.config ? await loadConfigFile(values.config) : DEFAULT_CONFIG;
 
   const progress = process.stderr.isTTY

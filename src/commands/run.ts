@@ -1,70 +1,67 @@
 // `xdp-decap run`: the main job. Load, attach, export metrics until SIGINT/SIGTERM; SIGHUP or a file change reloads.
-import { watch, type FSWatcher } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
-import { ConfigError, loadConfigFile, parseConfig } from '../config/load.ts';
+import { DiagLogLevel, diag } from '@opentelemetry/api';
+import { type ConfigWatcher, watchConfigFile } from '../config/config-watcher.ts';
+import { ConfigError, checkRunnable, configSource, loadConfigInput, parseConfig } from '../config/load.ts';
+import { LOG_LEVELS, type LogLevel } from '../config/log-levels.ts';
 import type { DecapConfig } from '../config/schema.ts';
-import { InterfaceHeldError } from '../plugin/interface-attacher.ts';
-import { createPlugin } from '../plugin/plugin.ts';
-import { createStderrLogger, type LogLevel } from '../plugin/logger.ts';
-import { diagLogger } from '../metrics/meter-pipeline.ts';
 import { setLibbpfPrint } from '../ffi/libbpf.ts';
+import { diagLogger } from '../metrics/meter-pipeline.ts';
+import { InterfaceHeldError } from '../plugin/interface-attacher.ts';
+import { createStderrLogger } from '../plugin/logger.ts';
+import { createPlugin } from '../plugin/plugin.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-export const RUN_HELP = `Usage: xdp-decap run (--config FILE | --interface NAME...) [--mode generic|native|auto] [--log-level LEVEL]
+export const RUN = defineCommand({
+  name: 'run',
+  summary: 'attach to capture interfaces and export per-VNI OTLP metrics (the main job)',
+  description: `Loads the XDP decap program, attaches it to each interface (through a bpf_link: if this process dies,
+the kernel detaches it and traffic flows on encapsulated), and exports per-VNI OTLP metrics. Needs --config
+or --interface. SIGINT/SIGTERM detach, send a last export and exit 0. SIGHUP, or any change of the config
+file (edited in place, replaced, or deleted and written again), reloads it by the rules a start obeys
+(\`xdp-decap validate\`): ports, prefixes, excludes and interfaces apply without detaching; a config that
+would not start is refused and the running one kept.`,
+  options: {
+    config: { type: 'string', value: 'FILE', help: 'YAML or JSON config (see `xdp-decap schema`, examples/config.yaml)' },
+    interface: { type: 'string', value: 'NAME', multiple: true, help: "attach to NAME; replaces the config file's interfaces" },
+    mode: { type: 'string', choices: ['generic', 'native', 'auto'], help: 'mode for --interface: generic runs before AF_PACKET taps (default generic)' },
+    'log-level': { type: 'string', choices: LOG_LEVELS, help: "what to log (default: the config's logLevel, else info)" },
+  },
+  notes: [
+    `Environment: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS,
+OTEL_METRIC_EXPORT_INTERVAL, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME (the config file wins).`,
+  ],
+  examples: [
+    'xdp-decap run --interface ens1f0 --interface ens1f1',
+    'OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 xdp-decap run --config /etc/xdp-decap/config.yaml',
+  ],
+});
 
-Loads the XDP decap program, attaches it to each interface (through a bpf_link: if this process dies,
-the kernel detaches it and traffic flows on encapsulated), and exports per-VNI OTLP metrics.
-SIGINT/SIGTERM detach, send a last export and exit 0. SIGHUP, or a change of the config file, applies
-ports, prefixes, excludes and interfaces without detaching.
-
-Options:
-  --config FILE        YAML or JSON config (see \`xdp-decap schema\`, examples/config.yaml)
-  --interface NAME     attach to NAME (repeatable); replaces the config file's interfaces
-  --mode MODE          mode for --interface: generic (default, runs before AF_PACKET taps), native, auto
-  --log-level LEVEL    debug, info (default), warn, error
-  -h, --help           this help
-
-Environment: OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT, OTEL_EXPORTER_OTLP_HEADERS,
-OTEL_METRIC_EXPORT_INTERVAL, OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME (the config file wins).
-
-Examples:
-  xdp-decap run --interface ens1f0 --interface ens1f1
-  OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 xdp-decap run --config /etc/xdp-decap/config.yaml`;
-
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-async function buildConfig(configPath: string | undefined, interfaces: string[] | undefined, mode: string | undefined): Promise<DecapConfig> {
-  const base: DecapConfig = configPath ? await loadConfigFile(configPath) : parseConfig({}, 'defaults');
-  if (!interfaces?.length) {
-    if (mode) throw new UsageError('--mode applies to --interface; set per-interface modes in the config file');
-    return base;
-  }
-  // Re-validate with the flags folded in, so a bad name or mode gets the same message as in a file.
-  return parseConfig({ ...base, interfaces: interfaces.map((name) => ({ name, mode: mode ?? 'generic', replace: false })) }, '--interface/--mode');
+/**
+ * The config `run` runs, at start and on every reload alike: the file (or none), the flags folded into its values
+ * before the one validation, then what run needs beyond the schema (checkRunnable).
+ */
+async function buildConfig(configPath: string | undefined, interfaces: readonly string[], mode: string | undefined): Promise<DecapConfig> {
+  if (!interfaces.length && mode) throw new UsageError('--mode applies to --interface; set per-interface modes in the config file');
+  const input = configPath ? await loadConfigInput(configPath) : {};
+  if (!interfaces.length)
+    return checkRunnable(parseConfig(input, configPath ? configSource(configPath) : 'defaults'), configPath ? configSource(configPath) : 'run');
+  // The flags over the file's values, validated together: a bad name or mode gets the same message as in a file.
+  const withFlags = { ...(input as object), interfaces: interfaces.map((name) => ({ name, mode: mode ?? 'generic', replace: false })) };
+  return checkRunnable(parseConfig(withFlags, '--interface/--mode'), '--interface/--mode');
 }
 
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      interface: { type: 'string', multiple: true },
-      mode: { type: 'string' },
-      'log-level': { type: 'string', default: 'info' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(RUN_HELP);
+  const { help, values } = parseCommand(RUN, argv);
+  if (help) {
+    console.log(helpText(RUN));
     return EXIT.ok;
   }
-  const level = values['log-level'] as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new UsageError(`--log-level ${level}: expected one of ${LOG_LEVELS.join(', ')}`);
-  const config = await buildConfig(values.config, values.interface, values.mode);
-  if (config.interfaces.length === 0) {
+  if (!values.config && values.interface.length === 0) {
     throw new UsageError('nothing to attach: give --interface NAME or list interfaces in the config file (interfaces: [{name: ...}])');
   }
+  const config = await buildConfig(values.config, values.interface, values.mode);
+  const level = (values['log-level'] ?? config.logLevel) as LogLevel;
   const logger = createStderrLogger(level);
   // The application, not the library, decides where the OpenTelemetry SDK's own messages go: to our log.
   diag.setLogger(
@@ -100,26 +97,21 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
 
   const configPath = values.config;
-  const fromFlags = Boolean(values.interface?.length);
   const reload = async (why: string) => {
     if (!configPath) return logger.info(`${why}: no --config file to reload`);
     try {
-      const next = await buildConfig(configPath, fromFlags ? values.interface : undefined, values.mode);
-      plugin.reload(next);
+      const next = await buildConfig(configPath, values.interface, values.mode);
+      if (plugin.reload(next).applied && !values['log-level']) logger.setLevel(next.logLevel);
     } catch (err) {
       const msg = err instanceof ConfigError || err instanceof UsageError ? err.message : String(err);
-      logger.error(`${why}: config not applied, keeping the running one: ${msg}`);
+      logger.warn(`${why}: config not applied, keeping the running one: ${msg.replace(/\n/g, '; ')}`);
     }
   };
   onHangup = () => void reload('SIGHUP');
-  let watcher: FSWatcher | undefined;
-  let debounce: NodeJS.Timeout | undefined;
-  if (configPath) {
+  let watcher: ConfigWatcher | undefined;
+  if (configPath && configPath !== '-') {
     try {
-      watcher = watch(configPath, () => {
-        clearTimeout(debounce);
-        debounce = setTimeout(() => void reload(`${configPath} changed`), 300);
-      });
+      watcher = watchConfigFile(configPath, () => void reload(`${configPath} changed`));
     } catch (err) {
       logger.warn(`cannot watch ${configPath} (${String(err)}); SIGHUP still reloads it`);
     }
@@ -128,7 +120,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   const signal = await stopRequested;
   logger.info(`${signal}: detaching and sending a last export`);
   watcher?.close();
-  clearTimeout(debounce);
   clearInterval(keepAlive);
   try {
     await plugin.shutdown();

@@ -1,10 +1,19 @@
 // `xdp-decap schema`: prints the JSON Schema of the config file, for editors and CI validation.
 import { configJsonSchema } from '../config/load.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT } from './usage.ts';
 
+export const SCHEMA = defineCommand({
+  name: 'schema',
+  summary: 'print the JSON Schema of the config file',
+  description: 'Prints the JSON Schema (draft 2020-12) of the xdp-decap config file (YAML or JSON), for editors and CI checks.',
+  options: {},
+  examples: ['xdp-decap schema > config.schema.json'],
+});
+
 export async function schemaCommand(argv: string[]): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
-    console.log('Usage: xdp-decap schema\n\nPrints the JSON Schema of the xdp-decap config file (YAML or JSON).');
+  if (parseCommand(SCHEMA, argv).help) {
+    console.log(helpText(SCHEMA));
     return EXIT.ok;
   }
   console.log(JSON.stringify(configJsonSchema(), null, 2));

@@ -1,20 +1,24 @@
 // `xdp-decap status [--interface NAME] [--json]`: what is attached where, and the counters of xdp-decap programs.
-import { parseArgs } from 'node:util';
-import { listInterfaces, missingInterfaces, readStatus, type DecapStatus } from '../status/read-status.ts';
+
 import { formatTable } from '../replay/summary-table.ts';
+import { type DecapStatus, listInterfaces, missingInterfaces, readStatus } from '../status/read-status.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-export const STATUS_HELP = `Usage: xdp-decap status [--interface NAME]... [--json]
-
-Shows, for each interface of this network namespace, the XDP program attached (mode, id, name), and
+export const STATUS = defineCommand({
+  name: 'status',
+  summary: 'show what is attached where and the per-VNI and skip counters',
+  description: `Shows, for each interface of this network namespace, the XDP program attached (mode, id, name), and
 for every xdp-decap program attached, its counters per VNI and per skip reason. Reads the kernel
 directly: works whether or not \`xdp-decap run\` is running here. Needs root: the kernel opens a program
 and its maps by id only for CAP_SYS_ADMIN (CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, enough for \`run\`, show
-what is attached where but not whose program it is); without it, status says so and exits 2.
-
-Examples:
-  xdp-decap status
-  xdp-decap status --interface ens1f0 --json | jq '.vnis'`;
+what is attached where but not whose program it is); without it, status says so and exits 2.`,
+  options: {
+    interface: { type: 'string', value: 'NAME', multiple: true, help: 'only NAME (default: every interface here)' },
+    json: { type: 'boolean', help: 'print the status as JSON' },
+  },
+  examples: ['xdp-decap status', "xdp-decap status --interface ens1f0 --json | jq '.vnis'"],
+});
 
 export function formatStatus(status: DecapStatus, only?: readonly string[]): string {
   const names = new Map(status.interfaces.map((i) => [i.ifindex, i.name]));
@@ -91,19 +95,12 @@ export function statusJson(status: DecapStatus): object {
 }
 
 export async function statusCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      interface: { type: 'string', multiple: true },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log(STATUS_HELP);
+  const { help, values } = parseCommand(STATUS, argv);
+  if (help) {
+    console.log(helpText(STATUS));
     return EXIT.ok;
   }
-  const missing = missingInterfaces(values.interface ?? []);
+  const missing = missingInterfaces(values.interface);
   if (missing.length > 0) {
     throw new UsageError(
       `${missing.length === 1 ? 'interface' : 'interfaces'} ${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist in this network namespace (here: ${listInterfaces().join(', ') || 'none'})`,

@@ -1,9 +1,10 @@
 // `xdp-decap --version` / `-V`: this program's version, the libbpf it loads and the kernel it runs on.
 import { existsSync, readFileSync } from 'node:fs';
-import { machine, release, version as kernelBuild } from 'node:os';
+import { version as kernelBuild, machine, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { libbpf } from '../ffi/libbpf.ts';
+import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT } from './usage.ts';
 
 export interface VersionReport {
@@ -57,13 +58,22 @@ export function formatVersion(r: VersionReport): string {
   ].join('\n');
 }
 
+export const VERSION = defineCommand({
+  name: '--version',
+  summary: 'the version of xdp-decap, of the libbpf it loads and of the kernel it runs on (also -V)',
+  description: 'Prints the version of xdp-decap, of the libbpf it loads and of the kernel it runs on; exits 2 when libbpf does not load.',
+  options: { json: { type: 'boolean', help: 'print them as JSON' } },
+  examples: ['xdp-decap --version', 'xdp-decap -V --json'],
+});
+
 export async function versionCommand(argv: string[]): Promise<number> {
-  if (argv.includes('-h') || argv.includes('--help')) {
-    console.log('Usage: xdp-decap --version [--json]   (or -V)\n\nPrints the version of xdp-decap, of the libbpf it loads and of the kernel it runs on.');
+  const { help, values } = parseCommand(VERSION, argv);
+  if (help) {
+    console.log(helpText(VERSION));
     return EXIT.ok;
   }
   const report = versionReport();
-  console.log(argv.includes('--json') ? JSON.stringify(report, null, 2) : formatVersion(report));
+  console.log(values.json ? JSON.stringify(report, null, 2) : formatVersion(report));
   // A libbpf that does not load makes every other command fail: say so by the exit code too.
   return 'version' in report.libbpf ? EXIT.ok : EXIT.usage;
 }

@@ -1,23 +1,11 @@
-// Reads and validates the config file (YAML or JSON): one clear line per problem, naming the key and the fix.
-import { open } from 'node:fs/promises';
-import { extname } from 'node:path';
-import { parseDocument } from 'yaml';
+// Validates a config (the zod schema of schema.ts) into the settings every part of xdp-decap runs with: one rule each.
 import { z } from 'zod';
-import { PREFIX_TRIE_CAPACITY } from './prefixes.ts';
-import { configObjectSchema, configSchema, interfaceSchema, mapsSchema, metricsSchema, type DecapConfig } from './schema.ts';
+import { ConfigError, type ConfigIssue } from './config-error.ts';
+import { parseConfigText, readConfigText } from './read-file.ts';
+import { configObjectSchema, configSchema, type DecapConfig, interfaceSchema, mapsSchema, metricsSchema } from './schema.ts';
 
-/** A config that cannot be used; `message` has one line per problem. */
-export class ConfigError extends Error {
-  readonly source: string;
-  readonly problems: string[];
-
-  constructor(source: string, problems: string[]) {
-    super(problems.map((p) => `${source}: ${p}`).join('\n'));
-    this.name = 'ConfigError';
-    this.source = source;
-    this.problems = problems;
-  }
-}
+export { ConfigError, type ConfigIssue } from './config-error.ts';
+export { MAX_CONFIG_BYTES } from './read-file.ts';
 
 /** Known keys of each object in the config, for "did you mean" hints. */
 const KNOWN_KEYS: Record<string, string[]> = {
@@ -38,28 +26,23 @@ function editDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-function suggest(key: string, known: string[]): string {
+/** The known key an unknown one most likely means, or the list of known keys when none is close. */
+function hintFor(key: string, known: string[]): Pick<ConfigIssue, 'didYouMean' | 'knownKeys'> {
   const best = known.map((k) => ({ k, d: editDistance(key, k) })).sort((x, y) => x.d - y.d)[0];
-  if (best && best.d <= Math.max(2, Math.floor(key.length / 3))) return `; did you mean '${best.k}'?`;
-  return `; known keys here: ${known.join(', ')}`;
+  if (best && best.d <= Math.max(2, Math.floor(key.length / 3))) return { didYouMean: best.k };
+  return { knownKeys: known };
 }
 
-function pathText(path: ReadonlyArray<PropertyKey>): string {
-  return path.length === 0 ? '(top level)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${String(p)}`)).join('');
-}
-
-/** zod issues as `path: message` lines. */
-function describeIssues(error: z.ZodError): string[] {
-  return error.issues
-    .map((issue) => {
-      if (issue.code === 'unrecognized_keys') {
-        const scope = issue.path.filter((p) => typeof p === 'string').join('.');
-        const known = KNOWN_KEYS[scope] ?? [];
-        return issue.keys.map((k) => `${pathText([...issue.path, k])}: unknown key${suggest(k, known)}`).join('\n');
-      }
-      return `${pathText(issue.path)}: ${issue.message}`;
-    })
-    .flatMap((l) => l.split('\n'));
+/** zod issues as ConfigIssues: one per problem, an unknown key with its hint. */
+function describeIssues(error: z.ZodError): ConfigIssue[] {
+  return error.issues.flatMap((issue): ConfigIssue[] => {
+    const path = issue.path.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number');
+    if (issue.code === 'unrecognized_keys') {
+      const known = KNOWN_KEYS[path.filter((p) => typeof p === 'string').join('.')] ?? [];
+      return issue.keys.map((k) => ({ path: [...path, k], message: 'unknown key', ...hintFor(k, known) }));
+    }
+    return [{ path, message: issue.message }];
+  });
 }
 
 /** Validates a parsed config object; `source` names it in errors (a file path, or "--interface"). */
@@ -70,101 +53,35 @@ export function parseConfig(input: unknown, source: string): DecapConfig {
 }
 
 /**
- * The largest config file read. Every list a config can hold is short (the prefix lists at most
- * 2 x PREFIX_TRIE_CAPACITY entries, ~100 KiB written out), and the YAML parser needs about a minute and
- * more than a gigabyte for a 20 MB file: refuse larger files before parsing them.
+ * What `run` needs beyond a valid config, checked at start, on every reload and by `validate` alike: something
+ * to attach to.
  */
-export const MAX_CONFIG_BYTES = 1024 * 1024;
-
-/**
- * Alias expansions allowed while turning YAML into values: enough for any real config's anchors, far too
- * few for a "billion laughs" document of nested aliases.
- */
-const MAX_YAML_ALIASES = 100;
-
-/** Parses YAML or JSON text: by extension, else JSON first and YAML after. */
-function parseText(text: string, path: string): unknown {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.json' || (ext !== '.yaml' && ext !== '.yml' && text.trimStart().startsWith('{'))) {
-    try {
-      return JSON.parse(text);
-    } catch (err) {
-      // V8 quotes the text it choked on, line breaks and all: keep the problem on one line.
-      const why = (err instanceof Error ? err.message : String(err)).replace(/\s*[\r\n]+\s*/g, ' ');
-      throw new ConfigError(path, [`not valid JSON: ${why}`]);
-    }
-  }
-  // logLevel 'error': the parser's warnings (e.g. a collection as a key) would print a second, unasked line; zod names the key.
-  const doc = parseDocument(text, { prettyErrors: true, logLevel: 'error' });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      path,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `YAML syntax error${pos ? ` at line ${pos.line}, column ${pos.col}` : ''}: ${e.message.split('\n')[0]}`;
-      }),
-    );
-  }
-  try {
-    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
-  } catch (err) {
-    // The yaml package throws a ReferenceError for too many alias expansions and for an alias with no anchor.
-    if (err instanceof ReferenceError) {
-      const why = /excessive alias count/i.test(err.message)
-        ? `its aliases (*name) expand to too many values (more than ${MAX_YAML_ALIASES} expansions); write the values out, or use fewer nested anchors`
-        : `${err.message.split('\n')[0]}; check the anchors (&name) and aliases (*name)`;
-      throw new ConfigError(path, [`YAML ${why}`]);
-    }
-    throw err;
-  }
+export function runIssues(config: DecapConfig): ConfigIssue[] {
+  if (config.interfaces.length > 0) return [];
+  return [{ path: ['interfaces'], message: 'nothing to attach: list the capture interfaces, e.g. interfaces: [{ name: ens1f0 }] (or give --interface NAME)' }];
 }
 
-/** Reads the file, refusing one larger than MAX_CONFIG_BYTES before reading it all. */
-async function readConfigText(path: string): Promise<string> {
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    handle = await open(path, 'r');
-    const stat = await handle.stat();
-    if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    // Read one byte past the limit: a pipe or /proc file has no size to look at beforehand.
-    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
-    let got = 0;
-    for (;;) {
-      const { bytesRead } = await handle.read(buf, got, buf.length - got, null);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-      if (got > MAX_CONFIG_BYTES) {
-        const size = stat.isFile() ? `${(stat.size / 1024 / 1024).toFixed(1)} MiB` : `more than ${MAX_CONFIG_BYTES} bytes`;
-        throw new ConfigError(path, [
-          `the config file is ${size}, larger than any config can be (at most ${MAX_CONFIG_BYTES / 1024 / 1024} MiB: ` +
-            `decapPrefixes and excludePrefixes hold at most ${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6 prefixes each); ` +
-            'check it is the right file, and merge long prefix lists into shorter prefixes',
-        ]);
-      }
-    }
-    return buf.toString('utf8', 0, got);
-  } catch (err) {
-    if (err instanceof ConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'is a directory'
-            : err instanceof Error
-              ? err.message
-              : String(err);
-    throw new ConfigError(path, [`cannot read the config file: ${why}`]);
-  } finally {
-    await handle?.close();
-  }
+/** A config `run` can run: valid and with something to attach (runIssues), else a ConfigError. */
+export function checkRunnable(config: DecapConfig, source: string): DecapConfig {
+  const issues = runIssues(config);
+  if (issues.length > 0) throw new ConfigError(source, issues);
+  return config;
 }
 
+/** Reads and validates a config file; `-` reads stdin. */
 export async function loadConfigFile(path: string): Promise<DecapConfig> {
-  const text = await readConfigText(path);
-  return parseConfig(parseText(text, path), path);
+  return parseConfig(await loadConfigInput(path), configSource(path));
+}
+
+/** How a config path is named in messages: the path, or stdin for `-`. */
+export function configSource(path: string): string {
+  return path === '-' ? 'stdin' : path;
+}
+
+/** A config file's values before validation (YAML or JSON); `-` reads stdin. */
+export async function loadConfigInput(path: string): Promise<unknown> {
+  const source = configSource(path);
+  return parseConfigText(await readConfigText(path, source), source);
 }
 
 /** The config with every default: what an empty file means. */

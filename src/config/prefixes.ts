@@ -13,6 +13,8 @@ export interface Prefix {
   prefixLen: number;
   /** Network address bytes, network order (4 or 16). */
   bytes: Uint8Array;
+  /** As the user wrote it (trimmed): for messages and logs. */
+  text: string;
 }
 
 /** Parses `10.0.0.0/8`, `2001:db8::/32`, or a bare address (a /32 or /128); rejects host bits. */
@@ -38,7 +40,7 @@ export function parsePrefix(text: string): Prefix {
     const fixed = `${ipaddr.fromByteArray([...network]).toString()}/${len}`;
     throw new Error(`${text} has host bits set; did you mean ${fixed}?`);
   }
-  return { family, prefixLen: len, bytes: network };
+  return { family, prefixLen: len, bytes: network, text: trimmed };
 }
 
 /** `struct lpm_v4_key` / `struct lpm_v6_key`: u32 prefixlen (host order), then the address (network order). */

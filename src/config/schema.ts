@@ -1,9 +1,48 @@
 // The config file's schema (zod): every setting, its default, its limits and its help text.
 import { z } from 'zod';
-import { parsePrefix, PREFIX_TRIE_CAPACITY, type Prefix } from './prefixes.ts';
-import { TUNNEL_TYPE_TABLE, UDP_TUNNELS, type GreSwitchKey, type UdpPortsKey } from '../decode/tunnel-types.ts';
+import { type GreSwitchKey, TUNNEL_TYPE_TABLE, UDP_TUNNELS, type UdpPortsKey } from '../decode/tunnel-types.ts';
+import { LOG_LEVELS } from './log-levels.ts';
+import { PREFIX_TRIE_CAPACITY, type Prefix, parsePrefix } from './prefixes.ts';
 
-const port = z.number().int().min(1).max(65535);
+/** The longest a Node.js timer waits (2^31 - 1 ms): every interval and timeout in the config stays within it. */
+export const TIMER_MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/** A numeric setting's bounds: what the code can hold, and the one message that says so. */
+export interface NumericLimit {
+  min: number;
+  max: number;
+  integer: boolean;
+  unit?: string;
+  /** Why the maximum is what it is, when it is not obvious. */
+  maxReason?: string;
+}
+
+/**
+ * Every numeric setting and its bounds, written once: the zod schema below, the JSON Schema generated from it
+ * (and so the Collector receiver, which asks this validator) and the limit tests all take them from here.
+ */
+export const NUMERIC_LIMITS = {
+  port: { min: 1, max: 65535, integer: true },
+  'maps.vniCapacity': { min: 1, max: 1048576, integer: true },
+  'maps.flowCapacity': { min: 1024, max: 16777216, integer: true },
+  flowIdleTimeoutSeconds: { min: 0.001, max: TIMER_MAX_SECONDS, integer: false, unit: 'seconds', maxReason: 'the longest a timer can wait, 24.8 days' },
+  'metrics.exportIntervalSeconds': { min: 1, max: TIMER_MAX_SECONDS, integer: false, unit: 'seconds', maxReason: 'the longest a timer can wait, 24.8 days' },
+  'metrics.maxVniSeries': { min: 1, max: 1048576, integer: true, maxReason: 'the most VNIs the kernel counts' },
+} as const satisfies Record<string, NumericLimit>;
+
+/** `expected a whole number from 1 to 65535`, `expected 1 to 2147483 seconds (at most: the longest ...)`. */
+export function limitText(l: NumericLimit): string {
+  return `expected ${l.integer ? 'a whole number from ' : ''}${l.min} to ${l.max}${l.unit ? ` ${l.unit}` : ''}${l.maxReason ? ` (at most: ${l.maxReason})` : ''}`;
+}
+
+/** A number within `l`; anything else (a fraction where a whole number is due, NaN, out of range) gets limitText. */
+function bounded(l: NumericLimit) {
+  const error = limitText(l);
+  const n = z.number({ error }).min(l.min, { error }).max(l.max, { error });
+  return l.integer ? n.int({ error }) : n;
+}
+
+const port = bounded(NUMERIC_LIMITS.port);
 
 const portList = (what: string, fallback: readonly number[]) =>
   z
@@ -35,7 +74,8 @@ const prefixList = (help: string) =>
   z
     .array(z.string())
     .default([])
-    .superRefine((list, ctx) => {
+    // Parsed here, once: the settings carry Prefix values, the program never parses text again.
+    .transform((list, ctx): Prefix[] => {
       // The kernel's tries hold PREFIX_TRIE_CAPACITY prefixes per family: a longer list cannot load, and
       // is refused before each entry is parsed, so even a million-line list fails at once.
       if (list.length > 2 * PREFIX_TRIE_CAPACITY) {
@@ -43,7 +83,7 @@ const prefixList = (help: string) =>
           code: 'custom',
           message: `${list.length} prefixes, more than the kernel's prefix maps hold (${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6); merge them into shorter prefixes`,
         });
-        return;
+        return z.NEVER;
       }
       const parsed: Prefix[] = [];
       list.forEach((text, i) => {
@@ -62,6 +102,7 @@ const prefixList = (help: string) =>
           });
         }
       }
+      return parsed;
     })
     .describe(`${help} (at most ${PREFIX_TRIE_CAPACITY} IPv4 and ${PREFIX_TRIE_CAPACITY} IPv6)`);
 
@@ -84,18 +125,10 @@ export const interfaceSchema = z.strictObject({
 
 export const mapsSchema = z
   .strictObject({
-    vniCapacity: z
-      .number()
-      .int()
-      .min(1)
-      .max(1048576)
+    vniCapacity: bounded(NUMERIC_LIMITS['maps.vniCapacity'])
       .default(65536)
       .describe('Distinct (interface, tunnel type, VNI) counters the kernel keeps; needs a restart to change'),
-    flowCapacity: z
-      .number()
-      .int()
-      .min(1024)
-      .max(16777216)
+    flowCapacity: bounded(NUMERIC_LIMITS['maps.flowCapacity'])
       .default(262144)
       .describe('Inner flows tracked (LRU: the least recently seen are evicted); needs a restart to change'),
   })
@@ -105,7 +138,9 @@ const attributeValue = z.union([z.string(), z.number(), z.boolean()]);
 
 export const metricsSchema = z
   .strictObject({
-    exportIntervalSeconds: z.number().min(1).optional().describe('Seconds between OTLP exports (default OTEL_METRIC_EXPORT_INTERVAL, else 60)'),
+    exportIntervalSeconds: bounded(NUMERIC_LIMITS['metrics.exportIntervalSeconds'])
+      .optional()
+      .describe('Seconds between OTLP exports (default OTEL_METRIC_EXPORT_INTERVAL, else 60)'),
     endpoint: z
       .url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://localhost:4318/v1/metrics' })
       .optional()
@@ -114,10 +149,7 @@ export const metricsSchema = z
     encoding: z.enum(['protobuf', 'json']).optional().describe('OTLP/HTTP body encoding (default protobuf, or from OTEL_EXPORTER_OTLP_(METRICS_)PROTOCOL)'),
     resourceAttributes: z.record(z.string(), attributeValue).default({}).describe('Resource attributes added to service.name, service.version and host.name'),
     serviceName: z.string().min(1).optional().describe('service.name (default OTEL_SERVICE_NAME, else xdp-decap)'),
-    maxVniSeries: z
-      .number()
-      .int()
-      .min(1)
+    maxVniSeries: bounded(NUMERIC_LIMITS['metrics.maxVniSeries'])
       .default(2000)
       .describe('At most this many (interface, type, VNI) series per metric; the rest are summed into one overflow series'),
   })
@@ -130,12 +162,14 @@ export const configObjectSchema = z.strictObject({
   excludePrefixes: prefixList('Never touch packets whose outer source or destination is in these prefixes (own VTEP, management)'),
   maps: mapsSchema.describe('Kernel map sizes (fixed at start)'),
   trackFlows: z.boolean().default(true).describe('Track inner flows (flows and active-flows metrics)'),
-  flowIdleTimeoutSeconds: z
-    .number()
-    .positive()
+  flowIdleTimeoutSeconds: bounded(NUMERIC_LIMITS.flowIdleTimeoutSeconds)
     .default(60)
     .describe('A flow unseen this long is no longer active, is forgotten, and counts as new when it returns'),
   metrics: metricsSchema.describe('OpenTelemetry metrics export'),
+  logLevel: z
+    .enum(LOG_LEVELS)
+    .default('info')
+    .describe(`What the daemon logs: ${LOG_LEVELS.join(', ')} (default info; \`run --log-level\` overrides it)`),
 });
 
 export const configSchema = configObjectSchema.superRefine((cfg, ctx) => {

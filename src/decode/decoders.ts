@@ -1,7 +1,7 @@
 // Pure decoders from raw map bytes (keys and per-CPU values as libbpf returns them) to typed records.
 import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, type TunnelType } from './layout.ts';
-import { tunnelTypeName } from './tunnel-types.ts';
 import type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
+import { tunnelTypeName } from './tunnel-types.ts';
 import { VniMap } from './vni-map.ts';
 import { VniTable } from './vni-table.ts';
 

@@ -1,7 +1,7 @@
 // Per-VNI counter rows in columns (typed arrays): 100k VNIs per collection without 100k row objects.
 import { TUNNEL_TYPE_IDS } from './layout.ts';
-import { tunnelTypeName } from './tunnel-types.ts';
 import type { CounterSnapshot, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
+import { tunnelTypeName } from './tunnel-types.ts';
 
 /**
  * Rows of (ifindex, tunnel type id, segment id) and their four counters. A row object costs over 100 bytes of

@@ -1,16 +1,16 @@
 // `xdp-decap demo`: a throwaway testbed, a real tap before and after, the plugin run as a user runs it, a summary.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SKIP_REASONS, type SkipReason } from '../decode/layout.ts';
+import type { TunnelType } from '../decode/tunnel-types.ts';
 import { bpfObjectPath } from '../program/decap-program.ts';
 import { PcapReader, PcapWriter } from '../replay/pcap.ts';
 import { formatTable } from '../replay/summary-table.ts';
-import type { TunnelType } from '../decode/tunnel-types.ts';
-import { erspanFrame, geneveFrame, innerFrame, type TunnelFrame } from '../testbed/packets.ts';
 import { startCapture } from '../testbed/capture.ts';
+import { erspanFrame, geneveFrame, innerFrame, type TunnelFrame } from '../testbed/packets.ts';
 import { Testbed, type VxlanTunnel } from '../testbed/testbed.ts';
 import { demoCollectorConfig } from './collector.ts';
 import { latestValue, readExports } from './otlp-json.ts';

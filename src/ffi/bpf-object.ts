@@ -1,7 +1,7 @@
 // BPF objects, maps and program test runs on top of the libbpf table; every failure is a BpfError with context.
 import { BpfError, check } from './errors.ts';
 import { collectLibbpfWarnings, lastErrno, libbpf, OPTS_SIZE, type Pointer, type TestRunOpts } from './libbpf.ts';
-import { loadFailureReason, verifierStats, type VerifierStats } from './verifier-log.ts';
+import { loadFailureReason, type VerifierStats, verifierStats } from './verifier-log.ts';
 
 const BPF_ANY = 0;
 /** Map types whose userspace values are one slot per possible CPU, each rounded up to 8 bytes. */

@@ -1,6 +1,7 @@
 // The running kernel's own type information (vmlinux BTF) through libbpf: does this kernel have a given function.
-import { lastErrno, libbpf } from './libbpf.ts';
+
 import { describeErrno } from './errors.ts';
+import { lastErrno, libbpf } from './libbpf.ts';
 
 /** `BTF_KIND_FUNC` in linux/btf.h. */
 const BTF_KIND_FUNC = 12;

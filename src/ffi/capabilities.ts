@@ -16,7 +16,9 @@ export function missingLoadCapabilities(status?: string): LoadCapability[] {
   const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(text)?.[1];
   if (!hex) return [];
   const effective = BigInt(`0x${hex}`);
-  return (Object.entries(LOAD_CAPABILITIES) as Array<[LoadCapability, number]>).filter(([, bit]) => ((effective >> BigInt(bit)) & 1n) === 0n).map(([name]) => name);
+  return (Object.entries(LOAD_CAPABILITIES) as Array<[LoadCapability, number]>)
+    .filter(([, bit]) => ((effective >> BigInt(bit)) & 1n) === 0n)
+    .map(([name]) => name);
 }
 
 /** Names joined as a sentence: "A", "A and B", "A, B and C". */

@@ -49,7 +49,7 @@ export class BpfError extends Error {
 export class NativeLibraryError extends Error {
   constructor(library: string, tried: readonly string[], fix: string, cause?: unknown) {
     const reason = cause instanceof Error ? cause.message.split('\n')[0] : String(cause ?? '');
-    super(`cannot load ${library} on ${platform()}; tried: ${tried.join(', ')}` + (reason ? ` (last error: ${reason})` : '') + `. Fix: ${fix}`);
+    super(`cannot load ${library} on ${platform()}; tried: ${tried.join(', ')}${reason ? ` (last error: ${reason})` : ''}. Fix: ${fix}`);
     this.name = 'NativeLibraryError';
   }
 }

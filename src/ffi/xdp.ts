@@ -1,7 +1,7 @@
 // XDP attachment through the kernel: interface lookup, bpf_link attach, query, program/link/map info, detach.
 import koffi from 'koffi';
-import { BpfError, check } from './errors.ts';
 import { BpfMap } from './bpf-object.ts';
+import { BpfError, check } from './errors.ts';
 import { libbpf, OPTS_SIZE } from './libbpf.ts';
 
 const BPF_XDP_ATTACH_TYPE = 37; // enum bpf_attach_type BPF_XDP

@@ -1,18 +1,18 @@
 // The plugin's OpenTelemetry instruments: created once, observed in one batch callback that reads the maps once.
 import {
-  metrics,
-  ValueType,
   type Attributes,
   type BatchObservableResult,
   type MeterProvider,
+  metrics,
   type Observable,
   type ObservableCounter,
   type ObservableGauge,
+  ValueType,
 } from '@opentelemetry/api';
 import type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
-import { ATTR, METRIC, metricDefinition, PLUGIN_VERSION, type MetricName } from './names.ts';
-import { groupVniSeries, groupVniTable, VniSeriesSelector, type GroupedVniSeries, type VniSeriesKey } from './vni-series.ts';
 import { vniTableOf } from '../decode/vni-table.ts';
+import { ATTR, METRIC, type MetricName, metricDefinition, PLUGIN_VERSION } from './names.ts';
+import { type GroupedVniSeries, groupVniSeries, groupVniTable, type VniSeriesKey, VniSeriesSelector } from './vni-series.ts';
 
 export type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
 

@@ -6,9 +6,9 @@
 // series id per name, summed over every ifindex the name has had: a re-created interface continues its
 // series, a stop never reports an `ifindex-N` twin, and a cumulative series never goes down.
 import { TUNNEL_TYPE_IDS } from '../decode/layout.ts';
+import type { ActiveFlowCount, CounterSnapshot, OutcomeCounters, VniCounters } from '../decode/records.ts';
 import { VniMap } from '../decode/vni-map.ts';
 import { snapshotOfTable } from '../decode/vni-table.ts';
-import type { ActiveFlowCount, CounterSnapshot, OutcomeCounters, VniCounters } from '../decode/records.ts';
 import type { MetricsInput } from './decap-metrics.ts';
 
 type VniValues = Pick<VniCounters, 'packets' | 'bytes' | 'overheadBytes' | 'flows'>;

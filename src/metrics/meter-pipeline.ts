@@ -1,15 +1,15 @@
 // The OTLP/HTTP export pipeline: resource, meter provider, periodic reader, exporter (JSON or protobuf).
 import { hostname } from 'node:os';
-import type { DiagLogFunction, DiagLogger, MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
+import type { MeterProvider as ApiMeterProvider, DiagLogFunction, DiagLogger } from '@opentelemetry/api';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { AggregationTemporalityPreference, OTLPMetricExporter as OtlpJsonMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPMetricExporter as OtlpProtobufMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { MeterProvider, PeriodicExportingMetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { PLUGIN_VERSION } from './names.ts';
 import { metricsFdFromEnv, PipeMetricExporter } from './pipe-exporter.ts';
 
-/** What the pipeline needs; src/config/otel-env.ts resolves it from the config file and OTEL_* variables. */
+/** What the pipeline needs; src/metrics/otel-settings.ts resolves it from the config file and OTEL_* variables. */
 export interface MeterPipelineSettings {
   /** Full OTLP/HTTP metrics URL, e.g. http://collector:4318/v1/metrics. */
   endpoint: string;

@@ -1,6 +1,7 @@
 // Renders plugin.json's metrics and attributes as Markdown: the whole of docs/metrics.md, and the table the README embeds.
-import manifest from '../../plugin.json' with { type: 'json' };
+
 import { stringify } from 'yaml';
+import manifest from '../../plugin.json' with { type: 'json' };
 import { ATTRIBUTE_DEFINITIONS, METRIC_DEFINITIONS, type MetricDefinition } from './names.ts';
 
 export const METRICS_DOC_BEGIN = '<!-- metrics table: generated from plugin.json by `node scripts/gen-metrics-doc.ts --write`; do not edit -->';

@@ -1,6 +1,6 @@
 // A metrics exporter to an inherited pipe: length-prefixed OTLP ExportMetricsServiceRequest messages, read by the Collector receiver.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import { ProtobufMetricsSerializer } from '@opentelemetry/otlp-transformer';
 import { AggregationTemporality, type PushMetricExporter, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 

@@ -1,9 +1,9 @@
 // Which (interface, tunnel type, VNI) series are reported one by one, and which are summed into the overflow series.
 import { packVniKey, TUNNEL_TYPE_IDS, type TunnelType } from '../decode/layout.ts';
+import type { VniCounters } from '../decode/records.ts';
 import { tunnelTypeName } from '../decode/tunnel-types.ts';
 import { VniMap } from '../decode/vni-map.ts';
 import { VniTable } from '../decode/vni-table.ts';
-import type { VniCounters } from '../decode/records.ts';
 
 export interface VniSeriesKey {
   ifindex: number;

@@ -1,8 +1,9 @@
 // Keeps the decap program attached to each configured interface: checks what is there first, attaches by
 // bpf_link, notices interfaces that disappear or come back, and detaches on request.
-import { BpfError } from '../ffi/errors.ts';
+
 import { PROGRAM_NAME } from '../decode/layout.ts';
-import { detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp, XdpLink, type AttachModeRequest } from '../ffi/xdp.ts';
+import { BpfError } from '../ffi/errors.ts';
+import { type AttachModeRequest, detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp, XdpLink } from '../ffi/xdp.ts';
 import { describePid, linkHolderPids } from './link-holders.ts';
 import type { Logger } from './logger.ts';
 

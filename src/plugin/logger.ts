@@ -1,6 +1,8 @@
 // One-line log records on stderr (journald adds its own timestamps); the Logger interface lets an agent pass its own.
 
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+import { LOG_LEVELS, type LogLevel } from '../config/log-levels.ts';
+
+export type { LogLevel } from '../config/log-levels.ts';
 
 export interface Logger {
   debug(message: string): void;
@@ -9,7 +11,12 @@ export interface Logger {
   error(message: string): void;
 }
 
-const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+/** The stderr logger `run` uses: its level can change while it runs (a reloaded config's logLevel). */
+export interface StderrLogger extends Logger {
+  setLevel(level: LogLevel): void;
+}
+
+const ORDER = Object.fromEntries(LOG_LEVELS.map((level, i) => [level, i])) as Record<LogLevel, number>;
 
 /** XDP_DECAP_LOG_FORMAT=json: one JSON object a line ({"level","msg"}), what the Collector receiver parses into its logger. */
 export const LOG_FORMAT_ENV = 'XDP_DECAP_LOG_FORMAT';
@@ -19,11 +26,20 @@ export function createStderrLogger(
   minimum: LogLevel = 'info',
   write = (line: string) => process.stderr.write(line),
   env: NodeJS.ProcessEnv = process.env,
-): Logger {
+): StderrLogger {
   const json = env[LOG_FORMAT_ENV] === 'json';
+  let threshold = minimum;
   const log = (level: LogLevel) => (message: string) => {
-    if (ORDER[level] < ORDER[minimum]) return;
+    if (ORDER[level] < ORDER[threshold]) return;
     write(json ? `${JSON.stringify({ level, msg: message })}\n` : `xdp-decap ${level}: ${message}\n`);
   };
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
+  return {
+    debug: log('debug'),
+    info: log('info'),
+    warn: log('warn'),
+    error: log('error'),
+    setLevel(level) {
+      threshold = level;
+    },
+  };
 }

@@ -1,15 +1,15 @@
 // The live plugin: load the program, keep it attached to the configured interfaces, export metrics, reload config.
 import type { MeterProvider } from '@opentelemetry/api';
-import { settingsNeedingRestart } from '../config/load.ts';
-import { resolveMetricsSettings } from '../config/otel-env.ts';
-import { metricsFdFromEnv } from '../metrics/pipe-exporter.ts';
+import { capacitiesFromConfig, dataplaneFromConfig } from '../config/dataplane.ts';
+import { checkRunnable, settingsNeedingRestart } from '../config/load.ts';
 import type { DecapConfig } from '../config/schema.ts';
-import { capacitiesFromConfig, dataplaneFromConfig } from '../config/to-dataplane.ts';
 import type { ActiveFlowCount } from '../decode/records.ts';
 import { programIdOfFd } from '../ffi/xdp.ts';
-import { createMeterPipeline, redactUrl } from '../metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
 import { InterfaceSeriesLedger } from '../metrics/interface-series.ts';
+import { createMeterPipeline, redactUrl } from '../metrics/meter-pipeline.ts';
+import { resolveMetricsSettings } from '../metrics/otel-settings.ts';
+import { metricsFdFromEnv } from '../metrics/pipe-exporter.ts';
 import { DecapProgram } from '../program/decap-program.ts';
 import { FlowExpiry } from '../program/flow-expiry.ts';
 import { InterfaceAttacher, InterfaceHeldError, type InterfaceStatus } from './interface-attacher.ts';
@@ -73,6 +73,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
   return {
     async start() {
       if (program) throw new Error('plugin already started');
+      checkRunnable(config, 'config');
       const settings = resolveMetricsSettings(config);
       program = DecapProgram.load(dataplaneFromConfig(config), capacitiesFromConfig(config));
       logger.info(program.buildNote);
@@ -127,6 +128,8 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
 
     reload(next) {
       if (!program || !attacher) throw new Error('plugin is not started');
+      // The rules a start obeys: a config that could not start is refused whole (ConfigError), the running one kept.
+      checkRunnable(next, 'reloaded config');
       const needsRestart = settingsNeedingRestart(config, next);
       if (needsRestart.length > 0) {
         logger.warn(

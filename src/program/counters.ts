@@ -1,5 +1,5 @@
 // Reads the counter maps of a decap program into one snapshot: the one path every reader (plugin, replay, status) takes.
-import type { BpfMap } from '../ffi/bpf-object.ts';
+
 import {
   addDecapsulatedFromVnis,
   addVniCountersToTable,
@@ -12,6 +12,7 @@ import {
 import { MAP_NAMES } from '../decode/layout.ts';
 import type { CounterSnapshot } from '../decode/records.ts';
 import { snapshotOfTable, VniTable } from '../decode/vni-table.ts';
+import type { BpfMap } from '../ffi/bpf-object.ts';
 
 /** Rows the last read held: the next table starts that big, so it is not grown chunk by chunk. */
 let tableCapacity = 1024;

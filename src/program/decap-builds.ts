@@ -1,8 +1,8 @@
 // Which build of the decap program this kernel runs and why, the oldest kernel supported, and the errors of a load.
 import { release } from 'node:os';
-import { BpfError } from '../ffi/errors.ts';
 import { BpfLoadError } from '../ffi/bpf-object.ts';
-import { probeKernelFunction, type KernelFunctionProbe } from '../ffi/btf.ts';
+import { type KernelFunctionProbe, probeKernelFunction } from '../ffi/btf.ts';
+import { BpfError } from '../ffi/errors.ts';
 
 /**
  * The oldest kernel xdp-decap runs on: the oldest one the kernel matrix boots and tests (Debian 12's 6.1;

@@ -2,49 +2,27 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BpfObject, type BpfMap, type BpfProgram } from '../ffi/bpf-object.ts';
-import { lpmKey, parsePrefix } from '../config/prefixes.ts';
-import { activeFlowCounts, countActiveFlows, decodeFlows, flowsAtPass, flowsSincePass, noFlowsAtPass, type FlowsAtPass } from '../decode/decoders.ts';
-import { encodeDecapConfig, encodeIndex, encodePortValue, type DataplaneFlags } from '../decode/encoders.ts';
-import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
-import { DEFAULT_TUNNELS, greProtocolMap, tunnelPortMap, type TunnelSettings } from '../decode/tunnel-types.ts';
-import { readCounterMaps } from './counters.ts';
-import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
-import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
-import { VniMap } from '../decode/vni-map.ts';
-import { checkKernelRelease, loadFirstThatLoads, planDecapBuilds, type BuildPlan } from './decap-builds.ts';
-import { vniTableOf } from '../decode/vni-table.ts';
+import { type DataplaneSettings, DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, type MapCapacities } from '../config/dataplane.ts';
+import { lpmKey, type Prefix } from '../config/prefixes.ts';
+import { type BpfMap, BpfObject, type BpfProgram } from '../ffi/bpf-object.ts';
 
-/** What the kernel program needs to know, and can change while attached. */
-export interface DataplaneSettings extends TunnelSettings {
-  /** Outer destinations to decapsulate; empty: any. */
-  decapPrefixes: readonly string[];
-  /** Outer sources or destinations never touched. */
-  excludePrefixes: readonly string[];
-  trackFlows: boolean;
-  /** Flows unseen this long are expired by userspace; the kernel's per-CPU flow cache syncs at least this often. */
-  flowIdleSeconds?: number;
-}
+export { type DataplaneSettings, DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, type MapCapacities } from '../config/dataplane.ts';
+
+import { activeFlowCounts, countActiveFlows, decodeFlows, type FlowsAtPass, flowsAtPass, flowsSincePass, noFlowsAtPass } from '../decode/decoders.ts';
+import { type DataplaneFlags, encodeDecapConfig, encodeIndex, encodePortValue } from '../decode/encoders.ts';
+import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
+import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
+import { greProtocolMap, tunnelPortMap } from '../decode/tunnel-types.ts';
+import { VniMap } from '../decode/vni-map.ts';
+import { vniTableOf } from '../decode/vni-table.ts';
+import { readCounterMaps } from './counters.ts';
+import { type BuildPlan, checkKernelRelease, loadFirstThatLoads, planDecapBuilds } from './decap-builds.ts';
+import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 
 /** How often a flow_cache slot syncs with the flows table: 1 s, or the idle timeout if that is shorter. */
 export function flowSyncMillis(flowIdleSeconds = 60): number {
   return Math.max(1, Math.min(1000, Math.floor(flowIdleSeconds * 1000)));
 }
-
-/** Fixed at load time. */
-export interface MapCapacities {
-  vniCapacity: number;
-  flowCapacity: number;
-}
-
-export const DEFAULT_DATAPLANE: DataplaneSettings = {
-  ...DEFAULT_TUNNELS,
-  decapPrefixes: [],
-  excludePrefixes: [],
-  trackFlows: true,
-};
-
-export const DEFAULT_CAPACITIES: MapCapacities = { vniCapacity: 65536, flowCapacity: 262144 };
 
 /** Finds build/NAME.bpf.o above this file (src/ when run from source, dist/src/ when compiled). */
 export function bpfObjectPath(name = 'decap'): string {
@@ -87,12 +65,11 @@ function syncMap(map: BpfMap, desired: Map<string, Buffer>): void {
   for (const key of map.keys()) if (!desired.has(key.toString('hex'))) map.delete(key);
 }
 
-function prefixSets(prefixes: readonly string[]): { v4: Map<string, Buffer>; v6: Map<string, Buffer> } {
+function prefixSets(prefixes: readonly Prefix[]): { v4: Map<string, Buffer>; v6: Map<string, Buffer> } {
   const present = Buffer.from([1]);
   const v4 = new Map<string, Buffer>();
   const v6 = new Map<string, Buffer>();
-  for (const text of prefixes) {
-    const prefix = parsePrefix(text);
+  for (const prefix of prefixes) {
     (prefix.family === 4 ? v4 : v6).set(lpmKey(prefix).toString('hex'), present);
   }
   return { v4, v6 };

@@ -1,6 +1,7 @@
 // Reads the flow table as a user sees it: the shared flows map plus what each CPU's flow_cache slot holds.
+
+import { type FlowCacheSnapshot, flowCacheSnapshot, mergeFlowCache } from '../decode/decoders.ts';
 import type { BpfMap, MapEntries } from '../ffi/bpf-object.ts';
-import { flowCacheSnapshot, mergeFlowCache, type FlowCacheSnapshot } from '../decode/decoders.ts';
 
 function snapshot(cache: BpfMap): FlowCacheSnapshot {
   return flowCacheSnapshot(cache.readAll(), cache.perCpuLayout);

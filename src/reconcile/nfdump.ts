@@ -1,6 +1,6 @@
 // Reads NetFlow/IPFIX records from an nfcapd store through nfdump's JSON output (nfdump does the protocol decoding).
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readdirSync, readSync, statSync, type Dirent } from 'node:fs';
+import { closeSync, type Dirent, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NetflowRecord } from './reconcile.ts';
 

@@ -1,6 +1,7 @@
 // Where replay writes: refuses the input itself and anything not a regular file, writes an exclusive temporary file beside the target and renames it into place.
-import { closeSync, fsyncSync, lstatSync, openSync, renameSync, rmSync, constants, type Stats } from 'node:fs';
+
 import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
 import { CaptureError, STDIO_PATH } from './pcap.ts';

@@ -1,5 +1,5 @@
 // Streaming pcap/pcapng reader and pcap writer: one frame at a time, the input read once (files, FIFOs, stdin), timestamps kept, one clear error per kind of bad file.
-import { closeSync, fstatSync, openSync, readSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, type Stats, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
 
 /**

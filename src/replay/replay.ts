@@ -1,8 +1,9 @@
 // `xdp-decap replay`: every frame of a capture through the real program with BPF_PROG_TEST_RUN, streamed.
-import { BpfError } from '../ffi/errors.ts';
+
 import { SKIP_REASONS, type SkipReason, type TunnelType } from '../decode/layout.ts';
-import { DecapProgram, type DataplaneSettings, type MapCapacities } from '../program/decap-program.ts';
-import { openOutput, type OutputFile } from './output-file.ts';
+import { BpfError } from '../ffi/errors.ts';
+import { type DataplaneSettings, DecapProgram, type MapCapacities } from '../program/decap-program.ts';
+import { type OutputFile, openOutput } from './output-file.ts';
 import { CaptureError, LINKTYPE_ETHERNET, PcapReader, PcapWriter } from './pcap.ts';
 
 /** The last second a pcap file can hold: 2^32 - 1 seconds after 1970, 2106-02-07T06:28:15Z. */

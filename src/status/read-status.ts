@@ -1,14 +1,14 @@
 // What is attached where, read from the kernel (no running plugin needed): XDP per interface, xdp-decap counters.
 import { readdirSync, readFileSync } from 'node:fs';
 import { decodeFlows } from '../decode/decoders.ts';
-import { readCounterMaps } from '../program/counters.ts';
 import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
 import type { CounterSnapshot, FlowRecord } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
 import { BpfError } from '../ffi/errors.ts';
 import { libbpf } from '../ffi/libbpf.ts';
-import { readMergedFlows } from '../program/flow-table.ts';
 import { interfaceIndex, openMapById, programInfo, queryXdp, type XdpAttachMode } from '../ffi/xdp.ts';
+import { readCounterMaps } from '../program/counters.ts';
+import { readMergedFlows } from '../program/flow-table.ts';
 
 export interface InterfaceXdp {
   name: string;

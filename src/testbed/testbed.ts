@@ -1,5 +1,5 @@
 // Throwaway network namespaces for the demo and the tests: a mirror source and a capture host joined by a veth pair, real VXLAN tunnels.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

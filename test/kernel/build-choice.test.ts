@@ -1,8 +1,9 @@
 // The daemon's choice of build on this kernel: decap.bpf.o on Linux 6.2+, decap-compat.bpf.o before; said, with why.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { release } from 'node:os';
 import { basename } from 'node:path';
+import { test } from 'node:test';
 import { BpfLoadError } from '../../src/ffi/bpf-object.ts';
 import { bpfObjectPath, DecapProgram } from '../../src/program/decap-program.ts';
 import { requireRoot } from '../lib/env.ts';

@@ -1,15 +1,16 @@
 // The documented capabilities for real: replay, status, reconcile and detach as an unprivileged user under setpriv.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { REPLAY_HELP } from '../../src/commands/replay.ts';
 import { permissionHint } from '../../src/ffi/capabilities.ts';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';
-import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
+import { type CliProcess, runCli, startCli } from '../lib/cli.ts';
 import { IN_CI, IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { manifestCapabilities, nobody, runCliAs } from '../lib/privilege.ts';
 
@@ -25,7 +26,7 @@ test('replay --help, the README and the load error name every capability plugin.
   for (const [where, text] of [
     ['replay --help', REPLAY_HELP],
     ['README replay', replaySection],
-    ['the load error\'s hint', loadHint],
+    ["the load error's hint", loadHint],
   ] as const) {
     for (const cap of CAPS) assert.ok(text.includes(cap), `${where} names ${cap}: ${text.slice(-300)}`);
   }

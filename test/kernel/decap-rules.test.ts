@@ -1,38 +1,39 @@
 // The rule table: crafted frames through the real loaded program (BPF_PROG_TEST_RUN), expected verdict, bytes and counters.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import type { Outcome } from '../../src/decode/layout.ts';
 import { basename } from 'node:path';
-import { DEFAULT_DATAPLANE, decapBuildPlan, type DataplaneSettings } from '../../src/program/decap-program.ts';
+import { after, before, describe, test } from 'node:test';
+import type { Prefix } from '../../src/config/prefixes.ts';
+import type { Outcome } from '../../src/decode/layout.ts';
+import { tunnelSettingsOf } from '../../src/decode/tunnel-types.ts';
+import { decapBuildPlan } from '../../src/program/decap-program.ts';
 import {
   ETHERTYPE,
-  GPE_NEXT,
-  GRE_PROTOCOL,
-  IPPROTO,
   encapsulate,
   erspanFrame,
   ethernet,
+  GPE_NEXT,
+  GRE_PROTOCOL,
   geneveFrame,
   gpeFrame,
   greFrame,
+  IPPROTO,
   innerFrame,
   ipv4,
   ipv6,
   ipv6Fragment,
   nest,
+  type OuterOptions,
+  type TunnelFrame,
+  type TunnelSpec,
   tcp,
   udp,
   vxlan,
   vxlanFrame,
-  type OuterOptions,
-  type TunnelFrame,
-  type TunnelSpec,
 } from '../../src/testbed/packets.ts';
-import { parsePrefix } from '../../src/config/prefixes.ts';
-import { tunnelSettingsOf } from '../../src/decode/tunnel-types.ts';
+import { IN_CI, IS_ROOT, requireRoot } from '../lib/env.ts';
+import { dataplane, ProgramUnderTest, type TestSettings, XDP_PASS } from '../lib/program.ts';
 import { referenceDecap } from '../lib/reference-decap.ts';
-import { requireRoot, IN_CI, IS_ROOT } from '../lib/env.ts';
-import { ProgramUnderTest, XDP_PASS } from '../lib/program.ts';
 
 const V4 = { outerSrc: '10.1.0.1', outerDst: '10.1.0.2' };
 const V6 = { outerSrc: 'fd00::1', outerDst: 'fd00::2' };
@@ -42,7 +43,7 @@ const innerV6 = innerFrame({ src: 'fd10::10', dst: 'fd10::20', protocol: 'udp', 
 type Case = {
   name: string;
   frame: Buffer | TunnelFrame;
-  settings?: Partial<DataplaneSettings>;
+  settings?: TestSettings;
   outcome: Outcome;
   /** A known kernel disagreement with docs/decap-rules.md, reported: the row runs and is shown as todo. */
   todo?: string;
@@ -644,16 +645,12 @@ function flowsExpected(out: Buffer): number {
   return type === ETHERTYPE.ipv4 || type === ETHERTYPE.ipv6 ? 1 : 0;
 }
 
-const toRef = (list: readonly string[]) =>
-  list.map((p) => {
-    const x = parsePrefix(p);
-    return [x.family, x.bytes, x.prefixLen] as [4 | 6, Uint8Array, number];
-  });
+const toRef = (list: readonly Prefix[]) => list.map((x) => [x.family, x.bytes, x.prefixLen] as [4 | 6, Uint8Array, number]);
 
 describe('the rule table agrees with the oracle (test/lib/reference-decap.ts)', () => {
   for (const c of CASES) {
     test(c.name, () => {
-      const settings = { ...DEFAULT_DATAPLANE, ...c.settings };
+      const settings = dataplane(c.settings);
       const frame = Buffer.isBuffer(c.frame) ? c.frame : c.frame.frame;
       const v = referenceDecap(frame, {
         ...tunnelSettingsOf(settings),
@@ -755,25 +752,27 @@ describe('flow counting and live settings (real program)', { skip: !IS_ROOT && !
     if (!requireRoot(t, 'loading the XDP program')) return;
     const frame = vx({ dport: 9999, vni: 12 }).frame;
     assert.deepEqual(prog.run(frame).outcomes, { not_tunnel: 1 });
-    prog.program.applySettings({
-      ...DEFAULT_DATAPLANE,
-      vxlanPorts: [4789, 9999],
-      genevePorts: [6081],
-      decapPrefixes: [],
-      excludePrefixes: [],
-      trackFlows: true,
-    });
+    prog.program.applySettings(
+      dataplane({
+        vxlanPorts: [4789, 9999],
+        genevePorts: [6081],
+        decapPrefixes: [],
+        excludePrefixes: [],
+        trackFlows: true,
+      }),
+    );
     assert.deepEqual(prog.run(frame).outcomes, { decapsulated: 1 });
-    prog.program.applySettings({
-      ...DEFAULT_DATAPLANE,
-      vxlanPorts: [4789, 9999],
-      genevePorts: [6081],
-      decapPrefixes: [],
-      excludePrefixes: ['10.1.0.0/16'],
-      trackFlows: true,
-    });
+    prog.program.applySettings(
+      dataplane({
+        vxlanPorts: [4789, 9999],
+        genevePorts: [6081],
+        decapPrefixes: [],
+        excludePrefixes: ['10.1.0.0/16'],
+        trackFlows: true,
+      }),
+    );
     assert.deepEqual(prog.run(frame).outcomes, { excluded: 1 });
-    prog.program.applySettings({ ...DEFAULT_DATAPLANE, vxlanPorts: [4789], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [], trackFlows: false });
+    prog.program.applySettings(dataplane({ vxlanPorts: [4789], genevePorts: [6081], decapPrefixes: [], excludePrefixes: [], trackFlows: false }));
     assert.deepEqual(prog.run(frame).outcomes, { not_tunnel: 1 });
     const r = prog.run(vx({ vni: 13 }).frame);
     assert.equal(r.vnis['vxlan/13']?.flows, 0, 'trackFlows off: no flow counted');
@@ -786,20 +785,20 @@ describe('flow counting and live settings (real program)', { skip: !IS_ROOT && !
     const e = er({ sessionId: 78 }).frame;
     const p = gp({ vni: 79, dport: 4799 }).frame;
     try {
-      prog.program.applySettings({ ...DEFAULT_DATAPLANE, gre: false, erspan: false });
+      prog.program.applySettings(dataplane({ gre: false, erspan: false }));
       assert.deepEqual([prog.run(g).outcomes, prog.run(e).outcomes, prog.run(p).outcomes], [{ not_tunnel: 1 }, { not_tunnel: 1 }, { not_tunnel: 1 }]);
-      prog.program.applySettings({ ...DEFAULT_DATAPLANE, gre: true, erspan: false, vxlanGpePorts: [4790, 4799] });
+      prog.program.applySettings(dataplane({ gre: true, erspan: false, vxlanGpePorts: [4790, 4799] }));
       const rg = prog.run(g);
       assert.deepEqual(rg.outcomes, { decapsulated: 1 });
       assert.deepEqual(Object.keys(rg.vnis), ['gre/77'], 'counted once, under gre and its key');
       assert.deepEqual(prog.run(e).outcomes, { not_tunnel: 1 });
       assert.deepEqual(Object.keys(prog.run(p).vnis), ['vxlan-gpe/79']);
-      prog.program.applySettings({ ...DEFAULT_DATAPLANE, gre: false, erspan: true });
+      prog.program.applySettings(dataplane({ gre: false, erspan: true }));
       assert.deepEqual(prog.run(g).outcomes, { not_tunnel: 1 });
       assert.deepEqual(Object.keys(prog.run(e).vnis), ['erspan/78']);
       assert.deepEqual(prog.run(p).outcomes, { not_tunnel: 1 }, 'port 4799 removed again');
     } finally {
-      prog.program.applySettings(DEFAULT_DATAPLANE);
+      prog.program.applySettings(dataplane());
     }
   });
 

@@ -1,10 +1,11 @@
 // The per-CPU caches in front of the flows and vni_stats tables: userspace finds each slot where the kernel put it, and reads stay exact.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { decodeVniStats, flowCacheIndex, flowCacheSnapshot } from '../../src/decode/decoders.ts';
+import { LAYOUT, MAP_NAMES } from '../../src/decode/layout.ts';
 import { programIdOfFd } from '../../src/ffi/xdp.ts';
 import { readProgramCounters } from '../../src/status/read-status.ts';
-import { LAYOUT, MAP_NAMES } from '../../src/decode/layout.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { IS_ROOT, requireRoot } from '../lib/env.ts';
 import { ProgramUnderTest } from '../lib/program.ts';

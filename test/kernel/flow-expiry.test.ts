@@ -1,6 +1,7 @@
 // Idle-flow expiry against the real flow table: batch deletes that meet evicted keys, a read-only count, the timer.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
 import { MAP_NAMES } from '../../src/decode/layout.ts';
 import { FlowExpiry } from '../../src/program/flow-expiry.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';

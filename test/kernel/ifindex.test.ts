@@ -1,10 +1,11 @@
 // Per-interface counters for any ifindex: below 512 in the per-CPU array, above it in the fallback hash.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { inNs, sh } from '../../src/testbed/testbed.ts';
+import { test } from 'node:test';
 import { removeNamespace } from '../../src/testbed/namespaces.ts';
+import { inNs, sh } from '../../src/testbed/testbed.ts';
 import { IS_ROOT, REPO_ROOT, requireRoot } from '../lib/env.ts';
 
 test('an interface with ifindex 700 is counted (fallback hash) beside ifindex 1 (array)', {

@@ -1,16 +1,17 @@
 // A live attach on this kernel: `xdp-decap run` in generic mode on a testbed veth; VXLAN, GRE and ERSPAN frames sent; the tap and status see them decapsulated.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { outermostFlow } from '../../src/demo/tap-flows.ts';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
 import { startCapture } from '../../src/testbed/capture.ts';
-import { erspanFrame, greFrame, innerFrame, vxlanFrame, type OuterOptions } from '../../src/testbed/packets.ts';
+import { erspanFrame, greFrame, innerFrame, type OuterOptions, vxlanFrame } from '../../src/testbed/packets.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';
-import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
+import { type CliProcess, runCli, startCli } from '../lib/cli.ts';
 import { IN_CI, IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 
 const SKIP = !IS_ROOT && !IN_CI ? 'needs root (XDP, namespaces); runs in CI' : false;

@@ -1,29 +1,30 @@
 // Property test: thousands of random and mutated frames (every tunnel type, nesting, IPv6 extension headers) through the real program, judged by the TypeScript oracle.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { parsePrefix } from '../../src/config/prefixes.ts';
 import { OUTCOMES, type Outcome } from '../../src/decode/layout.ts';
 import { DEFAULT_TUNNELS, tunnelSettingsOf } from '../../src/decode/tunnel-types.ts';
-import { parsePrefix } from '../../src/config/prefixes.ts';
 import {
   ETHERTYPE,
+  encapsulate,
   GPE_NEXT,
   GRE_PROTOCOL,
-  IPPROTO,
-  encapsulate,
   geneveFrame,
+  IPPROTO,
+  type Ipv6Extension,
   innerFrame,
   ipv6Fragment,
-  vxlanFrame,
-  type Ipv6Extension,
   type OuterOptions,
   type TunnelFrame,
   type TunnelSpec,
   type VlanTag,
+  vxlanFrame,
 } from '../../src/testbed/packets.ts';
 import { IS_ROOT, requireRoot } from '../lib/env.ts';
 import { ProgramUnderTest, XDP_PASS } from '../lib/program.ts';
-import { referenceDecap, type ReferenceSettings } from '../lib/reference-decap.ts';
+import { type ReferenceSettings, referenceDecap } from '../lib/reference-decap.ts';
 
 const SETTINGS = {
   ...DEFAULT_TUNNELS,
@@ -33,7 +34,7 @@ const SETTINGS = {
   excludePrefixes: ['10.1.9.0/24', 'fd00:9::/32'],
   trackFlows: true,
 };
-const toRef = (list: string[]) =>
+const toRef = (list: readonly string[]) =>
   list.map((p) => {
     const x = parsePrefix(p);
     return [x.family, x.bytes, x.prefixLen] as [4 | 6, Uint8Array, number];

@@ -1,8 +1,9 @@
 // `xdp-decap replay` end to end: a capture written by tcpdump of real VXLAN traffic, checked against tshark's decoding.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import {
+  copyFileSync,
   existsSync,
   lstatSync,
   mkdirSync,
@@ -11,21 +12,21 @@ import {
   readFileSync,
   readlinkSync,
   rmSync,
+  statSync,
   symlinkSync,
   truncateSync,
   writeFileSync,
-  statSync,
-  copyFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
 import { startCapture } from '../../src/testbed/capture.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';
 import { CLI, runCli } from '../lib/cli.ts';
-import { pcapng } from '../lib/pcapng.ts';
 import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { pcapng } from '../lib/pcapng.ts';
 
 const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, namespaces); runs in CI' : false;
 

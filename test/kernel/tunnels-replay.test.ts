@@ -1,10 +1,11 @@
 // `xdp-decap replay` on scapy-crafted GRE, ERSPAN I/II/III, Geneve/VXLAN-GPE (IP, Ethernet, NSH) and nested captures, judged frame by frame by tshark.
-import { after, before, describe, test, type TestContext } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { PcapReader } from '../../src/replay/pcap.ts';
 import { startCapture } from '../../src/testbed/capture.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';

@@ -1,12 +1,15 @@
 // Runs the real CLI (from source, on Node 24) as a child process and captures what it prints.
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { REPO_ROOT } from './env.ts';
 
 export const CLI = join(REPO_ROOT, 'src', 'cli.ts');
 
 /** `xdp-decap ARGS...` to completion; optionally inside network namespace `ns`. */
-export function runCli(args: string[], options: { ns?: string; nsenter?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function runCli(
+  args: string[],
+  options: { ns?: string; nsenter?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
+): SpawnSyncReturns<string> {
   const argv = [process.execPath, CLI, ...args];
   // `nsenter` keeps the root namespace's /sys (and so its bpffs pins); `ip netns exec` remounts /sys.
   const [cmd, ...rest] = options.ns
@@ -14,7 +17,7 @@ export function runCli(args: string[], options: { ns?: string; nsenter?: string;
     : options.nsenter
       ? ['nsenter', `--net=/var/run/netns/${options.nsenter}`, ...argv]
       : argv;
-  return spawnSync(cmd!, rest, { encoding: 'utf8', env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 120000 });
+  return spawnSync(cmd!, rest, { encoding: 'utf8', env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 120000, input: options.input });
 }
 
 /** A long-running CLI process (e.g. `run`) with its combined output collected in `output()`. */

@@ -1,5 +1,5 @@
 // The real OpenTelemetry Collector for the live tests: built by scripts/build-collector.sh, run in a testbed namespace.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './env.ts';

@@ -1,7 +1,7 @@
 // A throwaway copy of the cached clean Debian 12 root (an overlay over it) with /proc, /sys, bpffs, /dev and /run
 // mounted, commands run in it by chroot, and a teardown that kills its processes and unmounts everything.
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './env.ts';
 

@@ -1,9 +1,9 @@
 // A testbed with the plugin's OTLP sink running in the capture namespace, for the live tests.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readExports, type OtlpExport } from '../../src/demo/otlp-json.ts';
+import { type OtlpExport, readExports } from '../../src/demo/otlp-json.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';
 import { REPO_ROOT } from './env.ts';
 

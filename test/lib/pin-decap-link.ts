@@ -1,6 +1,6 @@
 // Leaves xdp-decap attached after exiting, as a crashed older version with a pinned link would:
 // `node pin-decap-link.ts IFNAME PIN_PATH`, run inside the test namespace.
-import { XdpLink, interfaceIndex } from '../../src/ffi/xdp.ts';
+import { interfaceIndex, XdpLink } from '../../src/ffi/xdp.ts';
 import { DecapProgram } from '../../src/program/decap-program.ts';
 
 const [ifname, pinPath] = process.argv.slice(2);

@@ -1,5 +1,5 @@
 // Runs the real CLI as an unprivileged user with exactly chosen capabilities (setpriv), as systemd or an operator would.
-import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, type SpawnSyncReturns, type StdioOptions, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI } from './cli.ts';

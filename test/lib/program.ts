@@ -1,7 +1,8 @@
 // Loads the real decap program for kernel tests and measures what one frame did to its counters.
-import { DecapProgram, DEFAULT_DATAPLANE, type DataplaneSettings } from '../../src/program/decap-program.ts';
+import { parsePrefix } from '../../src/config/prefixes.ts';
 import type { Outcome } from '../../src/decode/layout.ts';
 import type { CounterSnapshot } from '../../src/decode/records.ts';
+import { type DataplaneSettings, DEFAULT_DATAPLANE, DecapProgram } from '../../src/program/decap-program.ts';
 
 export interface FrameResult {
   retval: number;
@@ -20,13 +21,29 @@ function totals(s: CounterSnapshot) {
   return { outcomes, vnis };
 }
 
+/** Settings as a test writes them: prefixes as text, the rest as DataplaneSettings has it, defaults for what is left out. */
+export type TestSettings = Partial<Omit<DataplaneSettings, 'decapPrefixes' | 'excludePrefixes'>> & {
+  decapPrefixes?: readonly string[];
+  excludePrefixes?: readonly string[];
+};
+
+/** The DataplaneSettings a test means: its settings over the defaults, prefixes parsed as the config parses them. */
+export function dataplane(s: TestSettings = {}): DataplaneSettings {
+  return {
+    ...DEFAULT_DATAPLANE,
+    ...s,
+    decapPrefixes: (s.decapPrefixes ?? []).map(parsePrefix),
+    excludePrefixes: (s.excludePrefixes ?? []).map(parsePrefix),
+  };
+}
+
 /** A loaded program plus helpers; close() it in `after`. */
 export class ProgramUnderTest {
   readonly program: DecapProgram;
 
   /** `objectPath`: a given build (e.g. build/decap-compat.bpf.o); the program for this kernel without it. */
-  constructor(settings: Partial<DataplaneSettings> = {}, capacities = { vniCapacity: 1024, flowCapacity: 4096 }, objectPath?: string) {
-    this.program = DecapProgram.load({ ...DEFAULT_DATAPLANE, ...settings }, capacities, objectPath);
+  constructor(settings: TestSettings = {}, capacities = { vniCapacity: 1024, flowCapacity: 4096 }, objectPath?: string) {
+    this.program = DecapProgram.load(dataplane(settings), capacities, objectPath);
   }
 
   /** Runs one frame and reports the output and the counter changes it caused. */

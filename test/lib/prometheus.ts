@@ -1,5 +1,5 @@
 // A real Prometheus server for tests (Debian's /usr/bin/prometheus), optionally inside a namespace; HTTP goes through a pluggable fetcher.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';

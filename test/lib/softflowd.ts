@@ -1,5 +1,5 @@
 // softflowd (Debian's NetFlow/IPFIX exporter) as the downstream tap on a testbed's capture interface, with a flush that does not depend on timing.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { ethernet } from '../../src/testbed/packets.ts';

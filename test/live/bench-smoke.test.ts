@@ -1,8 +1,9 @@
 // The benchmarks in smoke mode (tiny sizes, same code paths, no thresholds): they must keep running.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { describe, test } from 'node:test';
 import { IS_ROOT, REPO_ROOT, requireRoot } from '../lib/env.ts';
 
 const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, namespaces); runs in CI' : false;

@@ -1,25 +1,26 @@
 // xdp-decap in a real OpenTelemetry Collector beside a real NetFlow exporter: what softflowd reports without and with decap, and both streams at the collector's Prometheus exporter.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
-import { startCli, type CliProcess } from '../lib/cli.ts';
+import { type CliProcess, startCli } from '../lib/cli.ts';
 import {
   buildCollector,
-  Collector,
   COLLECTOR_CONFIG,
+  Collector,
+  type FlowLogRecord,
   parseExposition,
   readFlowRecords,
   sumSamples,
   writeFlowLogsOverlay,
   writeStandaloneOverlay,
-  type FlowLogRecord,
 } from '../lib/collector.ts';
-import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { extractQueries, loadDashboard } from '../lib/dashboard-queries.ts';
+import { IN_CI, IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { pollUntil } from '../lib/poll.ts';
 import { curlFetcher, Prometheus, writeTestPrometheusConfig } from '../lib/prometheus.ts';
 import { fillerSender, Softflowd } from '../lib/softflowd.ts';

@@ -1,9 +1,10 @@
 // `xdp-decap demo`, the README's main job: counts match in a short run, and nothing of it is left after it ends,
 // is interrupted, or is killed.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readlinkSync } from 'node:fs';
+import { describe, test } from 'node:test';
 import { runCli, startCli } from '../lib/cli.ts';
 import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 

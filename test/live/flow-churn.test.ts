@@ -1,17 +1,18 @@
 // Flow table under churn, live: far more new flows than flowCapacity through `xdp-decap run`; idle ones expire on their timer.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { latestValue, type OtlpExport } from '../../src/demo/otlp-json.ts';
+import { after, before, describe, test } from 'node:test';
 import { MAP_NAMES } from '../../src/decode/layout.ts';
+import { latestValue, type OtlpExport } from '../../src/demo/otlp-json.ts';
 import type { BpfMap } from '../../src/ffi/bpf-object.ts';
 import { libbpf } from '../../src/ffi/libbpf.ts';
 import { openMapById, programInfo } from '../../src/ffi/xdp.ts';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { inNs } from '../../src/testbed/testbed.ts';
-import { startCli, type CliProcess } from '../lib/cli.ts';
+import { type CliProcess, startCli } from '../lib/cli.ts';
 import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { LiveBed } from '../lib/live-bed.ts';
 

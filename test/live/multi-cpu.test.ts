@@ -1,17 +1,18 @@
 // Exact counts from several CPUs at once: two pinned senders plus RPS on the capture veth, then status and OTLP vs what was sent.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { latestValue } from '../../src/demo/otlp-json.ts';
+import { after, before, describe, test } from 'node:test';
 import { LAYOUT, MAP_NAMES } from '../../src/decode/layout.ts';
+import { latestValue } from '../../src/demo/otlp-json.ts';
 import { libbpf } from '../../src/ffi/libbpf.ts';
 import { openMapById, programInfo } from '../../src/ffi/xdp.ts';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { inNs } from '../../src/testbed/testbed.ts';
-import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
+import { type CliProcess, runCli, startCli } from '../lib/cli.ts';
 import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { LiveBed } from '../lib/live-bed.ts';
 

@@ -1,16 +1,17 @@
 // The live plugin end to end: `xdp-decap run` in a capture namespace, real VXLAN tunnels, a real tap, a real OTLP receiver.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { latestValue, type OtlpExport } from '../../src/demo/otlp-json.ts';
 import { outermostFlow } from '../../src/demo/tap-flows.ts';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
 import { startCapture } from '../../src/testbed/capture.ts';
 import { geneveFrame, innerFrame } from '../../src/testbed/packets.ts';
 import { inNs, type VxlanTunnel } from '../../src/testbed/testbed.ts';
-import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
+import { type CliProcess, runCli, startCli } from '../lib/cli.ts';
 import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { LiveBed } from '../lib/live-bed.ts';
 

@@ -1,16 +1,17 @@
 // The xdp_decap Collector receiver, live: the real Collector with examples/otelcol/config.yaml runs the real daemon in the testbed's capture namespace.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { geneveFrame, innerFrame } from '../../src/testbed/packets.ts';
 import { inNs, Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
-import { buildCollector, Collector, COLLECTOR_CONFIG, parseExposition, sumSamples, writeStandaloneOverlay } from '../lib/collector.ts';
 import { startCli } from '../lib/cli.ts';
-import { IS_ROOT, IN_CI, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { buildCollector, COLLECTOR_CONFIG, Collector, parseExposition, sumSamples, writeStandaloneOverlay } from '../lib/collector.ts';
+import { IN_CI, IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { pollUntil } from '../lib/poll.ts';
 import { curlFetcher } from '../lib/prometheus.ts';
 

@@ -1,13 +1,14 @@
 // `xdp-decap reconcile` live: softflowd taps after XDP into a real nfcapd, known traffic, a tap that misses one VNI, plain traffic that was never tunnelled.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import type { ReconcileReport } from '../../src/reconcile/reconcile.ts';
 import type { VxlanTunnel } from '../../src/testbed/testbed.ts';
-import { runCli, startCli, type CliProcess } from '../lib/cli.ts';
-import { IS_ROOT, IN_CI, requireRoot, requireTool } from '../lib/env.ts';
+import { type CliProcess, runCli, startCli } from '../lib/cli.ts';
+import { IN_CI, IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
 import { LiveBed } from '../lib/live-bed.ts';
 import { fillerSender, Softflowd } from '../lib/softflowd.ts';
 

@@ -1,11 +1,12 @@
 // The kernel matrix in CI: this host's kernel, then Debian 12's 6.1 and Debian 13's 6.12 booted under qemu; each guest's results judged here.
-import { after, before, describe, test, type TestContext } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { failureContext, readKernelResult, type KernelResult } from './results.ts';
+import { after, before, describe, type TestContext, test } from 'node:test';
 import { IN_CI, IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { failureContext, type KernelResult, readKernelResult } from './results.ts';
 
 const SKIP = !IS_ROOT && !IN_CI ? 'needs root (BPF, namespaces, qemu with the host root shared); runs in CI' : false;
 

@@ -1,11 +1,12 @@
 // The kernel matrix's verifier step: loads every build the packages ship on this kernel; prints JSON (loads or why, cost, choice).
-import { basename } from 'node:path';
+
 import { release } from 'node:os';
-import { BpfLoadError, BpfObject } from '../../src/ffi/bpf-object.ts';
-import { programSize } from '../../src/ffi/xdp.ts';
-import { verifierStats } from '../../src/ffi/verifier-log.ts';
+import { basename } from 'node:path';
 import { MAP_NAMES, PROGRAM_NAME } from '../../src/decode/layout.ts';
-import { bpfObjectPath, DecapProgram, DEFAULT_CAPACITIES } from '../../src/program/decap-program.ts';
+import { BpfLoadError, BpfObject } from '../../src/ffi/bpf-object.ts';
+import { verifierStats } from '../../src/ffi/verifier-log.ts';
+import { programSize } from '../../src/ffi/xdp.ts';
+import { bpfObjectPath, DEFAULT_CAPACITIES, DecapProgram } from '../../src/program/decap-program.ts';
 
 /** BPF_LOG_STATS: the verifier's statistics of a load that succeeds, without its instruction-by-instruction log. */
 const LOG_STATS = 4;

@@ -2,12 +2,13 @@
 // package validates, units verify, an upgrade keeps the edited configs; then, booted on Debian 12's own kernel
 // under qemu, the installed demo and the installed Collector attach and count (installed-live.ts); purge leaves
 // nothing; and lintian is clean.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { geneveFrame, innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { cachedDebianRoot, DebianRoot, must } from '../lib/debian-root.ts';

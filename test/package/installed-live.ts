@@ -6,7 +6,7 @@
 // It enters that root (its own /proc, /sys, bpffs, /dev and /run), runs both steps, prints one JSON line of
 // timings and exits 0; a failed assertion exits 1 with its message. The guest's writes never reach the host.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { copyFileSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +16,8 @@ import { parseExposition } from '../lib/collector.ts';
 import { DebianRoot } from '../lib/debian-root.ts';
 import { REPO_ROOT } from '../lib/env.ts';
 import { pollUntil } from '../lib/poll.ts';
-import { curlFetcher } from '../lib/prometheus.ts';
 import { manifestCapabilities, processCapabilities, setprivArgv } from '../lib/privilege.ts';
+import { curlFetcher } from '../lib/prometheus.ts';
 
 /** What the Collector's unit gives it and, through exec, its daemon: plugin.json's capabilities, as ambient ones. */
 const CAPABILITIES = manifestCapabilities();

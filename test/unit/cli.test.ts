@@ -1,14 +1,15 @@
 // The command line without root: help, unknown commands and flags, usage errors, exit codes.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { runCli } from '../lib/cli.ts';
 
 test('help lists the commands; no command is a usage error', () => {
   const help = runCli(['--help']);
   assert.equal(help.status, 0);
-  for (const c of ['demo', 'run', 'status', 'detach', 'replay', 'reconcile', 'schema']) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
+  for (const c of ['demo', 'run', 'validate', 'status', 'detach', 'replay', 'reconcile', 'schema']) assert.match(help.stdout, new RegExp(`\\n  ${c} `));
   assert.equal(runCli([]).status, 2);
-  for (const c of ['demo', 'run', 'status', 'detach', 'replay']) {
+  for (const c of ['demo', 'run', 'validate', 'status', 'detach', 'replay', 'reconcile', 'schema', '--version']) {
     const r = runCli([c, '--help']);
     assert.equal(r.status, 0, c);
     assert.match(r.stdout, /^Usage: xdp-decap /);
@@ -20,10 +21,12 @@ test('usage errors: one line, exit 2', () => {
   const cases: Array<[string[], RegExp]> = [
     [['frobnicate'], /unknown command 'frobnicate'; commands: demo, run/],
     [['replay', '--bogus'], /Unknown option '--bogus'.*see xdp-decap replay --help/],
-    [['replay', 'a.pcap', 'b.pcap', '--out', 'x'], /exactly one input capture, got 2/],
+    [['replay', 'a.pcap', 'b.pcap', '--out', 'x'], /replay takes IN\.pcap, got 2 arguments; see xdp-decap replay --help/],
+    [['replay', 'a.pcap'], /replay needs --out OUT\.pcap: where to write/],
+    [['validate'], /validate needs --config FILE/],
     [['detach'], /detach needs --interface NAME/],
     [['demo', '--vnis', '0'], /--vnis 0: expected a whole number from 1 to 20/],
-    [['demo', '--duration', 'soon'], /--duration soon: expected whole seconds/],
+    [['demo', '--duration', 'soon'], /--duration soon: expected a whole number from 1 to 600/],
     [['demo', '--otlp', 'ftp://x'], /--otlp ftp:\/\/x: expected an http\(s\) URL/],
     [['run', '--interface', 'eth0', '--log-level', 'loud'], /--log-level loud: expected one of debug, info, warn, error/],
   ];

@@ -1,12 +1,13 @@
 // Config: defaults, YAML/JSON files, one clear error per kind of bad value, the JSON Schema (OTEL_* precedence: otel-env.test.ts).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { ConfigError, DEFAULT_CONFIG, MAX_CONFIG_BYTES, configJsonSchema, settingsNeedingRestart, loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { lpmKey, parsePrefix, PREFIX_TRIE_CAPACITY } from '../../src/config/prefixes.ts';
+import { ConfigError, configJsonSchema, DEFAULT_CONFIG, loadConfigFile, MAX_CONFIG_BYTES, parseConfig, settingsNeedingRestart } from '../../src/config/load.ts';
+import { lpmKey, PREFIX_TRIE_CAPACITY, parsePrefix } from '../../src/config/prefixes.ts';
 import { MAP_NAMES } from '../../src/decode/layout.ts';
 import { libbpf } from '../../src/ffi/libbpf.ts';
 import { bpfObjectPath } from '../../src/program/decap-program.ts';
@@ -37,6 +38,7 @@ test('every field has a default', () => {
     trackFlows: true,
     flowIdleTimeoutSeconds: 60,
     metrics: { headers: {}, resourceAttributes: {}, maxVniSeries: 2000 },
+    logLevel: 'info',
   });
   assert.deepEqual(parseConfig({ interfaces: [{ name: 'eth1' }] }, 'x').interfaces, [{ name: 'eth1', mode: 'generic', replace: false }]);
 });
@@ -46,7 +48,8 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ['unknown nested key, with a hint', { metrics: { endpiont: 'http://x' } }, /metrics\.endpiont: unknown key; did you mean 'endpoint'\?/],
   ['unknown interface key', { interfaces: [{ name: 'eth0', mod: 'native' }] }, /interfaces\[0\]\.mod: unknown key; did you mean 'mode'\?/],
   ['port out of range', { vxlanPorts: [70000] }, /vxlanPorts\[0\]: .*65535/],
-  ['port not a number', { genevePorts: ['6081'] }, /genevePorts\[0\]: .*expected number/],
+  ['port not a number', { genevePorts: ['6081'] }, /genevePorts\[0\]: expected a whole number from 1 to 65535$/],
+  ['port not a whole number', { vxlanPorts: [4789.9] }, /vxlanPorts\[0\]: expected a whole number from 1 to 65535$/],
   ['empty port list', { vxlanPorts: [] }, /vxlanPorts: at least one VXLAN port/],
   ['duplicate port', { vxlanPorts: [4789, 4789] }, /vxlanPorts: a port is listed twice/],
   ['port in both lists', { vxlanPorts: [4789], genevePorts: [4789] }, /genevePorts: port 4789 is in both vxlanPorts and genevePorts/],
@@ -56,12 +59,25 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ['interface name with a slash', { interfaces: [{ name: 'eth/0' }] }, /interfaces\[0\]\.name: Linux interface names have no '\/'/],
   ['interface listed twice', { interfaces: [{ name: 'eth0' }, { name: 'eth0' }] }, /interfaces\[1\]\.name: interface eth0 is listed twice/],
   ['bad mode', { interfaces: [{ name: 'eth0', mode: 'fast' }] }, /interfaces\[0\]\.mode: .*"generic"\|"native"\|"auto"/],
-  ['capacity too small', { maps: { flowCapacity: 10 } }, /maps\.flowCapacity: .*>=1024/],
-  ['capacity not an integer', { maps: { vniCapacity: 1.5 } }, /maps\.vniCapacity: .*expected int/],
+  ['capacity too small', { maps: { flowCapacity: 10 } }, /maps\.flowCapacity: expected a whole number from 1024 to 16777216$/],
+  ['capacity not an integer', { maps: { vniCapacity: 1.5 } }, /maps\.vniCapacity: expected a whole number from 1 to 1048576$/],
   ['bad endpoint', { metrics: { endpoint: 'collector:4318' } }, /metrics\.endpoint: expected an http\(s\) URL/],
   ['bad encoding', { metrics: { encoding: 'grpc' } }, /metrics\.encoding: .*"protobuf"\|"json"/],
-  ['idle timeout not positive', { flowIdleTimeoutSeconds: 0 }, /flowIdleTimeoutSeconds: .*>0/],
-  ['export interval too short', { metrics: { exportIntervalSeconds: 0.1 } }, /metrics\.exportIntervalSeconds: .*>=1/],
+  ['idle timeout not positive', { flowIdleTimeoutSeconds: 0 }, /flowIdleTimeoutSeconds: expected 0\.001 to 2147483 seconds/],
+  [
+    'idle timeout beyond a timer (1e300 used to crash the daemon)',
+    { flowIdleTimeoutSeconds: 1e300 },
+    /flowIdleTimeoutSeconds: expected 0\.001 to 2147483 seconds \(at most: the longest a timer can wait, 24\.8 days\)$/,
+  ],
+  ['export interval too short', { metrics: { exportIntervalSeconds: 0.1 } }, /metrics\.exportIntervalSeconds: expected 1 to 2147483 seconds/],
+  [
+    'export interval beyond a timer (1000 h used to export every millisecond)',
+    { metrics: { exportIntervalSeconds: 3_600_000 } },
+    /metrics\.exportIntervalSeconds: expected 1 to 2147483 seconds/,
+  ],
+  // biome-ignore lint/correctness/noPrecisionLoss: the number a user wrote, which JavaScript reads as 2^53
+  ['max VNI series beyond a safe integer', { metrics: { maxVniSeries: 9007199254740993 } }, /metrics\.maxVniSeries: expected a whole number from 1 to 1048576/],
+  ['bad log level', { logLevel: 'verbose' }, /logLevel: .*"debug"\|"info"\|"warn"\|"error"/],
 ];
 
 for (const [name, input, message] of BAD) {
@@ -77,7 +93,10 @@ test('YAML and JSON files load; syntax errors and missing files name the file (a
     writeFileSync(join(dir, 'bad.json'), '{"vxlanPorts": [4789,]}');
     assert.deepEqual((await loadConfigFile(join(dir, 'a.yaml'))).vxlanPorts, [4789, 8472]);
     assert.equal((await loadConfigFile(join(dir, 'a.yaml'))).interfaces[0]?.mode, 'native');
-    assert.deepEqual((await loadConfigFile(join(dir, 'a.json'))).excludePrefixes, ['2001:db8::/32']);
+    assert.deepEqual(
+      (await loadConfigFile(join(dir, 'a.json'))).excludePrefixes.map((p) => p.text),
+      ['2001:db8::/32'],
+    );
     await assert.rejects(loadConfigFile(join(dir, 'bad.yaml')), /bad\.yaml: YAML syntax error at line \d+, column \d+/);
     await assert.rejects(loadConfigFile(join(dir, 'bad.json')), /bad\.json: not valid JSON/);
     await assert.rejects(loadConfigFile(join(dir, 'missing.yaml')), /missing\.yaml: cannot read the config file: no such file/);

@@ -1,29 +1,30 @@
 // The Grafana dashboard and Prometheus example: generated from its source, valid, described, only real metric names, every query parses; and the Prometheus test harness works.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { PROM_LABEL, PROM_METRIC, prometheusLabelName, prometheusMetricName } from '../../dashboards/prometheus-names.ts';
+import { DASHBOARD_JSON, GRAFANA_VERSION, renderDashboardJson } from '../../dashboards/xdp-decap.ts';
+import packageJson from '../../package.json' with { type: 'json' };
 import manifest from '../../plugin.json' with { type: 'json' };
+import { ATTR, METRIC } from '../../src/metrics/names.ts';
 import {
   DASHBOARD_PATH,
   dashboardPanels,
   dashboardVariables,
   extractQueries,
+  type GrafanaPanel,
   labelValuesToPromQL,
   loadDashboard,
   metricNamesIn,
   substituteVariables,
   variableQueryText,
-  type GrafanaPanel,
 } from '../lib/dashboard-queries.ts';
-import { prometheusLabelName, prometheusMetricName, PROM_LABEL, PROM_METRIC } from '../../dashboards/prometheus-names.ts';
-import { DASHBOARD_JSON, GRAFANA_VERSION, renderDashboardJson } from '../../dashboards/xdp-decap.ts';
-import { ATTR, METRIC } from '../../src/metrics/names.ts';
-import packageJson from '../../package.json' with { type: 'json' };
-import { EXAMPLE_PROMETHEUS_CONFIG, Prometheus, freeLocalPort, prometheusArgv, writeTestPrometheusConfig } from '../lib/prometheus.ts';
 import { IN_CI, REPO_ROOT, requireTool, which } from '../lib/env.ts';
+import { EXAMPLE_PROMETHEUS_CONFIG, freeLocalPort, Prometheus, prometheusArgv, writeTestPrometheusConfig } from '../lib/prometheus.ts';
 
 const NETFLOW_METRICS = ['netflow_bytes_total', 'netflow_packets_total'];
 const dashboard = loadDashboard();

@@ -1,12 +1,13 @@
 // Which decap build is loaded and why, the kernel floor, and what a user is told when no build loads (no root needed).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { reportError } from '../../src/cli.ts';
 import { BpfLoadError } from '../../src/ffi/bpf-object.ts';
 import { missingLoadCapabilities, permissionHint } from '../../src/ffi/capabilities.ts';
 import { BpfError } from '../../src/ffi/errors.ts';
 import { loadFailureReason, verifierStats } from '../../src/ffi/verifier-log.ts';
 import { checkKernelRelease, DecapLoadError, KernelTooOldError, loadFirstThatLoads, planDecapBuilds } from '../../src/program/decap-builds.ts';
-import { reportError } from '../../src/cli.ts';
 
 const FILES = { decap: '/x/build/decap.bpf.o', compat: '/x/build/decap-compat.bpf.o' };
 
@@ -119,7 +120,8 @@ test('lack of privilege: one line, the capabilities named once, no object the us
   const printed = captureStderr(() => reportError('replay', err));
   assert.equal(printed.code, 2);
   assert.equal(printed.text.trimEnd().split('\n').length, 1);
-  for (const cap of ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON']) assert.ok((printed.text.match(new RegExp(cap, 'g'))?.length ?? 0) <= 1, `${cap} named once at most`);
+  for (const cap of ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_PERFMON'])
+    assert.ok((printed.text.match(new RegExp(cap, 'g'))?.length ?? 0) <= 1, `${cap} named once at most`);
   assert.equal(
     permissionHint(['CAP_NET_ADMIN']),
     'this process has CAP_BPF and CAP_PERFMON but not CAP_NET_ADMIN, and loading an XDP program needs all three: run it as root (sudo) or grant the missing one',

@@ -1,18 +1,19 @@
 // Pure decoders: raw map bytes (as libbpf returns them, per-CPU slots included) to typed records.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import {
   activeFlowCounts,
   addDecapsulatedFromVnis,
   countActiveFlows,
   decodeFlows,
-  flowsAtPass,
-  flowsSincePass,
   decodeLostUpdates,
   decodeOutcomeArray,
   decodeOutcomeStats,
   decodeVniStats,
   flowCacheIndex,
+  flowsAtPass,
+  flowsSincePass,
   formatAddress,
 } from '../../src/decode/decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';

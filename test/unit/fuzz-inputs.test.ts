@@ -1,14 +1,15 @@
 // Property tests (fast-check) of what users feed in: any config text gives a config or ConfigError lines; any capture bytes give frames or one CaptureError line.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import fc from 'fast-check';
 import { stringify as toYaml } from 'yaml';
 import { ConfigError, loadConfigFile, parseConfig } from '../../src/config/load.ts';
-import { CaptureError, PcapReader, PcapWriter, type PcapRecord, type TimestampPrecision } from '../../src/replay/pcap.ts';
-import { pcapng, type PcapngBlockSpec } from '../lib/pcapng.ts';
+import { CaptureError, PcapReader, type PcapRecord, PcapWriter, type TimestampPrecision } from '../../src/replay/pcap.ts';
+import { type PcapngBlockSpec, pcapng } from '../lib/pcapng.ts';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 

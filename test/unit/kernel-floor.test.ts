@@ -1,8 +1,9 @@
 // The oldest supported kernel is written once in code (MIN_KERNEL) and said the same in plugin.json, the README and the package.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { MIN_KERNEL_TEXT } from '../../src/program/decap-builds.ts';
 import { REPO_ROOT } from '../lib/env.ts';
 

@@ -1,11 +1,12 @@
 // Checks src/decode/layout.ts against bpf/decap_shared.h: every size, offset and enum value, compiled by a real C compiler.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FLOW_CACHE_SLOTS, LAYOUT, VNI_CACHE_BITS, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS } from '../../src/decode/layout.ts';
+import { test } from 'node:test';
+import { FLOW_CACHE_SLOTS, LAYOUT, LOST_COUNTERS, OUTCOME_IFINDEX_SLOTS, OUTCOMES, TUNNEL_TYPE_IDS, VNI_CACHE_BITS } from '../../src/decode/layout.ts';
 import { findCompiler, REPO_ROOT } from '../lib/env.ts';
 
 const ENUMS: Record<string, string> = {

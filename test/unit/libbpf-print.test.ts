@@ -1,11 +1,12 @@
 // libbpf's own diagnostics reach our callback (koffi callback + vsnprintf), instead of being dropped; no root needed.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { BpfObject } from '../../src/ffi/bpf-object.ts';
-import { setLibbpfPrint, type LibbpfPrintLevel } from '../../src/ffi/libbpf.ts';
+import { type LibbpfPrintLevel, setLibbpfPrint } from '../../src/ffi/libbpf.ts';
 
 test('a file libbpf cannot open: its own message, formatted, reaches the print callback; none once unset', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-libbpf-print-'));

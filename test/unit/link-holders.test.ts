@@ -1,9 +1,10 @@
 // Who holds a bpf_link: /proc/PID/fd links to anon_inode:bpf_link whose fdinfo names the link id (a fake /proc here).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { describePid, linkHolderPids } from '../../src/plugin/link-holders.ts';
 
 function fakeProc(t: { after(fn: () => void): void }): string {

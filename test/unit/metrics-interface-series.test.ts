@@ -1,9 +1,10 @@
 // Series identity by interface name: rows re-keyed from ifindex to one series per name, summed over every ifindex it had.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import type { CounterSnapshot, OutcomeCounters, VniCounters } from '../../src/decode/records.ts';
-import { InterfaceSeriesLedger } from '../../src/metrics/interface-series.ts';
 import type { MetricsInput } from '../../src/metrics/decap-metrics.ts';
+import { InterfaceSeriesLedger } from '../../src/metrics/interface-series.ts';
 
 const vni = (ifindex: number, v: number, packets: number): VniCounters => ({
   ifindex,

@@ -1,16 +1,17 @@
 // Metric mapping: one map read per collection, right names/units/attributes, no VNI lost to cardinality limits, and an export pipeline that never throws.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { hostname } from 'node:os';
-import { diag, DiagLogLevel } from '@opentelemetry/api';
+import { test } from 'node:test';
+import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import manifest from '../../plugin.json' with { type: 'json' };
 import type { VniCounters } from '../../src/decode/records.ts';
-import { registerDecapMetrics, type MetricsInput } from '../../src/metrics/decap-metrics.ts';
+import { VniMap } from '../../src/decode/vni-map.ts';
+import { type MetricsInput, registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
 import { createMeterPipeline, diagLogger, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
 import { groupVniSeries, isAdmittedSeries, selectVniSeries, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
-import { VniMap } from '../../src/decode/vni-map.ts';
-import { collectPoints, fakeCollector, syntheticInput, testProvider, TestReader, type FlatPoint } from '../lib/metrics-fixture.ts';
+import { collectPoints, type FlatPoint, fakeCollector, syntheticInput, TestReader, testProvider } from '../lib/metrics-fixture.ts';
 
 const names = (ifindex: number) => (ifindex === 2 ? 'ens1f0' : `if${ifindex}`);
 const TUNNEL_COUNTERS = ['decap.tunnel.packet.count', 'decap.tunnel.io', 'decap.tunnel.overhead', 'decap.tunnel.flow.count'] as const;

@@ -1,10 +1,11 @@
 // OTEL_* precedence (the config file wins, the SDK reads the variables), secrets never in a log line or an error.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { DEFAULT_CONFIG, parseConfig } from '../../src/config/load.ts';
-import { resolveMetricsSettings } from '../../src/config/otel-env.ts';
-import { createMeterPipeline, redactUrl } from '../../src/metrics/meter-pipeline.ts';
 import { registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
+import { createMeterPipeline, redactUrl } from '../../src/metrics/meter-pipeline.ts';
+import { resolveMetricsSettings } from '../../src/metrics/otel-settings.ts';
 import { fakeCollector, syntheticInput } from '../lib/metrics-fixture.ts';
 
 const OTEL_VARIABLES = [

@@ -1,12 +1,13 @@
 // The frame builders the tests and the demo rely on: checked by arithmetic and by tshark's decoding.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { PcapWriter } from '../../src/replay/pcap.ts';
-import { GPE_NEXT, erspanFrame, geneveFrame, gpeFrame, greFrame, innerFrame, internetChecksum, vxlanFrame } from '../../src/testbed/packets.ts';
+import { erspanFrame, GPE_NEXT, geneveFrame, gpeFrame, greFrame, innerFrame, internetChecksum, vxlanFrame } from '../../src/testbed/packets.ts';
 import { requireTool } from '../lib/env.ts';
 
 const inner = innerFrame({ src: '192.168.1.10', dst: '192.168.1.20', protocol: 'tcp', sport: 33000, dport: 443, payloadSize: 10 });

@@ -1,12 +1,13 @@
 // pcap/pcapng I/O (no root): exact round trips, link types, pcapng, and one clear CaptureError per kind of bad file.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { CaptureError, FRACTIONS_PER_SECOND, PcapReader, PcapWriter, readCapture, type PcapRecord, type TimestampPrecision } from '../../src/replay/pcap.ts';
+import { CaptureError, FRACTIONS_PER_SECOND, PcapReader, type PcapRecord, PcapWriter, readCapture, type TimestampPrecision } from '../../src/replay/pcap.ts';
 import { requireTool } from '../lib/env.ts';
 import { pcapng } from '../lib/pcapng.ts';
 

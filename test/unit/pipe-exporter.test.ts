@@ -1,9 +1,10 @@
 // The private metrics channel to the Collector receiver: framing, the exporter chosen by XDP_DECAP_METRICS_FD, JSON log lines.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { createMeterPipeline } from '../../src/metrics/meter-pipeline.ts';
 import { METRICS_FD_ENV, metricsFdFromEnv } from '../../src/metrics/pipe-exporter.ts';
 import { createStderrLogger, LOG_FORMAT_ENV } from '../../src/plugin/logger.ts';

@@ -1,21 +1,22 @@
 // plugin.json is the single source of truth: the code registers exactly its metrics, and the docs are generated from it.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { ValueType } from '@opentelemetry/api';
 import { DataPointType } from '@opentelemetry/sdk-metrics';
-import manifest from '../../plugin.json' with { type: 'json' };
+import { parse as parseYaml } from 'yaml';
 import pkg from '../../package.json' with { type: 'json' };
-import { SKIP_REASONS, LOST_COUNTERS, TUNNEL_TYPES } from '../../src/decode/layout.ts';
+import manifest from '../../plugin.json' with { type: 'json' };
+import { LOST_COUNTERS, SKIP_REASONS, TUNNEL_TYPES } from '../../src/decode/layout.ts';
+import * as api from '../../src/index.ts';
 import { registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
 import { createMeterPipeline, pipelineResourceAttributes, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
 import { renderMetricsDoc, renderReceiverDocumentation, replaceMetricsBlock, replaceReceiverMetadata } from '../../src/metrics/metrics-doc.ts';
-import { parse as parseYaml } from 'yaml';
 import { ATTR, METRIC } from '../../src/metrics/names.ts';
-import * as api from '../../src/index.ts';
-import { collectPoints, fakeCollector, syntheticInput, testProvider } from '../lib/metrics-fixture.ts';
 import { REPO_ROOT } from '../lib/env.ts';
+import { collectPoints, fakeCollector, syntheticInput, testProvider } from '../lib/metrics-fixture.ts';
 
 test('every instrument the code registers is in plugin.json with the same unit, description, kind and value type, and vice versa', async () => {
   const { provider, reader } = testProvider(10);

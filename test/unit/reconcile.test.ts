@@ -1,16 +1,17 @@
 // reconcile without root: nfdump's JSON and a real nfcapd file read, and the per-VNI join and comparison rules.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NetflowInputError, parseNfdumpJson, readNfcapdStore } from '../../src/reconcile/nfdump.ts';
-import { flowKey, reconcile, type DecapFlow, type NetflowRecord } from '../../src/reconcile/reconcile.ts';
+import { test } from 'node:test';
 import { formatReconcile } from '../../src/commands/reconcile.ts';
-import { REPO_ROOT, requireTool } from '../lib/env.ts';
+import { NetflowInputError, parseNfdumpJson, readNfcapdStore } from '../../src/reconcile/nfdump.ts';
+import { type DecapFlow, flowKey, type NetflowRecord, reconcile } from '../../src/reconcile/reconcile.ts';
 import { runCli } from '../lib/cli.ts';
+import { REPO_ROOT, requireTool } from '../lib/env.ts';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'reconcile');
 /** What softflowd exported for the fixture's pcap (10 UDP, 5 ICMP echo, 3 TCP over IPv6), as nfdump 1.7.1 decoded it. */

@@ -1,24 +1,25 @@
 // The test oracle (test/lib/reference-decap.ts) against the frame builders' own expectations and hand-counted byte offsets.
-import { describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
 import { DEFAULT_TUNNELS } from '../../src/decode/tunnel-types.ts';
 import {
   ETHERTYPE,
+  encapsulate,
+  ethernet,
   GPE_NEXT,
   GRE_PROTOCOL,
   IPPROTO,
-  encapsulate,
-  ethernet,
   innerFrame,
   ipv6,
   ipv6Fragment,
   nest,
-  udp,
   type OuterOptions,
   type TunnelFrame,
   type TunnelSpec,
+  udp,
 } from '../../src/testbed/packets.ts';
-import { referenceDecap, type ReferenceSettings } from '../lib/reference-decap.ts';
+import { type ReferenceSettings, referenceDecap } from '../lib/reference-decap.ts';
 
 const S: ReferenceSettings = { ...DEFAULT_TUNNELS, decapPrefixes: [], excludePrefixes: [] };
 const V4: OuterOptions = { outerSrc: '10.1.0.1', outerDst: '10.1.0.2', srcMac: '02:aa:00:00:00:01', dstMac: '02:bb:00:00:00:02' };

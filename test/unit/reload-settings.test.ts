@@ -1,6 +1,7 @@
 // Which config changes need a restart: compared by value (key order does not matter), removals count too.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { parseConfig, settingsNeedingRestart } from '../../src/config/load.ts';
 
 test('the same metrics settings written in another key order need no restart', () => {

@@ -1,12 +1,13 @@
 // `xdp-decap --version` / `-V`: the version from package.json, the libbpf really loaded, the running kernel.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
+import { ownPackageVersion } from '../../src/commands/version.ts';
 import { runCli } from '../lib/cli.ts';
 import { REPO_ROOT } from '../lib/env.ts';
-import { ownPackageVersion } from '../../src/commands/version.ts';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 

@@ -11,9 +11,9 @@
 import { getStringFromEnv } from '@opentelemetry/core';
 import { convertLegacyHttpOptions } from '@opentelemetry/otlp-exporter-base/node-http';
 import { envDetector } from '@opentelemetry/resources';
-import type { DecapConfig } from './schema.ts';
-import { ConfigError } from './load.ts';
-import { redactUrl, type MeterPipelineSettings } from '../metrics/meter-pipeline.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { type DecapConfig, TIMER_MAX_SECONDS } from '../config/schema.ts';
+import { type MeterPipelineSettings, redactUrl } from './meter-pipeline.ts';
 
 /** What the meter pipeline needs, plus the cardinality limit the metrics need. */
 export interface ResolvedMetricsSettings extends MeterPipelineSettings {
@@ -70,7 +70,11 @@ function intervalFromEnv(): number | undefined {
   const value = getStringFromEnv('OTEL_METRIC_EXPORT_INTERVAL');
   if (value === undefined) return undefined;
   const ms = Number(value);
-  if (!Number.isFinite(ms) || ms < 1000) throw new ConfigError('OTEL_METRIC_EXPORT_INTERVAL', [`"${value}": expected milliseconds, at least 1000`]);
+  if (!Number.isFinite(ms) || ms < 1000 || ms > TIMER_MAX_SECONDS * 1000) {
+    throw new ConfigError('OTEL_METRIC_EXPORT_INTERVAL', [
+      `"${value}": expected milliseconds from 1000 to ${TIMER_MAX_SECONDS * 1000} (at most: the longest a timer can wait, 24.8 days)`,
+    ]);
+  }
   return ms;
 }
 
