@@ -30,7 +30,11 @@ const frames = {
 /** The bench build (head restored after each repeat) of bpf/ at `rev`, compiled into a temporary directory. */
 function buildAt(rev: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'xdp-decap-vs-'));
-  for (const f of ['decap.bpf.c', 'decap_shared.h', 'parsing.h']) {
+  // Every source of bpf/ at that commit: the headers have been split and renamed over time.
+  const files = execFileSync('git', ['-C', REPO_ROOT, 'ls-tree', '--name-only', `${rev}:bpf`], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
+  for (const f of files.filter((name) => name.endsWith('.h') || name === 'decap.bpf.c')) {
     writeFileSync(join(dir, f), execFileSync('git', ['-C', REPO_ROOT, 'show', `${rev}:bpf/${f}`]));
   }
   const arch = execFileSync('uname', ['-m'], { encoding: 'utf8' }).trim();

@@ -1,6 +1,6 @@
 // `xdp-decap run`: the main job. Load, attach, export metrics until SIGINT/SIGTERM; SIGHUP or a file change reloads.
 import { DiagLogLevel, diag } from '@opentelemetry/api';
-import { type ConfigWatcher, watchConfigFile } from '../config/config-watcher.ts';
+import { type ConfigWatcher, configFingerprint, watchConfigFile } from '../config/config-watcher.ts';
 import { ConfigError, checkRunnable, configSource, loadConfigInput, parseConfig } from '../config/load.ts';
 import { LOG_LEVELS, type LogLevel } from '../config/log-levels.ts';
 import type { DecapConfig } from '../config/schema.ts';
@@ -60,6 +60,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (!values.config && values.interface.length === 0) {
     throw new UsageError('nothing to attach: give --interface NAME or list interfaces in the config file (interfaces: [{name: ...}])');
   }
+  // Taken before the read: a save made while xdp-decap starts is still seen by the watch below.
+  const baseline = values.config && values.config !== '-' ? configFingerprint(values.config) : undefined;
   const config = await buildConfig(values.config, values.interface, values.mode);
   const level = (values['log-level'] ?? config.logLevel) as LogLevel;
   const logger = createStderrLogger(level);
@@ -111,7 +113,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let watcher: ConfigWatcher | undefined;
   if (configPath && configPath !== '-') {
     try {
-      watcher = watchConfigFile(configPath, () => void reload(`${configPath} changed`));
+      watcher = watchConfigFile(configPath, () => void reload(`${configPath} changed`), { baseline });
     } catch (err) {
       logger.warn(`cannot watch ${configPath} (${String(err)}); SIGHUP still reloads it`);
     }

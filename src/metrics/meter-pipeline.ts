@@ -68,6 +68,20 @@ export function exportTimeoutMillis(exportIntervalMillis: number): number {
   return Math.max(1, Math.min(10_000, Math.floor(exportIntervalMillis * 0.8)));
 }
 
+/**
+ * The OTLP request's own timeout: shorter than the reader's (exportTimeoutMillis), so a request to an endpoint that
+ * never answers fails in the exporter, which reports it once, before the reader's timer would report it again.
+ */
+export function requestTimeoutMillis(exportTimeout: number): number {
+  return Math.max(1, exportTimeout - Math.min(1000, Math.floor(exportTimeout / 10)));
+}
+
+/**
+ * The most a shutdown waits for its last export, whatever the endpoint does (one that never answers included):
+ * detach, then at most this, well inside the systemd unit's TimeoutStopSec (20 s).
+ */
+export const SHUTDOWN_EXPORT_BUDGET_MS = 5000;
+
 /** The resource every export carries: service.name wins over resourceAttributes, which win over the defaults. */
 export function pipelineResourceAttributes(settings: MeterPipelineSettings): Record<string, string | number | boolean> {
   return {
@@ -131,7 +145,7 @@ export function createMeterPipeline(
   const exporterOptions = {
     url: settings.endpoint,
     headers: settings.headers,
-    timeoutMillis,
+    timeoutMillis: requestTimeoutMillis(timeoutMillis),
     temporalityPreference: AggregationTemporalityPreference.CUMULATIVE,
   };
   // Under the Collector receiver the metrics go to its private pipe instead (src/metrics/pipe-exporter.ts).
@@ -173,6 +187,21 @@ export function createMeterPipeline(
   return {
     meterProvider: provider,
     forceFlush: () => neverReject('flush', () => provider.forceFlush()),
-    shutdown: () => neverReject('shutdown', () => provider.shutdown()),
+    // The SDK's shutdown waits for an export in flight, then exports once more: up to twice the timeout. Bounded
+    // here: what has not gone out within the budget is given up, said once, and the process can exit.
+    shutdown: () =>
+      neverReject('shutdown', async () => {
+        let timer: NodeJS.Timeout | undefined;
+        const deadline = new Promise<'late'>((resolve) => {
+          timer = setTimeout(() => resolve('late'), SHUTDOWN_EXPORT_BUDGET_MS);
+          timer.unref();
+        });
+        const done = await Promise.race([provider.shutdown().then(() => 'done' as const), deadline]);
+        clearTimeout(timer);
+        if (done === 'late')
+          warn(
+            `metrics shutdown: the last export to ${redactUrl(settings.endpoint)} did not finish within ${SHUTDOWN_EXPORT_BUDGET_MS / 1000} s; exiting without it`,
+          );
+      }),
   };
 }

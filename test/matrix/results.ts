@@ -28,6 +28,8 @@ export interface KernelResult {
   replay: { summary: unknown; sha256: string } | undefined;
   /** Seconds per suite step. */
   timings: Record<string, number>;
+  /** The kernel's lines about processes a core-dumping signal killed (crashes.txt). */
+  crashes: string[];
 }
 
 const read = (dir: string, file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8') : undefined);
@@ -64,6 +66,7 @@ export function readKernelResult(results: string, name: string): KernelResult {
     verifier: jsonOf<VerifierReport>(read(dir, 'verifier.json')),
     tests,
     replay: replayJson && existsSync(pcap) ? { summary: replayJson, sha256: createHash('sha256').update(readFileSync(pcap)).digest('hex') } : undefined,
+    crashes: (read(dir, 'crashes.txt') ?? '').split('\n').filter(Boolean),
     timings: Object.fromEntries(
       (read(dir, 'timings') ?? '')
         .trim()

@@ -1,6 +1,7 @@
 // Metric mapping: one map read per collection, right names/units/attributes, no VNI lost to cardinality limits, and an export pipeline that never throws.
 
 import assert from 'node:assert/strict';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { test } from 'node:test';
 import { DiagLogLevel, diag } from '@opentelemetry/api';
@@ -9,7 +10,7 @@ import manifest from '../../plugin.json' with { type: 'json' };
 import type { VniCounters } from '../../src/decode/records.ts';
 import { VniMap } from '../../src/decode/vni-map.ts';
 import { type MetricsInput, registerDecapMetrics } from '../../src/metrics/decap-metrics.ts';
-import { createMeterPipeline, diagLogger, exportTimeoutMillis, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
+import { createMeterPipeline, diagLogger, exportTimeoutMillis, SHUTDOWN_EXPORT_BUDGET_MS, sdkCardinalityLimit } from '../../src/metrics/meter-pipeline.ts';
 import { groupVniSeries, isAdmittedSeries, selectVniSeries, VniSeriesSelector } from '../../src/metrics/vni-series.ts';
 import { collectPoints, type FlatPoint, fakeCollector, syntheticInput, TestReader, testProvider } from '../lib/metrics-fixture.ts';
 
@@ -344,6 +345,62 @@ test('pipeline: a collector that is down or refusing never throws; each failed e
     await pipeline.shutdown();
     assert.equal(warnings.length, 2, 'the last export at shutdown failed too, and said so');
   }
+});
+
+test('pipeline: an endpoint that accepts but never answers: one warning per failed export, never two', async (t) => {
+  // The diag logger as `xdp-decap run` installs it: the SDK's own reports reach the same warnings.
+  const warnings: string[] = [];
+  diag.setLogger(
+    diagLogger((line) => warnings.push(line)),
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+  t.after(() => diag.disable());
+  const sockets: Socket[] = [];
+  const hanging = createServer((socket) => void sockets.push(socket)); // reads nothing, answers nothing
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    hanging.close();
+  });
+  const endpoint = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1/metrics`;
+  const pipeline = createMeterPipeline({ ...pipelineSettings(endpoint, 'protobuf'), exportIntervalMillis: 2000 }, (line) => warnings.push(line));
+  registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(3), maxVniSeries: 10, interfaceName: names });
+  // The periodic exports time out, one after another: each says so once.
+  await new Promise((r) => setTimeout(r, 2000 * 2 + 1500));
+  const failedExports = warnings.length;
+  assert.ok(failedExports >= 1, `an export timed out and said so: ${warnings.join(' | ')}`);
+  assert.ok(
+    warnings.every((w) => /^metrics export: export to .* failed: /.test(w)),
+    `one kind of line: ${warnings.join(' | ')}`,
+  );
+  // Exports that failed while the test waited: never two lines for one export (the reader's timer does not fire too).
+  assert.ok(failedExports <= 3, `at most one line per export over ~3 intervals: ${warnings.join(' | ')}`);
+  await pipeline.shutdown();
+});
+
+test('pipeline: shutdown with an export in flight to an endpoint that never answers ends within its budget, saying so once', async (t) => {
+  const warnings: string[] = [];
+  const sockets: Socket[] = [];
+  const hanging = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    hanging.close();
+  });
+  const endpoint = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/v1/metrics`;
+  // The default interval: a 10 s export timeout, so the SDK alone would wait 10 s for the export in flight, then 10 s more.
+  const pipeline = createMeterPipeline({ ...pipelineSettings(endpoint, 'protobuf'), exportIntervalMillis: 60_000 }, (line) => warnings.push(line));
+  registerDecapMetrics({ meterProvider: pipeline.meterProvider, read: () => syntheticInput(3), maxVniSeries: 10, interfaceName: names });
+  void pipeline.forceFlush(); // an export in flight
+  await new Promise((r) => setTimeout(r, 200));
+  const t0 = Date.now();
+  await pipeline.shutdown();
+  const took = Date.now() - t0;
+  assert.ok(took <= SHUTDOWN_EXPORT_BUDGET_MS + 500, `shutdown took ${took} ms, budget ${SHUTDOWN_EXPORT_BUDGET_MS} ms`);
+  assert.deepEqual(
+    warnings.filter((w) => /did not finish within/.test(w)),
+    [`metrics shutdown: the last export to ${endpoint} did not finish within 5 s; exiting without it`],
+  );
 });
 
 test('pipeline: the export timeout stays below the interval', () => {
