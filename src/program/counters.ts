@@ -1,5 +1,6 @@
 // Reads the counter maps of a decap program into one snapshot: the one path every reader (plugin, replay, status) takes.
 
+import { type CounterSnapshot, snapshotOfTable } from '../decode/counter-snapshot.ts';
 import {
   addDecapsulatedFromVnis,
   addVniCountersToTable,
@@ -10,8 +11,7 @@ import {
   decodeVniStatsInto,
 } from '../decode/decoders.ts';
 import { MAP_NAMES } from '../decode/layout.ts';
-import type { CounterSnapshot } from '../decode/records.ts';
-import { snapshotOfTable, VniTable } from '../decode/vni-table.ts';
+import { VniTable } from '../decode/vni-table.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
 
 /** Rows the last read held: the next table starts that big, so it is not grown chunk by chunk. */

@@ -230,7 +230,8 @@ test('the demo tap summary groups frames by their outermost 5-tuple', () => {
 });
 
 test('counter rows in columns: vni_cache counts added to the matching vni_stats row, rows only the cache has appended, exact 32-bit keys', async () => {
-  const { VniTable, snapshotOfTable, vniTableOf } = await import('../../src/decode/vni-table.ts');
+  const { VniTable } = await import('../../src/decode/vni-table.ts');
+  const { snapshotOfTable, vniTableOf } = await import('../../src/decode/counter-snapshot.ts');
   const { addVniCountersToTable } = await import('../../src/decode/decoders.ts');
   const table = new VniTable(1);
   table.push(2, 4, 0xffffffff, 1, 100, 10, 1);
