@@ -3,8 +3,10 @@
 export { ConfigError, configJsonSchema, DEFAULT_CONFIG, loadConfigFile, parseConfig, settingsNeedingRestart } from './config/load.ts';
 export { lpmKey, type Prefix, parsePrefix } from './config/prefixes.ts';
 export { configSchema, type DecapConfig, type DecapConfigInput } from './config/schema.ts';
+export { activeFlowCounts, countActiveFlows } from './decode/active-flows.ts';
+export { decodeLostUpdates, decodeOutcomeStats, decodeVniStats } from './decode/counter-decoders.ts';
 export type { CounterSnapshot } from './decode/counter-snapshot.ts';
-export { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, formatAddress } from './decode/decoders.ts';
+export { decodeFlows, formatAddress } from './decode/flow-decoders.ts';
 export {
   LAYOUT,
   LOST_COUNTERS,

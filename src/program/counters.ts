@@ -1,6 +1,5 @@
 // Reads the counter maps of a decap program into one snapshot: the one path every reader (plugin, replay, status) takes.
 
-import { type CounterSnapshot, snapshotOfTable } from '../decode/counter-snapshot.ts';
 import {
   addDecapsulatedFromVnis,
   addVniCountersToTable,
@@ -9,7 +8,8 @@ import {
   decodeOutcomeStats,
   decodeVniCache,
   decodeVniStatsInto,
-} from '../decode/decoders.ts';
+} from '../decode/counter-decoders.ts';
+import { type CounterSnapshot, snapshotOfTable } from '../decode/counter-snapshot.ts';
 import { MAP_NAMES } from '../decode/layout.ts';
 import { VniTable } from '../decode/vni-table.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';

@@ -8,9 +8,10 @@ import { type BpfMap, BpfObject, type BpfProgram } from '../ffi/bpf-object.ts';
 
 export { type DataplaneSettings, DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, type MapCapacities } from '../config/dataplane.ts';
 
+import { activeFlowCounts, countActiveFlows, type FlowsAtPass, flowsAtPass, flowsSincePass, noFlowsAtPass } from '../decode/active-flows.ts';
 import { type CounterSnapshot, vniTableOf } from '../decode/counter-snapshot.ts';
-import { activeFlowCounts, countActiveFlows, decodeFlows, type FlowsAtPass, flowsAtPass, flowsSincePass, noFlowsAtPass } from '../decode/decoders.ts';
 import { type DataplaneFlags, encodeDecapConfig, encodeIndex, encodePortValue } from '../decode/encoders.ts';
+import { decodeFlows } from '../decode/flow-decoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
 import type { ActiveFlowCount, FlowRecord } from '../decode/records.ts';
 import { greProtocolMap, tunnelPortMap } from '../decode/tunnel-types.ts';
