@@ -3,7 +3,10 @@
 export { ConfigError, configJsonSchema, DEFAULT_CONFIG, loadConfigFile, parseConfig, settingsNeedingRestart } from './config/load.ts';
 export { lpmKey, type Prefix, parsePrefix } from './config/prefixes.ts';
 export { configSchema, type DecapConfig, type DecapConfigInput } from './config/schema.ts';
-export { activeFlowCounts, countActiveFlows, decodeFlows, decodeLostUpdates, decodeOutcomeStats, decodeVniStats, formatAddress } from './decode/decoders.ts';
+export { activeFlowCounts, countActiveFlows } from './decode/active-flows.ts';
+export { decodeLostUpdates, decodeOutcomeStats, decodeVniStats } from './decode/counter-decoders.ts';
+export type { CounterSnapshot } from './decode/counter-snapshot.ts';
+export { decodeFlows, formatAddress } from './decode/flow-decoders.ts';
 export {
   LAYOUT,
   LOST_COUNTERS,
@@ -16,7 +19,7 @@ export {
   TUNNEL_TYPES,
   type TunnelType,
 } from './decode/layout.ts';
-export type { ActiveFlowCount, CounterSnapshot, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './decode/records.ts';
+export type { ActiveFlowCount, FlowRecord, LostUpdates, OutcomeCounters, VniCounters } from './decode/records.ts';
 export { BpfError, NativeLibraryError } from './ffi/errors.ts';
 export { type DecapMetrics, type DecapMetricsOptions, type MetricsInput, registerDecapMetrics } from './metrics/decap-metrics.ts';
 export { createMeterPipeline, type MeterPipeline } from './metrics/meter-pipeline.ts';

@@ -1,6 +1,8 @@
 // `xdp-decap demo`: the README's main job; options table, preflight, run, print the summary.
 import { buildDemoCollector } from '../demo/collector.ts';
-import { DemoInterrupted, demoPreflight, formatDemoSummary, runDemo } from '../demo/demo.ts';
+import { demoPreflight, runDemo } from '../demo/demo.ts';
+import { DemoInterrupted } from '../demo/steps.ts';
+import { formatDemoSummary } from '../demo/summary.ts';
 import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 

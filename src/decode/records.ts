@@ -1,6 +1,5 @@
 // Typed records the decoders produce from raw map bytes; what metrics, replay and status consume.
 import type { LostCounter, Outcome, TunnelType } from './layout.ts';
-import type { VniTable } from './vni-table.ts';
 
 /** Counters of one (interface, tunnel type, VNI), summed over CPUs. */
 export interface VniCounters {
@@ -25,18 +24,23 @@ export interface OutcomeCounters {
   bytes: number;
 }
 
-/** One inner flow from the LRU flow table. */
-export interface FlowRecord {
-  ifindex: number;
-  tunnelType: TunnelType;
-  vni: number;
-  family: 4 | 6;
+/** The 5-tuple of one unidirectional flow, addresses as text: how xdp-decap and a NetFlow exporter key a flow. */
+export interface FlowFiveTuple {
   protocol: number;
   srcAddr: string;
   dstAddr: string;
   srcPort: number;
   dstPort: number;
+}
+
+/** One inner flow from the LRU flow table. */
+export interface FlowRecord extends FlowFiveTuple {
+  ifindex: number;
+  tunnelType: TunnelType;
+  vni: number;
+  family: 4 | 6;
   packets: number;
+  /** Inner frame bytes. */
   bytes: number;
   /** CLOCK_MONOTONIC nanoseconds, read with bpf_ktime_get_coarse_ns (jiffy resolution: within a tick or so). */
   firstSeenNs: bigint;
@@ -45,15 +49,6 @@ export interface FlowRecord {
 
 /** Updates the program could not make because a map was full. */
 export type LostUpdates = Record<LostCounter, number>;
-
-/** Everything one read of the counter maps returns (flows are read separately: they can be large). */
-export interface CounterSnapshot {
-  vnis: VniCounters[];
-  /** The same rows in columns, when the snapshot was read from the maps (vni-table.ts): what the metrics use. */
-  vniTable?: VniTable;
-  outcomes: OutcomeCounters[];
-  lost: LostUpdates;
-}
 
 /** Flows of one (interface, tunnel type, VNI) seen within the idle timeout. */
 export interface ActiveFlowCount {

@@ -1,6 +1,6 @@
 // Per-VNI counter rows in columns (typed arrays): 100k VNIs per collection without 100k row objects.
 import { TUNNEL_TYPE_IDS } from './layout.ts';
-import type { CounterSnapshot, LostUpdates, OutcomeCounters, VniCounters } from './records.ts';
+import type { VniCounters } from './records.ts';
 import { tunnelTypeName } from './tunnel-types.ts';
 
 /**
@@ -97,29 +97,4 @@ export class VniTable {
     for (const r of rows) table.push(r.ifindex, TUNNEL_TYPE_IDS[r.tunnelType], r.vni, r.packets, r.bytes, r.overheadBytes, r.flows);
     return table;
   }
-}
-
-/**
- * A snapshot whose VNI rows are `table`: `vnis` is built from it on first use (and kept), so readers that only
- * use `vniTable` (the metrics) never make the 100k row objects. Treat `table` as read-only from then on.
- */
-export function snapshotOfTable(table: VniTable, outcomes: OutcomeCounters[], lost: LostUpdates): CounterSnapshot {
-  let rows: VniCounters[] | undefined;
-  return {
-    get vnis() {
-      rows ??= table.rows();
-      return rows;
-    },
-    set vnis(next: VniCounters[]) {
-      rows = next;
-    },
-    vniTable: table,
-    outcomes,
-    lost,
-  };
-}
-
-/** The VNI rows of a snapshot as a table: its own, or one built from its rows. */
-export function vniTableOf(snapshot: CounterSnapshot): VniTable {
-  return snapshot.vniTable ?? VniTable.fromRows(snapshot.vnis);
 }

@@ -1,5 +1,5 @@
 // What a flow exporter tapping a capture would report: frames grouped by their outermost IP 5-tuple.
-import { formatAddress } from '../decode/decoders.ts';
+import { formatAddress } from '../decode/flow-decoders.ts';
 
 export interface TapFlow {
   protocol: string;

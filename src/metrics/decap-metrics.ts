@@ -9,12 +9,13 @@ import {
   type ObservableGauge,
   ValueType,
 } from '@opentelemetry/api';
-import type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
-import { vniTableOf } from '../decode/vni-table.ts';
+import { type CounterSnapshot, vniTableOf } from '../decode/counter-snapshot.ts';
+import type { ActiveFlowCount } from '../decode/records.ts';
 import { ATTR, METRIC, type MetricName, metricDefinition, PLUGIN_VERSION } from './names.ts';
 import { type GroupedVniSeries, groupVniSeries, groupVniTable, type VniSeriesKey, VniSeriesSelector } from './vni-series.ts';
 
-export type { ActiveFlowCount, CounterSnapshot } from '../decode/records.ts';
+export type { CounterSnapshot } from '../decode/counter-snapshot.ts';
+export type { ActiveFlowCount } from '../decode/records.ts';
 
 /** Everything one collection needs, already summed over CPUs: observed as given, never summed again. */
 export interface MetricsInput {

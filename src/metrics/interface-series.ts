@@ -5,10 +5,11 @@
 // remembered here for the life of the process, and each collection's rows are re-keyed from ifindex to a
 // series id per name, summed over every ifindex the name has had: a re-created interface continues its
 // series, a stop never reports an `ifindex-N` twin, and a cumulative series never goes down.
+
+import { type CounterSnapshot, snapshotOfTable } from '../decode/counter-snapshot.ts';
 import { TUNNEL_TYPE_IDS } from '../decode/layout.ts';
-import type { ActiveFlowCount, CounterSnapshot, OutcomeCounters, VniCounters } from '../decode/records.ts';
+import type { ActiveFlowCount, OutcomeCounters, VniCounters } from '../decode/records.ts';
 import { VniMap } from '../decode/vni-map.ts';
-import { snapshotOfTable } from '../decode/vni-table.ts';
 import type { MetricsInput } from './decap-metrics.ts';
 
 type VniValues = Pick<VniCounters, 'packets' | 'bytes' | 'overheadBytes' | 'flows'>;

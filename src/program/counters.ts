@@ -8,10 +8,10 @@ import {
   decodeOutcomeStats,
   decodeVniCache,
   decodeVniStatsInto,
-} from '../decode/decoders.ts';
+} from '../decode/counter-decoders.ts';
+import { type CounterSnapshot, snapshotOfTable } from '../decode/counter-snapshot.ts';
 import { MAP_NAMES } from '../decode/layout.ts';
-import type { CounterSnapshot } from '../decode/records.ts';
-import { snapshotOfTable, VniTable } from '../decode/vni-table.ts';
+import { VniTable } from '../decode/vni-table.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
 
 /** Rows the last read held: the next table starts that big, so it is not grown chunk by chunk. */

@@ -8,13 +8,14 @@ import { type BpfMap, BpfObject, type BpfProgram } from '../ffi/bpf-object.ts';
 
 export { type DataplaneSettings, DEFAULT_CAPACITIES, DEFAULT_DATAPLANE, type MapCapacities } from '../config/dataplane.ts';
 
-import { activeFlowCounts, countActiveFlows, decodeFlows, type FlowsAtPass, flowsAtPass, flowsSincePass, noFlowsAtPass } from '../decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, type FlowsAtPass, flowsAtPass, flowsSincePass, noFlowsAtPass } from '../decode/active-flows.ts';
+import { type CounterSnapshot, vniTableOf } from '../decode/counter-snapshot.ts';
 import { type DataplaneFlags, encodeDecapConfig, encodeIndex, encodePortValue } from '../decode/encoders.ts';
+import { decodeFlows } from '../decode/flow-decoders.ts';
 import { MAP_NAMES, PROGRAM_NAME, type TunnelType } from '../decode/layout.ts';
-import type { ActiveFlowCount, CounterSnapshot, FlowRecord } from '../decode/records.ts';
+import type { ActiveFlowCount, FlowRecord } from '../decode/records.ts';
 import { greProtocolMap, tunnelPortMap } from '../decode/tunnel-types.ts';
 import { VniMap } from '../decode/vni-map.ts';
-import { vniTableOf } from '../decode/vni-table.ts';
 import { readCounterMaps } from './counters.ts';
 import { type BuildPlan, checkKernelRelease, loadFirstThatLoads, planDecapBuilds } from './decap-builds.ts';
 import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';

@@ -1,6 +1,6 @@
 // Reads the flow table as a user sees it: the shared flows map plus what each CPU's flow_cache slot holds.
 
-import { type FlowCacheSnapshot, flowCacheSnapshot, mergeFlowCache } from '../decode/decoders.ts';
+import { type FlowCacheSnapshot, flowCacheSnapshot, mergeFlowCache } from '../decode/flow-decoders.ts';
 import type { BpfMap, MapEntries } from '../ffi/bpf-object.ts';
 
 function snapshot(cache: BpfMap): FlowCacheSnapshot {

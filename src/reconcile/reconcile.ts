@@ -1,15 +1,10 @@
 // Joins NetFlow/IPFIX records to xdp-decap's inner flow table on the 5-tuple and compares the totals per VNI (pure: no I/O).
 
 import type { TunnelType } from '../decode/layout.ts';
-import type { FlowRecord } from '../decode/records.ts';
+import type { FlowFiveTuple, FlowRecord } from '../decode/records.ts';
 
 /** The 5-tuple and counts of one unidirectional flow, on either side. */
-export interface FlowSummary {
-  protocol: number;
-  srcAddr: string;
-  dstAddr: string;
-  srcPort: number;
-  dstPort: number;
+export interface FlowSummary extends FlowFiveTuple {
   packets: number;
   /** IP (L3) bytes. */
   bytes: number;

@@ -1,8 +1,9 @@
 // What is attached where, read from the kernel (no running plugin needed): XDP per interface, xdp-decap counters.
 import { readdirSync, readFileSync } from 'node:fs';
-import { decodeFlows } from '../decode/decoders.ts';
+import type { CounterSnapshot } from '../decode/counter-snapshot.ts';
+import { decodeFlows } from '../decode/flow-decoders.ts';
 import { MAP_NAMES, PROGRAM_NAME } from '../decode/layout.ts';
-import type { CounterSnapshot, FlowRecord } from '../decode/records.ts';
+import type { FlowRecord } from '../decode/records.ts';
 import type { BpfMap } from '../ffi/bpf-object.ts';
 import { BpfError } from '../ffi/errors.ts';
 import { libbpf } from '../ffi/libbpf.ts';

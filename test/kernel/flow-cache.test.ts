@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { decodeVniStats, flowCacheIndex, flowCacheSnapshot } from '../../src/decode/decoders.ts';
+import { decodeVniStats } from '../../src/decode/counter-decoders.ts';
+import { flowCacheIndex, flowCacheSnapshot } from '../../src/decode/flow-decoders.ts';
 import { LAYOUT, MAP_NAMES } from '../../src/decode/layout.ts';
 import { programIdOfFd } from '../../src/ffi/xdp.ts';
 import { readProgramCounters } from '../../src/status/read-status.ts';

@@ -1,7 +1,7 @@
 // Loads the real decap program for kernel tests and measures what one frame did to its counters.
 import { parsePrefix } from '../../src/config/prefixes.ts';
+import type { CounterSnapshot } from '../../src/decode/counter-snapshot.ts';
 import type { Outcome } from '../../src/decode/layout.ts';
-import type { CounterSnapshot } from '../../src/decode/records.ts';
 import { type DataplaneSettings, DEFAULT_DATAPLANE, DecapProgram } from '../../src/program/decap-program.ts';
 
 export interface FrameResult {

@@ -2,21 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  activeFlowCounts,
-  addDecapsulatedFromVnis,
-  countActiveFlows,
-  decodeFlows,
-  decodeLostUpdates,
-  decodeOutcomeArray,
-  decodeOutcomeStats,
-  decodeVniStats,
-  flowCacheIndex,
-  flowsAtPass,
-  flowsSincePass,
-  formatAddress,
-} from '../../src/decode/decoders.ts';
+import { activeFlowCounts, countActiveFlows, flowsAtPass, flowsSincePass } from '../../src/decode/active-flows.ts';
+import { addDecapsulatedFromVnis, decodeLostUpdates, decodeOutcomeArray, decodeOutcomeStats, decodeVniStats } from '../../src/decode/counter-decoders.ts';
 import { encodeDecapConfig, encodePortValue } from '../../src/decode/encoders.ts';
+import { decodeFlows, flowCacheIndex, formatAddress } from '../../src/decode/flow-decoders.ts';
 import { FLOW_CACHE_SLOTS, LAYOUT, OUTCOMES } from '../../src/decode/layout.ts';
 import { VniMap } from '../../src/decode/vni-map.ts';
 import { outermostFlow, summarizeTap } from '../../src/demo/tap-flows.ts';
@@ -230,8 +219,9 @@ test('the demo tap summary groups frames by their outermost 5-tuple', () => {
 });
 
 test('counter rows in columns: vni_cache counts added to the matching vni_stats row, rows only the cache has appended, exact 32-bit keys', async () => {
-  const { VniTable, snapshotOfTable, vniTableOf } = await import('../../src/decode/vni-table.ts');
-  const { addVniCountersToTable } = await import('../../src/decode/decoders.ts');
+  const { VniTable } = await import('../../src/decode/vni-table.ts');
+  const { snapshotOfTable, vniTableOf } = await import('../../src/decode/counter-snapshot.ts');
+  const { addVniCountersToTable } = await import('../../src/decode/counter-decoders.ts');
   const table = new VniTable(1);
   table.push(2, 4, 0xffffffff, 1, 100, 10, 1);
   table.push(2, 4, 0xfffffffe, 2, 200, 20, 0);

@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CounterSnapshot, OutcomeCounters, VniCounters } from '../../src/decode/records.ts';
+import type { CounterSnapshot } from '../../src/decode/counter-snapshot.ts';
+import type { OutcomeCounters, VniCounters } from '../../src/decode/records.ts';
 import type { MetricsInput } from '../../src/metrics/decap-metrics.ts';
 import { InterfaceSeriesLedger } from '../../src/metrics/interface-series.ts';
 
@@ -128,7 +129,8 @@ test('packVniKey: (interface, tunnel type) as one number exact for any u32 ifind
 });
 
 test('as the plugin reads: columns from the maps, re-keyed by the ledger, observed and released, a fresh read each collection', async () => {
-  const { VniTable, snapshotOfTable } = await import('../../src/decode/vni-table.ts');
+  const { VniTable } = await import('../../src/decode/vni-table.ts');
+  const { snapshotOfTable } = await import('../../src/decode/counter-snapshot.ts');
   const { registerDecapMetrics } = await import('../../src/metrics/decap-metrics.ts');
   const { testProvider, collectPoints } = await import('../lib/metrics-fixture.ts');
   const ledger = new InterfaceSeriesLedger();
