@@ -6,7 +6,7 @@
  * Built by `make -C bpf bench`; never attached anywhere.
  */
 #include "decap_shared.h"
-#include "parsing.h"
+#include "parse_tunnels.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
