@@ -68,12 +68,12 @@ export function prometheusLabelName(attribute: string): string {
 }
 
 /** The Prometheus name of one of plugin.json's metrics, by its code name (METRIC.tunnelBytes → decap_tunnel_io_bytes_total). */
-export function promMetric(name: MetricName): string {
+function promMetric(name: MetricName): string {
   return prometheusMetricName(metricDefinition(name));
 }
 
 /** The Prometheus label of one of plugin.json's attributes, by its code name (ATTR.tunnelVni → decap_tunnel_id). */
-export function promLabel(name: AttributeName): string {
+function promLabel(name: AttributeName): string {
   return prometheusLabelName(name);
 }
 

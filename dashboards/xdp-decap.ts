@@ -13,7 +13,7 @@ export const DASHBOARD_JSON = 'examples/grafana/xdp-decap.json';
 export const GRAFANA_VERSION = '11.6.0';
 
 /** The dashboard as the SDK builds it (the JSON model of Grafana's schema v1). */
-export function buildDashboard(): Dashboard {
+function buildDashboard(): Dashboard {
   const dashboard = new DashboardBuilder('xdp-decap: VXLAN/Geneve decapsulation')
     .uid('xdp-decap')
     .id(null)

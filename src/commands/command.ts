@@ -24,7 +24,7 @@ export interface OptionSpec {
 }
 
 /** A positional argument, in order. */
-export interface PositionalSpec {
+interface PositionalSpec {
   name: string;
   help: string;
 }
@@ -69,7 +69,7 @@ export function defineCommand<O extends Record<string, OptionSpec>>(spec: Comman
 const flag = (name: string, o: OptionSpec) => `--${name}${o.type === 'string' ? ` ${o.choices ? o.choices.join('|') : (o.value ?? 'VALUE')}` : ''}`;
 
 /** `Usage: xdp-decap NAME ...`, from the declaration. */
-export function usageLine(spec: CommandSpec): string {
+function usageLine(spec: CommandSpec): string {
   const parts = (spec.positionals ?? []).map((p) => p.name);
   for (const [name, o] of Object.entries(spec.options)) {
     const text = flag(name, o);

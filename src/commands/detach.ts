@@ -9,7 +9,7 @@ import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Where links pinned by xdp-decap (or by hand for it) are expected. */
-export const PIN_DIR = '/sys/fs/bpf/xdp-decap';
+const PIN_DIR = '/sys/fs/bpf/xdp-decap';
 
 export const DETACH = defineCommand({
   name: 'detach',
@@ -24,7 +24,7 @@ program by id, to check it is xdp-decap's, only for it).`,
 });
 
 /** Detaches xdp-decap from one interface; returns a line saying what happened. */
-export function detachInterface(name: string): string {
+function detachInterface(name: string): string {
   const ifindex = interfaceIndex(name);
   if (!ifindex) throw new UsageError(`interface ${name} does not exist in this network namespace`);
   const current = queryXdp(ifindex, name);

@@ -8,7 +8,7 @@ import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Default tolerance, in percent: see the help text. */
-export const DEFAULT_TOLERANCE_PCT = 2;
+const DEFAULT_TOLERANCE_PCT = 2;
 
 export const RECONCILE = defineCommand({
   name: 'reconcile',

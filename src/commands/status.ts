@@ -20,7 +20,7 @@ what is attached where but not whose program it is); without it, status says so 
   examples: ['xdp-decap status', "xdp-decap status --interface ens1f0 --json | jq '.vnis'"],
 });
 
-export function formatStatus(status: DecapStatus, only?: readonly string[]): string {
+function formatStatus(status: DecapStatus, only?: readonly string[]): string {
   const names = new Map(status.interfaces.map((i) => [i.ifindex, i.name]));
   const attached = status.interfaces.filter((i) => i.progId !== 0);
   const lines: string[] = [];
@@ -60,7 +60,7 @@ export function formatStatus(status: DecapStatus, only?: readonly string[]): str
 }
 
 /** The `--json` shape: interfaces, then flattened per-VNI and per-reason rows with interface names. */
-export function statusJson(status: DecapStatus): object {
+function statusJson(status: DecapStatus): object {
   const names = new Map(status.interfaces.map((i) => [i.ifindex, i.name]));
   return {
     interfaces: status.interfaces.map((i) => ({

@@ -20,7 +20,7 @@ touches nothing. The Collector receiver (xdp_decap) validates its settings throu
 });
 
 /** The JSON the receiver reads: valid, or each problem with its key path and the hint for a mistyped key. */
-export interface ValidateReport {
+interface ValidateReport {
   valid: boolean;
   source: string;
   problems: ConfigIssue[];

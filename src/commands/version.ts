@@ -7,7 +7,7 @@ import { libbpf } from '../ffi/libbpf.ts';
 import { defineCommand, helpText, parseCommand } from './command.ts';
 import { EXIT } from './usage.ts';
 
-export interface VersionReport {
+interface VersionReport {
   /** xdp-decap's version: `version` of the package.json above this file (the installed package's, once packaged). */
   version: string;
   /** libbpf_version_string() of the libbpf actually loaded, or why none loaded. */
@@ -34,7 +34,7 @@ export function ownPackageVersion(from: string = fileURLToPath(import.meta.url))
 }
 
 /** Gathers the report; a libbpf that does not load is reported, not thrown. */
-export function versionReport(): VersionReport {
+function versionReport(): VersionReport {
   let lib: VersionReport['libbpf'];
   try {
     lib = { version: libbpf().libbpf_version_string() };
@@ -49,7 +49,7 @@ export function versionReport(): VersionReport {
   };
 }
 
-export function formatVersion(r: VersionReport): string {
+function formatVersion(r: VersionReport): string {
   return [
     `xdp-decap ${r.version}`,
     'version' in r.libbpf ? `libbpf ${r.libbpf.version.replace(/^v/, '')}` : `libbpf: ${r.libbpf.error}`,

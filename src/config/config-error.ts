@@ -12,7 +12,7 @@ export interface ConfigIssue {
 }
 
 /** `interfaces[0].name`, or `(top level)` for the root. */
-export function pathText(path: ReadonlyArray<string | number>): string {
+function pathText(path: ReadonlyArray<string | number>): string {
   return path.length === 0 ? '(top level)' : path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i ? '.' : ''}${p}`)).join('');
 }
 

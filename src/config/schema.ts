@@ -31,7 +31,7 @@ export const NUMERIC_LIMITS = {
 } as const satisfies Record<string, NumericLimit>;
 
 /** `expected a whole number from 1 to 65535`, `expected 1 to 2147483 seconds (at most: the longest ...)`. */
-export function limitText(l: NumericLimit): string {
+function limitText(l: NumericLimit): string {
   return `expected ${l.integer ? 'a whole number from ' : ''}${l.min} to ${l.max}${l.unit ? ` ${l.unit}` : ''}${l.maxReason ? ` (at most: ${l.maxReason})` : ''}`;
 }
 

@@ -4,7 +4,7 @@
 // settings maps, the decoders, the metrics' attribute values and the docs read this table.
 
 /** How the kernel program recognises a tunnel: by UDP destination port, or by GRE protocol type. */
-export type TunnelCarrier =
+type TunnelCarrier =
   | { kind: 'udp' /** Config key of its port list. */; configKey: string; defaultPorts: readonly number[] }
   | { kind: 'gre' /** Config key of its on/off switch. */; configKey: string; protocols: readonly number[] };
 
@@ -88,7 +88,7 @@ export function tunnelTypeName(id: number): TunnelType {
 }
 
 export const UDP_TUNNELS = TUNNEL_TYPE_TABLE.filter((t): t is Extract<Row, { carrier: { kind: 'udp' } }> => t.carrier.kind === 'udp');
-export const GRE_TUNNELS = TUNNEL_TYPE_TABLE.filter((t): t is Extract<Row, { carrier: { kind: 'gre' } }> => t.carrier.kind === 'gre');
+const GRE_TUNNELS = TUNNEL_TYPE_TABLE.filter((t): t is Extract<Row, { carrier: { kind: 'gre' } }> => t.carrier.kind === 'gre');
 
 /** The defaults: every UDP tunnel on its default ports, every GRE tunnel on. */
 export const DEFAULT_TUNNELS: TunnelSettings = Object.fromEntries([

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The checkout this module runs from (src/demo/ or dist/src/demo/): the directory holding scripts/build-collector.sh. */
-export function checkoutRoot(): string {
+function checkoutRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
     if (existsSync(join(dir, 'scripts', 'build-collector.sh'))) return dir;

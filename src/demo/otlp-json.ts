@@ -1,7 +1,7 @@
 // Reads OTLP/JSON metric exports (as the sink stored them) into flat, comparable data points.
 import { readFileSync } from 'node:fs';
 
-export interface OtlpPoint {
+interface OtlpPoint {
   metric: string;
   unit: string;
   kind: 'sum' | 'gauge';
@@ -40,7 +40,7 @@ function attrs(list: KeyValue[] | undefined): Record<string, string | number | b
   return Object.fromEntries((list ?? []).map((kv) => [kv.key, attrValue(kv.value)]));
 }
 
-export function parseExport(line: string): OtlpExport {
+function parseExport(line: string): OtlpExport {
   const { headers, body } = JSON.parse(line) as { headers: Record<string, string>; body: OtlpJsonBody };
   const points: OtlpPoint[] = [];
   let resource: Record<string, string | number | boolean> = {};

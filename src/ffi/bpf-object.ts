@@ -11,7 +11,7 @@ const VERIFIER_LOG_SIZE = 4 * 1024 * 1024;
 let possibleCpus: number | undefined;
 
 /** Number of possible CPUs: the slot count of a per-CPU map value. */
-export function numPossibleCpus(): number {
+function numPossibleCpus(): number {
   possibleCpus ??= check(libbpf().libbpf_num_possible_cpus(), 'count possible CPUs', '');
   return possibleCpus;
 }

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 /** What plugin.json's requirements.capabilities lists, with each one's bit (linux/capability.h). */
-export const LOAD_CAPABILITIES = { CAP_BPF: 39, CAP_NET_ADMIN: 12, CAP_PERFMON: 38 } as const;
+const LOAD_CAPABILITIES = { CAP_BPF: 39, CAP_NET_ADMIN: 12, CAP_PERFMON: 38 } as const;
 export type LoadCapability = keyof typeof LOAD_CAPABILITIES;
 
 /** The load capabilities this process's effective set lacks (/proc/self/status); none when it cannot tell. */
@@ -22,7 +22,7 @@ export function missingLoadCapabilities(status?: string): LoadCapability[] {
 }
 
 /** Names joined as a sentence: "A", "A and B", "A, B and C". */
-export function andList(names: readonly string[]): string {
+function andList(names: readonly string[]): string {
   return names.length <= 1 ? (names[0] ?? '') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
 }
 

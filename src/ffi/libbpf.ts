@@ -83,7 +83,7 @@ export interface TestRunOpts {
   batch_size: number;
 }
 
-export interface XdpQueryOpts {
+interface XdpQueryOpts {
   sz: number;
   prog_id: number;
   drv_prog_id: number;

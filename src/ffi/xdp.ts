@@ -6,10 +6,10 @@ import { libbpf, OPTS_SIZE } from './libbpf.ts';
 
 const BPF_XDP_ATTACH_TYPE = 37; // enum bpf_attach_type BPF_XDP
 const BPF_LINK_TYPE_XDP = 6;
-export const XDP_FLAGS = { updateIfNoExist: 1 << 0, skbMode: 1 << 1, drvMode: 1 << 2, hwMode: 1 << 3, replace: 1 << 4 } as const;
+const XDP_FLAGS = { updateIfNoExist: 1 << 0, skbMode: 1 << 1, drvMode: 1 << 2, hwMode: 1 << 3, replace: 1 << 4 } as const;
 
 /** How an XDP program is attached: libbpf's XDP_ATTACHED_* values. */
-export const XDP_ATTACH_MODES = ['none', 'native', 'generic', 'offload', 'multi'] as const;
+const XDP_ATTACH_MODES = ['none', 'native', 'generic', 'offload', 'multi'] as const;
 export type XdpAttachMode = (typeof XDP_ATTACH_MODES)[number];
 
 export type AttachModeRequest = 'generic' | 'native';

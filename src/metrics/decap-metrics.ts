@@ -14,9 +14,6 @@ import type { ActiveFlowCount } from '../decode/records.ts';
 import { ATTR, METRIC, type MetricName, metricDefinition, PLUGIN_VERSION } from './names.ts';
 import { type GroupedVniSeries, groupVniSeries, groupVniTable, type VniSeriesKey, VniSeriesSelector } from './vni-series.ts';
 
-export type { CounterSnapshot } from '../decode/counter-snapshot.ts';
-export type { ActiveFlowCount } from '../decode/records.ts';
-
 /** Everything one collection needs, already summed over CPUs: observed as given, never summed again. */
 export interface MetricsInput {
   /** Consumed by the collection: its `vniTable` (as readCounters returns it) is released once observed. */

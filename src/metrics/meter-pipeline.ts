@@ -72,7 +72,7 @@ export function exportTimeoutMillis(exportIntervalMillis: number): number {
  * The OTLP request's own timeout: shorter than the reader's (exportTimeoutMillis), so a request to an endpoint that
  * never answers fails in the exporter, which reports it once, before the reader's timer would report it again.
  */
-export function requestTimeoutMillis(exportTimeout: number): number {
+function requestTimeoutMillis(exportTimeout: number): number {
   return Math.max(1, exportTimeout - Math.min(1000, Math.floor(exportTimeout / 10)));
 }
 

@@ -5,8 +5,8 @@ import manifest from '../../plugin.json' with { type: 'json' };
 import { ATTRIBUTE_DEFINITIONS, METRIC_DEFINITIONS, type MetricDefinition } from './names.ts';
 
 export const METRICS_DOC_BEGIN = '<!-- metrics table: generated from plugin.json by `node scripts/gen-metrics-doc.ts --write`; do not edit -->';
-export const METRICS_DOC_END = '<!-- end of generated metrics table -->';
-export const METRICS_DOC_HEADER = '<!-- generated from plugin.json by `node scripts/gen-metrics-doc.ts --write` — do not edit -->';
+const METRICS_DOC_END = '<!-- end of generated metrics table -->';
+const METRICS_DOC_HEADER = '<!-- generated from plugin.json by `node scripts/gen-metrics-doc.ts --write` — do not edit -->';
 
 const code = (text: string) => `\`${text}\``;
 
@@ -15,7 +15,7 @@ function kindOf(metric: MetricDefinition): string {
 }
 
 /** The metrics and attributes tables and the cardinality rule, between the markers (the README embeds this block). */
-export function renderMetricsTable(): string {
+function renderMetricsTable(): string {
   const metricRows = METRIC_DEFINITIONS.map(
     (m) => `| ${code(m.name)} | ${kindOf(m)} | ${code(m.unit)} | ${m.attributes.map(code).join(', ')} | ${m.description} |`,
   );
@@ -81,10 +81,10 @@ export function replaceMetricsBlock(text: string): string {
 }
 
 /** The line in the receiver's metadata.yaml below which its attributes and metrics are generated. */
-export const RECEIVER_METADATA_MARKER = '# Below: generated from plugin.json by `node scripts/gen-metrics-doc.ts --write` (mdatagen layout); do not edit.';
+const RECEIVER_METADATA_MARKER = '# Below: generated from plugin.json by `node scripts/gen-metrics-doc.ts --write` (mdatagen layout); do not edit.';
 
 /** plugin.json's attributes and metrics in mdatagen's metadata.yaml layout (what the receiver forwards). */
-export function renderReceiverMetadataSection(): string {
+function renderReceiverMetadataSection(): string {
   const attributes = Object.fromEntries(
     ATTRIBUTE_DEFINITIONS.map((a) => [
       a.name,

@@ -20,8 +20,6 @@ export interface ResolvedMetricsSettings extends MeterPipelineSettings {
   maxVniSeries: number;
 }
 
-export const DEFAULT_OTLP_METRICS_ENDPOINT = 'http://localhost:4318/v1/metrics';
-
 /**
  * Refuses a `k=v,k2=v2` variable with an entry that is not key=value, naming the entry by position only: a
  * header entry such as `Authorization: Bearer ...` (a colon for the `=`) is a secret, and is never echoed.

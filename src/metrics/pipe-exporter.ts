@@ -11,10 +11,10 @@ import { AggregationTemporality, type PushMetricExporter, type ResourceMetrics }
 export const METRICS_FD_ENV = 'XDP_DECAP_METRICS_FD';
 
 /** Largest message the receiver accepts; keep in sync with maxFrameBytes in collector/xdpdecapreceiver/pipe.go. */
-export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
+const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 
 /** One frame: a 4-byte big-endian length, then the protobuf ExportMetricsServiceRequest. */
-export function frameMetrics(metrics: ResourceMetrics): Buffer {
+function frameMetrics(metrics: ResourceMetrics): Buffer {
   const body = ProtobufMetricsSerializer.serializeRequest(metrics);
   if (!body) throw new Error('OTLP protobuf serializer returned nothing');
   if (body.length > MAX_FRAME_BYTES) throw new Error(`metrics message of ${body.length} bytes exceeds the pipe's ${MAX_FRAME_BYTES}-byte frame limit`);

@@ -16,7 +16,7 @@ export interface InterfaceRequest {
   replace: boolean;
 }
 
-export type InterfaceState =
+type InterfaceState =
   | { state: 'attached'; ifindex: number; mode: AttachModeRequest; linkId: number }
   | { state: 'missing' }
   | { state: 'refused'; reason: string /** Another running xdp-decap holds it (not an old pinned link, not a foreign program). */; heldByDecap?: boolean }

@@ -8,11 +8,11 @@ import { BpfError } from '../ffi/errors.ts';
  * The oldest kernel xdp-decap runs on: the oldest one the kernel matrix boots and tests (Debian 12's 6.1;
  * scripts/kernel-matrix.sh). plugin.json, the README and the packages say the same (test/unit/kernel-floor.test.ts).
  */
-export const MIN_KERNEL = { major: 6, minor: 1 } as const;
+const MIN_KERNEL = { major: 6, minor: 1 } as const;
 export const MIN_KERNEL_TEXT = `${MIN_KERNEL.major}.${MIN_KERNEL.minor}`;
 
 /** The kfunc build/decap.bpf.o reads the frame length with (Linux 6.2+); build/decap-compat.bpf.o does without. */
-export const FRAME_LENGTH_KFUNC = 'bpf_cast_to_kern_ctx';
+const FRAME_LENGTH_KFUNC = 'bpf_cast_to_kern_ctx';
 
 /** A kernel older than MIN_KERNEL: said in one line before anything is loaded. */
 export class KernelTooOldError extends Error {

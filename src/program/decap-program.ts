@@ -21,7 +21,7 @@ import { type BuildPlan, checkKernelRelease, loadFirstThatLoads, planDecapBuilds
 import { forEachFlowChunkSeenSince, readMergedFlows } from './flow-table.ts';
 
 /** How often a flow_cache slot syncs with the flows table: 1 s, or the idle timeout if that is shorter. */
-export function flowSyncMillis(flowIdleSeconds = 60): number {
+function flowSyncMillis(flowIdleSeconds = 60): number {
   return Math.max(1, Math.min(1000, Math.floor(flowIdleSeconds * 1000)));
 }
 

@@ -16,7 +16,7 @@ export interface FlowExpiryPass {
 }
 
 /** How often a pass runs: half the idle timeout, so a flow is gone within 1.5x of it; within [100 ms, 30 s]. */
-export function expiryIntervalMillis(idleNs: bigint): number {
+function expiryIntervalMillis(idleNs: bigint): number {
   return Math.min(30_000, Math.max(100, Number(idleNs / 2_000_000n)));
 }
 

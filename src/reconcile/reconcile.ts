@@ -4,7 +4,7 @@ import type { TunnelType } from '../decode/layout.ts';
 import type { FlowFiveTuple, FlowRecord } from '../decode/records.ts';
 
 /** The 5-tuple and counts of one unidirectional flow, on either side. */
-export interface FlowSummary extends FlowFiveTuple {
+interface FlowSummary extends FlowFiveTuple {
   packets: number;
   /** IP (L3) bytes. */
   bytes: number;
