@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fsyncSync, lstatSync, openSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { isatty } from 'node:tty';
-import { CaptureError, STDIO_PATH } from './pcap.ts';
+import { CaptureError, STDIO_PATH } from './capture-types.ts';
 
 /** An output being written: its descriptor, then commit() (rename into place) or abort() (remove). */
 export interface OutputFile {

@@ -3,8 +3,10 @@
 import { SKIP_REASONS, type SkipReason, type TunnelType } from '../decode/layout.ts';
 import { BpfError } from '../ffi/errors.ts';
 import { type DataplaneSettings, DecapProgram, type MapCapacities } from '../program/decap-program.ts';
+import { PcapReader } from './capture-reader.ts';
+import { CaptureError, LINKTYPE_ETHERNET } from './capture-types.ts';
 import { type OutputFile, openOutput } from './output-file.ts';
-import { CaptureError, LINKTYPE_ETHERNET, PcapReader, PcapWriter } from './pcap.ts';
+import { PcapWriter } from './pcap-writer.ts';
 
 /** The last second a pcap file can hold: 2^32 - 1 seconds after 1970, 2106-02-07T06:28:15Z. */
 const LAST_PCAP_SECOND = 2 ** 32 - 1;
