@@ -362,4 +362,45 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
       'no temporary file left',
     );
   });
+
+  test('a pcapng of a little-endian and a big-endian section (cat a.pcapng b.pcapng) replays every frame tshark reads', (t) => {
+    if (!requireRoot(t, 'replay') || !requireTool(t, 'tshark') || !requireTool(t, 'editcap')) return;
+    const work = mkdtempSync(join(dir, 'sections-'));
+    const frames = readAll(capture);
+    // The tcpdump capture as editcap writes it as pcapng (this machine's byte order), then the same frames a
+    // second later in a big-endian section built byte by byte.
+    const little = join(work, 'little.pcapng');
+    assert.equal(spawnSync('editcap', ['-F', 'pcapng', capture, little]).status, 0, 'editcap');
+    const big = pcapng(
+      [
+        { kind: 'interface', spec: { tsresol: 9 } },
+        ...frames.map((f) => ({ kind: 'epb' as const, timestamp: BigInt(f.tsSec + 1) * 1_000_000_000n + BigInt(f.tsFrac) * 1000n, data: f.data })),
+      ],
+      false,
+    );
+    const both = join(work, 'both.pcapng');
+    writeFileSync(both, Buffer.concat([readFileSync(little), big]));
+    assert.equal(tshark(both, ['frame.len']).length, 2 * frames.length, 'tshark reads every frame of both sections');
+
+    const single = runCli(['replay', capture, '--out', join(work, 'single.pcap'), '--json']);
+    assert.equal(single.status, 0, single.stderr);
+    const r = runCli(['replay', both, '--out', join(work, 'both.pcap'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const once = JSON.parse(single.stdout);
+    const twice = JSON.parse(r.stdout);
+    assert.equal(twice.frames, 2 * once.frames);
+    assert.equal(twice.decapsulated, 2 * once.decapsulated);
+    const expected = readAll(join(work, 'single.pcap'));
+    const output = readAll(join(work, 'both.pcap'));
+    assert.deepEqual(
+      output.map((f) => f.data.toString('hex')),
+      [...expected, ...expected].map((f) => f.data.toString('hex')),
+      'each section decapsulated as the capture alone',
+    );
+    assert.deepEqual(
+      output.map((f) => [f.tsSec, f.tsFrac]),
+      [...expected.map((f) => [f.tsSec, f.tsFrac * 1000]), ...expected.map((f) => [f.tsSec + 1, f.tsFrac * 1000])],
+      'timestamps of both sections, in nanoseconds',
+    );
+  });
 });
