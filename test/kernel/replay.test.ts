@@ -17,7 +17,7 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
@@ -25,7 +25,7 @@ import { startCapture } from '../../src/testbed/capture.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';
 import { CLI, runCli } from '../lib/cli.ts';
-import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { IS_ROOT, requireRoot, requireTool, which } from '../lib/env.ts';
 import { pcapng } from '../lib/pcapng.ts';
 
 const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, namespaces); runs in CI' : false;
@@ -402,5 +402,133 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
       [...expected.map((f) => [f.tsSec, f.tsFrac * 1000]), ...expected.map((f) => [f.tsSec + 1, f.tsFrac * 1000])],
       'timestamps of both sections, in nanoseconds',
     );
+  });
+
+  /** The capture's frames over and over: `count` frames, a few MB, so a replay is well under way when stopped. */
+  function bigCapture(file: string, count: number): void {
+    const frames = readAll(capture);
+    const w = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
+    for (let i = 0; i < count; i++) w.write({ ...frames[i % frames.length]!, tsSec: 1_700_000_000 + i });
+    w.close();
+  }
+
+  /**
+   * Runs `replay FIFO --out OUT` as a shell job, as a user's shell would, and reports its status as the shell does.
+   * With `fs: 'bindfs'`, OUT's directory is a FUSE mount (bindfs, private to the job's mount namespace) of
+   * `backing`: a file system without unnamed files (O_TMPFILE), where replay writes a named temporary file.
+   */
+  const SIGNAL_JOB = `set -u
+work=$1 fs=$2; shift 2
+if [ "$fs" = bindfs ]; then
+  bindfs -f "$work/backing" "$work/out" & echo $! > "$work/mounter.pid"
+  i=0; until mountpoint -q "$work/out"; do i=$((i + 1)); [ $i -gt 200 ] && exit 97; sleep 0.05; done
+fi
+"$@" & echo $! > "$work/replay.pid"
+wait $!; echo $? > "$work/replay.status"
+if [ "$fs" = bindfs ]; then
+  # The named temporary file goes once replay has gone; give that a moment before the mount does.
+  i=0; while ls -A "$work/out" | grep -q partial && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+  umount "$work/out"; wait
+fi`;
+
+  /** The file `pid` has open in `dir` (its name, or `#inode (deleted)` for an unnamed one) and its size so far. */
+  function fileWrittenIn(pid: number, dir: string): { name: string; size: number } | undefined {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const name = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (name.startsWith(`${dir}/`)) return { name, size: statSync(`/proc/${pid}/fd/${fd}`).size };
+      } catch {
+        // the descriptor closed while we looked
+      }
+    }
+    return undefined;
+  }
+
+  async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async function interruptReplay(big: string, signal: NodeJS.Signals, fs: 'plain' | 'bindfs', existing: boolean): Promise<void> {
+    const what = `${signal}, ${fs}, ${existing ? 'replacing a file' : 'a new file'}`;
+    const work = mkdtempSync(join(dir, 'signal-'));
+    const outDir = join(work, 'out');
+    const visible = fs === 'bindfs' ? join(work, 'backing') : outDir; // where the files really land
+    mkdirSync(outDir);
+    if (fs === 'bindfs') mkdirSync(visible);
+    const before = 'the capture replay must not replace\n';
+    if (existing) writeFileSync(join(visible, 'out.pcap'), before);
+    const fifo = join(work, 'in.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    // The writer sends the capture and keeps the FIFO open: replay works through it, then waits for more.
+    const writer = spawn('sh', ['-c', 'exec 3>"$2"; cat "$1" >&3; exec sleep 600', 'feed', big, fifo], { stdio: 'ignore' });
+    const argv = [process.execPath, CLI, 'replay', fifo, '--out', join(outDir, 'out.pcap')];
+    const job = spawn(
+      fs === 'bindfs' ? 'unshare' : 'sh',
+      [...(fs === 'bindfs' ? ['--mount', '--propagation', 'private', 'sh'] : []), '-c', SIGNAL_JOB, 'job', work, fs, ...argv],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    job.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const jobDone = new Promise<number | null>((resolve) => job.on('exit', resolve));
+    const pidOf = (name: string) => Number(existsSync(join(work, name)) ? readFileSync(join(work, name), 'utf8') : 0);
+    try {
+      await waitUntil(`${what}: replay started`, () => pidOf('replay.pid') > 0);
+      const replay = pidOf('replay.pid');
+      // Stopped well into the capture: at least 1 MiB of frames written to its file.
+      let written: { name: string; size: number } | undefined;
+      await waitUntil(`${what}: replay wrote 1 MiB (${stderr})`, () => {
+        written = fileWrittenIn(replay, outDir);
+        return (written?.size ?? 0) >= 1 << 20;
+      });
+      if (fs === 'bindfs') assert.match(written!.name, /\/\.out\.pcap\.[0-9a-f]{16}\.partial$/, `${what}: a named temporary file`);
+      process.kill(replay, signal);
+      assert.equal(await jobDone, 0, `${what}: the job ran (${stderr})`);
+      assert.equal(readFileSync(join(work, 'replay.status'), 'utf8').trim(), String(128 + osConstants.signals[signal]), `${what}: the shell's status`);
+      assert.deepEqual(readdirSync(visible), existing ? ['out.pcap'] : [], `${what}: no temporary file left, nothing created`);
+      if (existing) assert.equal(readFileSync(join(visible, 'out.pcap'), 'utf8'), before, `${what}: the file is as it was`);
+    } finally {
+      writer.kill('SIGKILL');
+      for (const pidFile of ['replay.pid', 'mounter.pid']) {
+        try {
+          if (pidOf(pidFile) > 0) process.kill(pidOf(pidFile), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      job.kill('SIGKILL');
+    }
+  }
+
+  test('SIGINT, SIGTERM and SIGHUP stop replay with the signal, leave no temporary file and create or replace nothing', async (t) => {
+    if (!requireRoot(t, 'replay') || !requireTool(t, 'mkfifo')) return;
+    const big = join(dir, 'big.pcap');
+    bigCapture(big, 40_000);
+    for (const [signal, existing] of [
+      ['SIGINT', false],
+      ['SIGTERM', true],
+      ['SIGHUP', false],
+    ] as const) {
+      await interruptReplay(big, signal, 'plain', existing);
+    }
+    // A file system without unnamed files (FUSE): replay writes a named temporary file, which must go too.
+    if (!which('bindfs')) {
+      t.diagnostic('bindfs not installed: the named temporary file (FUSE, NFS, vfat) is not checked');
+      return;
+    }
+    for (const [signal, existing] of [
+      ['SIGINT', true],
+      ['SIGTERM', false],
+      ['SIGHUP', true],
+    ] as const) {
+      await interruptReplay(big, signal, 'bindfs', existing);
+    }
   });
 });
