@@ -20,6 +20,7 @@ import {
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { BpfError } from '../../src/ffi/errors.ts';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
 import { startCapture } from '../../src/testbed/capture.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
@@ -27,6 +28,7 @@ import { Testbed } from '../../src/testbed/testbed.ts';
 import { CLI, runCli } from '../lib/cli.ts';
 import { IS_ROOT, requireRoot, requireTool, which } from '../lib/env.ts';
 import { pcapng } from '../lib/pcapng.ts';
+import { ProgramUnderTest } from '../lib/program.ts';
 
 const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, namespaces); runs in CI' : false;
 
@@ -530,5 +532,84 @@ fi`;
     ] as const) {
       await interruptReplay(big, signal, 'bindfs', existing);
     }
+  });
+
+  test('frames at the kernel test-run limit are decapsulated; one byte more is written unchanged, counted and named', (t) => {
+    if (!requireRoot(t, 'replay')) return;
+    // The limit, found by bisection on the real program: the largest frame BPF_PROG_TEST_RUN takes.
+    const program = new ProgramUnderTest();
+    let limit: number;
+    try {
+      const runs = (size: number): boolean => {
+        try {
+          program.program.program.testRun(Buffer.alloc(size));
+          return true;
+        } catch (err) {
+          if (err instanceof BpfError && err.code === 'ENOMEM') return false;
+          throw err;
+        }
+      };
+      let taken = 14;
+      let refused = 262_144;
+      assert.ok(runs(taken) && !runs(refused), 'a 14-byte frame runs, a 256 KiB one is refused');
+      while (refused - taken > 1) {
+        const size = Math.floor((taken + refused) / 2);
+        if (runs(size)) taken = size;
+        else refused = size;
+      }
+      limit = taken;
+    } finally {
+      program.close();
+    }
+    const pageSize = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout);
+    if (pageSize === 4096) assert.equal(limit, 73_152, 'the limit the README states for 4 KiB pages (a 3,520-byte head and 17 pages)');
+    t.diagnostic(`this kernel's XDP test-run limit: ${limit} bytes`);
+
+    const inner = innerFrame({ src: '172.16.0.1', dst: '172.16.0.2', protocol: 'udp', payloadSize: 9000 });
+    const jumbo = vxlanFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 9, inner }).frame;
+    // Capture bytes past the IP packet, as a capture above GRO holds: the program strips the outer headers only.
+    const padded = (size: number) => Buffer.concat([jumbo, Buffer.alloc(size - jumbo.length, 0xab)]);
+    const atLimit = padded(limit);
+    const above = padded(limit + 1);
+    const file = join(dir, 'limit.pcap');
+    const w = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
+    for (const [i, data] of [atLimit, above].entries()) w.write({ tsSec: i, tsFrac: 0, data });
+    w.close();
+    const out = join(dir, 'limit-out.pcap');
+    const r = runCli(['replay', file, '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.frames, 2);
+    assert.equal(s.decapsulated, 1);
+    assert.equal(s.skipped.test_run_refused, 1);
+    assert.equal(
+      r.stderr,
+      `${file}: frame 2: ${limit + 1} bytes: BPF_PROG_TEST_RUN refused it (ENOMEM); larger than this kernel's XDP test-run limit (a page and its fragments); written unchanged\n`,
+    );
+    const [first, second] = readAll(out);
+    assert.ok(first!.data.equals(atLimit.subarray(50)), 'the frame at the limit, decapsulated: the outer 50 bytes gone');
+    assert.ok(second!.data.equals(above), 'the frame above it, unchanged');
+    assert.equal(second!.origLen, limit + 1);
+
+    // Past 262,144 bytes (libpcap's and Wireshark's most) the capture itself is refused: a pcap file written by
+    // hand, as no writer here makes one.
+    const huge = Buffer.alloc(24 + 16 + 262_145, 0xab);
+    huge.writeUInt32LE(0xa1b2c3d4, 0);
+    huge.writeUInt16LE(2, 4);
+    huge.writeUInt16LE(4, 6);
+    huge.writeUInt32LE(262_145, 16);
+    huge.writeUInt32LE(1, 20);
+    huge.writeUInt32LE(262_145, 24 + 8);
+    huge.writeUInt32LE(262_145, 24 + 12);
+    const hugeFile = join(dir, 'huge.pcap');
+    writeFileSync(hugeFile, huge);
+    const refused = runCli(['replay', hugeFile, '--out', join(dir, 'huge-out.pcap')]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /^xdp-decap replay: \S+huge\.pcap: frame 1: captured length 262145 is more than 262144 bytes, the most a capture frame holds; the file is damaged/,
+    );
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+    assert.ok(!existsSync(join(dir, 'huge-out.pcap')), 'nothing written');
   });
 });
