@@ -110,8 +110,11 @@ export class PcapngFrames implements FrameSource {
     if (got < 8) throw this.truncated(`a block header (${got} of 8 bytes)`);
     // A Section Header Block's type reads the same in both byte orders; its byte-order magic says how to read
     // its own length and every block after it, up to the next section.
-    if (s.view(8).readUInt32LE(0) === PCAPNG_MAGIC.sectionHeader) this.readByteOrder(at);
-    const head = s.view(8);
+    let head = s.view(8);
+    if (head.readUInt32LE(0) === PCAPNG_MAGIC.sectionHeader) {
+      this.readByteOrder(at);
+      head = s.view(8); // readByteOrder may have moved the window
+    }
     const type = this.u32(head, 0);
     const length = this.u32(head, 4);
     if (length < 12 || length % 4 !== 0 || length > MAXIMUM_BLOCK) {
@@ -232,8 +235,7 @@ export class PcapngFrames implements FrameSource {
           continue;
         case BLOCK.enhancedPacket: {
           if (b.length < 20) throw this.damaged(`an enhanced packet block of ${b.length + 12} bytes, shorter than 32`);
-          const caplen = this.u32(b, 12);
-          return this.packet(b, copy, { ifaceId: this.u32(b, 0), tsHigh: this.u32(b, 4), tsLow: this.u32(b, 8), caplen, origLen: this.u32(b, 16), dataAt: 20 });
+          return this.packet(b, copy, this.u32(b, 0), this.u32(b, 4), this.u32(b, 8), this.u32(b, 12), this.u32(b, 16), 20);
         }
         case BLOCK.simplePacket: {
           if (b.length < 4) throw this.damaged(`a simple packet block of ${b.length + 12} bytes, shorter than 16`);
@@ -242,12 +244,11 @@ export class PcapngFrames implements FrameSource {
           if (!iface) throw this.damaged('a simple packet block before any interface description block');
           // No captured length and no timestamp: the data is the original frame up to the snaplen, padded to 4 bytes.
           const caplen = Math.min(origLen, b.length - 4, iface.snaplen || Infinity);
-          return this.packet(b, copy, { ifaceId: 0, caplen, origLen, dataAt: 4 });
+          return this.packet(b, copy, 0, undefined, undefined, caplen, origLen, 4);
         }
         case BLOCK.obsoletePacket: {
           if (b.length < 20) throw this.damaged(`a packet block of ${b.length + 12} bytes, shorter than 32`);
-          const fields = { ifaceId: this.u16(b, 0), tsHigh: this.u32(b, 4), tsLow: this.u32(b, 8), caplen: this.u32(b, 12), origLen: this.u32(b, 16) };
-          return this.packet(b, copy, { ...fields, dataAt: 20 });
+          return this.packet(b, copy, this.u16(b, 0), this.u32(b, 4), this.u32(b, 8), this.u32(b, 12), this.u32(b, 16), 20);
         }
         default:
           continue; // name resolution, statistics, decryption secrets, custom blocks: not frames
@@ -255,26 +256,34 @@ export class PcapngFrames implements FrameSource {
     }
   }
 
-  /** A frame from a packet block whose data starts at `dataAt` in `body`; no timestamp reads as 0. */
+  /**
+   * A frame from a packet block whose data starts at `dataAt` in `body`; no timestamp (a simple packet block)
+   * reads as 0. Plain arguments, not an object: this runs once per frame.
+   */
   private packet(
     body: Buffer,
     copy: boolean,
-    p: { ifaceId: number; tsHigh?: number; tsLow?: number; caplen: number; origLen: number; dataAt: number },
+    ifaceId: number,
+    tsHigh: number | undefined,
+    tsLow: number | undefined,
+    caplen: number,
+    origLen: number,
+    dataAt: number,
   ): PcapRecord {
-    const iface = this.interfaces[p.ifaceId];
-    if (!iface) throw this.damaged(`its packet block names interface ${p.ifaceId}, but the section describes ${this.interfaces.length}`);
-    if (p.caplen > body.length - p.dataAt) throw this.damaged(`captured length ${p.caplen} runs past the end of its ${body.length + 12}-byte block`);
-    if (p.caplen > MAXIMUM_SNAPLEN) throw this.damaged(`captured length ${p.caplen} is more than ${MAXIMUM_SNAPLEN} bytes, the most a capture frame holds`);
+    const iface = this.interfaces[ifaceId];
+    if (!iface) throw this.damaged(`its packet block names interface ${ifaceId}, but the section describes ${this.interfaces.length}`);
+    if (caplen > body.length - dataAt) throw this.damaged(`captured length ${caplen} runs past the end of its ${body.length + 12}-byte block`);
+    if (caplen > MAXIMUM_SNAPLEN) throw this.damaged(`captured length ${caplen} is more than ${MAXIMUM_SNAPLEN} bytes, the most a capture frame holds`);
     if (iface.linkType !== this.linkType) {
       throw new CaptureError(
         this.path,
-        `frame ${this.frames + 1} is on interface ${p.ifaceId}, link type ${iface.linkType} (${linkTypeName(iface.linkType)}), and the first interface's is ` +
-          `${this.linkType} (${linkTypeName(this.linkType)}); one capture, one link type: split it with tshark -r IN -Y 'frame.interface_id == ${p.ifaceId}' -w OUT`,
+        `frame ${this.frames + 1} is on interface ${ifaceId}, link type ${iface.linkType} (${linkTypeName(iface.linkType)}), and the first interface's is ` +
+          `${this.linkType} (${linkTypeName(this.linkType)}); one capture, one link type: split it with tshark -r IN -Y 'frame.interface_id == ${ifaceId}' -w OUT`,
       );
     }
-    const { tsSec, tsFrac } = p.tsHigh === undefined || p.tsLow === undefined ? { tsSec: 0, tsFrac: 0 } : pcapngTime(iface, p.tsHigh, p.tsLow);
-    const view = body.subarray(p.dataAt, p.dataAt + p.caplen);
+    const { tsSec, tsFrac } = tsHigh === undefined || tsLow === undefined ? { tsSec: 0, tsFrac: 0 } : pcapngTime(iface, tsHigh, tsLow);
+    const view = body.subarray(dataAt, dataAt + caplen);
     this.frames++;
-    return { tsSec, tsFrac, caplen: p.caplen, origLen: Math.max(p.origLen, p.caplen), data: copy ? Buffer.from(view) : view };
+    return { tsSec, tsFrac, caplen, origLen: Math.max(origLen, caplen), data: copy ? Buffer.from(view) : view };
   }
 }
