@@ -532,6 +532,23 @@ fi`;
     ] as const) {
       await interruptReplay(big, signal, 'bindfs', existing);
     }
+    // Not interrupted, the named file becomes --out there, and its helper removes nothing.
+    const work = mkdtempSync(join(dir, 'bindfs-'));
+    mkdirSync(join(work, 'out'));
+    mkdirSync(join(work, 'backing'));
+    writeFileSync(join(work, 'backing', 'out.pcap'), 'an older capture\n');
+    const argv = [process.execPath, CLI, 'replay', capture, '--out', join(work, 'out', 'out.pcap')];
+    const job = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', SIGNAL_JOB, 'job', work, 'bindfs', ...argv], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(job.status, 0, job.stderr);
+    assert.equal(readFileSync(join(work, 'replay.status'), 'utf8').trim(), '0');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the helper's turn: it must leave --out, and there is nothing else
+    assert.deepEqual(readdirSync(join(work, 'backing')), ['out.pcap']);
+    const expected = join(work, 'expected.pcap');
+    assert.equal(runCli(['replay', capture, '--out', expected]).status, 0);
+    assert.ok(readFileSync(join(work, 'backing', 'out.pcap')).equals(readFileSync(expected)), 'the whole capture, in place');
   });
 
   test('frames at the kernel test-run limit are decapsulated; one byte more is written unchanged, counted and named', (t) => {
