@@ -3,15 +3,22 @@
 import { SKIP_REASONS, type SkipReason, type TunnelType } from '../decode/layout.ts';
 import { BpfError } from '../ffi/errors.ts';
 import { type DataplaneSettings, DecapProgram, type MapCapacities } from '../program/decap-program.ts';
+import { PcapReader } from './capture-reader.ts';
+import { CaptureError, LINKTYPE_ETHERNET } from './capture-types.ts';
 import { type OutputFile, openOutput } from './output-file.ts';
-import { CaptureError, LINKTYPE_ETHERNET, PcapReader, PcapWriter } from './pcap.ts';
+import { PcapWriter } from './pcap-writer.ts';
 
 /** The last second a pcap file can hold: 2^32 - 1 seconds after 1970, 2106-02-07T06:28:15Z. */
 const LAST_PCAP_SECOND = 2 ** 32 - 1;
 /** BPF_PROG_TEST_RUN refuses XDP input shorter than an Ethernet header. */
 const MIN_TEST_RUN_BYTES = 14;
 
-/** Frames the kernel's test-run refused (too short or too long); written unchanged. Replay-only reason. */
+/**
+ * Frames the kernel's test-run refused, written unchanged: shorter than an Ethernet header, or longer than the
+ * XDP frame BPF_PROG_TEST_RUN builds, one page less its head- and tailroom plus MAX_SKB_FRAGS pages of fragments
+ * (73,152 bytes with 4 KiB pages and 17 fragments; a larger one gets ENOMEM before the program runs). Replay-only
+ * reason.
+ */
 export const REPLAY_REFUSED = 'test_run_refused';
 
 export interface ReplayVni {
@@ -48,9 +55,12 @@ export interface ReplayOptions {
 
 /** A frame the kernel would not run: return the one-line reason, or rethrow what is not that. */
 function refusalReason(err: unknown, length: number): string {
-  if (err instanceof BpfError && (err.code === 'EINVAL' || err.code === 'E2BIG' || err.code === 'ENOSPC' || err.code === 'ENOMEM')) {
-    return `${length} bytes: BPF_PROG_TEST_RUN refused it (${err.code}); larger than this kernel's XDP test-run limit`;
+  if (!(err instanceof BpfError)) throw err;
+  if (err.code === 'ENOMEM' || err.code === 'E2BIG') {
+    return `${length} bytes: BPF_PROG_TEST_RUN refused it (${err.code}); larger than this kernel's XDP test-run limit (a page and its fragments)`;
   }
+  // Not a size the kernel names: say what it said, no guess.
+  if (err.code === 'EINVAL' || err.code === 'ENOSPC') return `${length} bytes: BPF_PROG_TEST_RUN refused it (${err.code})`;
   throw err;
 }
 

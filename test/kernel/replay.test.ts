@@ -17,16 +17,18 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { BpfError } from '../../src/ffi/errors.ts';
 import { PcapReader, PcapWriter } from '../../src/replay/pcap.ts';
 import { startCapture } from '../../src/testbed/capture.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { Testbed } from '../../src/testbed/testbed.ts';
 import { CLI, runCli } from '../lib/cli.ts';
-import { IS_ROOT, requireRoot, requireTool } from '../lib/env.ts';
+import { IS_ROOT, requireRoot, requireTool, which } from '../lib/env.ts';
 import { pcapng } from '../lib/pcapng.ts';
+import { ProgramUnderTest } from '../lib/program.ts';
 
 const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (BPF, namespaces); runs in CI' : false;
 
@@ -361,5 +363,270 @@ describe('xdp-decap replay on a real tcpdump capture', { skip: SKIP }, () => {
       [],
       'no temporary file left',
     );
+  });
+
+  test('a pcapng of a little-endian and a big-endian section (cat a.pcapng b.pcapng) replays every frame tshark reads', (t) => {
+    if (!requireRoot(t, 'replay') || !requireTool(t, 'tshark') || !requireTool(t, 'editcap')) return;
+    const work = mkdtempSync(join(dir, 'sections-'));
+    const frames = readAll(capture);
+    // The tcpdump capture as editcap writes it as pcapng (this machine's byte order), then the same frames a
+    // second later in a big-endian section built byte by byte.
+    const little = join(work, 'little.pcapng');
+    assert.equal(spawnSync('editcap', ['-F', 'pcapng', capture, little]).status, 0, 'editcap');
+    const big = pcapng(
+      [
+        { kind: 'interface', spec: { tsresol: 9 } },
+        ...frames.map((f) => ({ kind: 'epb' as const, timestamp: BigInt(f.tsSec + 1) * 1_000_000_000n + BigInt(f.tsFrac) * 1000n, data: f.data })),
+      ],
+      false,
+    );
+    const both = join(work, 'both.pcapng');
+    writeFileSync(both, Buffer.concat([readFileSync(little), big]));
+    assert.equal(tshark(both, ['frame.len']).length, 2 * frames.length, 'tshark reads every frame of both sections');
+
+    const single = runCli(['replay', capture, '--out', join(work, 'single.pcap'), '--json']);
+    assert.equal(single.status, 0, single.stderr);
+    const r = runCli(['replay', both, '--out', join(work, 'both.pcap'), '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const once = JSON.parse(single.stdout);
+    const twice = JSON.parse(r.stdout);
+    assert.equal(twice.frames, 2 * once.frames);
+    assert.equal(twice.decapsulated, 2 * once.decapsulated);
+    const expected = readAll(join(work, 'single.pcap'));
+    const output = readAll(join(work, 'both.pcap'));
+    assert.deepEqual(
+      output.map((f) => f.data.toString('hex')),
+      [...expected, ...expected].map((f) => f.data.toString('hex')),
+      'each section decapsulated as the capture alone',
+    );
+    assert.deepEqual(
+      output.map((f) => [f.tsSec, f.tsFrac]),
+      [...expected.map((f) => [f.tsSec, f.tsFrac * 1000]), ...expected.map((f) => [f.tsSec + 1, f.tsFrac * 1000])],
+      'timestamps of both sections, in nanoseconds',
+    );
+  });
+
+  /** The capture's frames over and over: `count` frames, a few MB, so a replay is well under way when stopped. */
+  function bigCapture(file: string, count: number): void {
+    const frames = readAll(capture);
+    const w = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
+    for (let i = 0; i < count; i++) w.write({ ...frames[i % frames.length]!, tsSec: 1_700_000_000 + i });
+    w.close();
+  }
+
+  /**
+   * Runs `replay FIFO --out OUT` as a shell job, as a user's shell would, and reports its status as the shell does.
+   * With `fs: 'bindfs'`, OUT's directory is a FUSE mount (bindfs, private to the job's mount namespace) of
+   * `backing`: a file system without unnamed files (O_TMPFILE), where replay writes a named temporary file.
+   */
+  const SIGNAL_JOB = `set -u
+work=$1 fs=$2; shift 2
+if [ "$fs" = bindfs ]; then
+  bindfs -f "$work/backing" "$work/out" & echo $! > "$work/mounter.pid"
+  i=0; until mountpoint -q "$work/out"; do i=$((i + 1)); [ $i -gt 200 ] && exit 97; sleep 0.05; done
+fi
+"$@" & echo $! > "$work/replay.pid"
+wait $!; echo $? > "$work/replay.status"
+if [ "$fs" = bindfs ]; then
+  # The named temporary file goes once replay has gone; give that a moment before the mount does.
+  i=0; while ls -A "$work/out" | grep -q partial && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+  umount "$work/out"; wait
+fi`;
+
+  /** The file `pid` has open in `dir` (its name, or `#inode (deleted)` for an unnamed one) and its size so far. */
+  function fileWrittenIn(pid: number, dir: string): { name: string; size: number } | undefined {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const name = readlinkSync(`/proc/${pid}/fd/${fd}`);
+        if (name.startsWith(`${dir}/`)) return { name, size: statSync(`/proc/${pid}/fd/${fd}`).size };
+      } catch {
+        // the descriptor closed while we looked
+      }
+    }
+    return undefined;
+  }
+
+  async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  async function interruptReplay(big: string, signal: NodeJS.Signals, fs: 'plain' | 'bindfs', existing: boolean): Promise<void> {
+    const what = `${signal}, ${fs}, ${existing ? 'replacing a file' : 'a new file'}`;
+    const work = mkdtempSync(join(dir, 'signal-'));
+    const outDir = join(work, 'out');
+    const visible = fs === 'bindfs' ? join(work, 'backing') : outDir; // where the files really land
+    mkdirSync(outDir);
+    if (fs === 'bindfs') mkdirSync(visible);
+    const before = 'the capture replay must not replace\n';
+    if (existing) writeFileSync(join(visible, 'out.pcap'), before);
+    const fifo = join(work, 'in.fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0, 'mkfifo');
+    // The writer sends the capture and keeps the FIFO open: replay works through it, then waits for more.
+    const writer = spawn('sh', ['-c', 'exec 3>"$2"; cat "$1" >&3; exec sleep 600', 'feed', big, fifo], { stdio: 'ignore' });
+    const argv = [process.execPath, CLI, 'replay', fifo, '--out', join(outDir, 'out.pcap')];
+    const job = spawn(
+      fs === 'bindfs' ? 'unshare' : 'sh',
+      [...(fs === 'bindfs' ? ['--mount', '--propagation', 'private', 'sh'] : []), '-c', SIGNAL_JOB, 'job', work, fs, ...argv],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    job.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const jobDone = new Promise<number | null>((resolve) => job.on('exit', resolve));
+    const pidOf = (name: string) => Number(existsSync(join(work, name)) ? readFileSync(join(work, name), 'utf8') : 0);
+    try {
+      await waitUntil(`${what}: replay started`, () => pidOf('replay.pid') > 0);
+      const replay = pidOf('replay.pid');
+      // Stopped well into the capture: at least 1 MiB of frames written to its file.
+      let written: { name: string; size: number } | undefined;
+      await waitUntil(`${what}: replay wrote 1 MiB (${stderr})`, () => {
+        written = fileWrittenIn(replay, outDir);
+        return (written?.size ?? 0) >= 1 << 20;
+      });
+      if (fs === 'bindfs') assert.match(written!.name, /\/\.out\.pcap\.[0-9a-f]{16}\.partial$/, `${what}: a named temporary file`);
+      process.kill(replay, signal);
+      assert.equal(await jobDone, 0, `${what}: the job ran (${stderr})`);
+      assert.equal(readFileSync(join(work, 'replay.status'), 'utf8').trim(), String(128 + osConstants.signals[signal]), `${what}: the shell's status`);
+      assert.deepEqual(readdirSync(visible), existing ? ['out.pcap'] : [], `${what}: no temporary file left, nothing created`);
+      if (existing) assert.equal(readFileSync(join(visible, 'out.pcap'), 'utf8'), before, `${what}: the file is as it was`);
+    } finally {
+      writer.kill('SIGKILL');
+      for (const pidFile of ['replay.pid', 'mounter.pid']) {
+        try {
+          if (pidOf(pidFile) > 0) process.kill(pidOf(pidFile), 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      job.kill('SIGKILL');
+    }
+  }
+
+  test('SIGINT, SIGTERM and SIGHUP stop replay with the signal, leave no temporary file and create or replace nothing', async (t) => {
+    if (!requireRoot(t, 'replay') || !requireTool(t, 'mkfifo')) return;
+    const big = join(dir, 'big.pcap');
+    bigCapture(big, 40_000);
+    for (const [signal, existing] of [
+      ['SIGINT', false],
+      ['SIGTERM', true],
+      ['SIGHUP', false],
+    ] as const) {
+      await interruptReplay(big, signal, 'plain', existing);
+    }
+    // A file system without unnamed files (FUSE): replay writes a named temporary file, which must go too.
+    if (!which('bindfs')) {
+      t.diagnostic('bindfs not installed: the named temporary file (FUSE, NFS, vfat) is not checked');
+      return;
+    }
+    for (const [signal, existing] of [
+      ['SIGINT', true],
+      ['SIGTERM', false],
+      ['SIGHUP', true],
+    ] as const) {
+      await interruptReplay(big, signal, 'bindfs', existing);
+    }
+    // Not interrupted, the named file becomes --out there, and its helper removes nothing.
+    const work = mkdtempSync(join(dir, 'bindfs-'));
+    mkdirSync(join(work, 'out'));
+    mkdirSync(join(work, 'backing'));
+    writeFileSync(join(work, 'backing', 'out.pcap'), 'an older capture\n');
+    const argv = [process.execPath, CLI, 'replay', capture, '--out', join(work, 'out', 'out.pcap')];
+    const job = spawnSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', SIGNAL_JOB, 'job', work, 'bindfs', ...argv], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(job.status, 0, job.stderr);
+    assert.equal(readFileSync(join(work, 'replay.status'), 'utf8').trim(), '0');
+    await new Promise((resolve) => setTimeout(resolve, 500)); // the helper's turn: it must leave --out, and there is nothing else
+    assert.deepEqual(readdirSync(join(work, 'backing')), ['out.pcap']);
+    const expected = join(work, 'expected.pcap');
+    assert.equal(runCli(['replay', capture, '--out', expected]).status, 0);
+    assert.ok(readFileSync(join(work, 'backing', 'out.pcap')).equals(readFileSync(expected)), 'the whole capture, in place');
+  });
+
+  test('frames at the kernel test-run limit are decapsulated; one byte more is written unchanged, counted and named', (t) => {
+    if (!requireRoot(t, 'replay')) return;
+    // The limit, found by bisection on the real program: the largest frame BPF_PROG_TEST_RUN takes.
+    const program = new ProgramUnderTest();
+    let limit: number;
+    try {
+      const runs = (size: number): boolean => {
+        try {
+          program.program.program.testRun(Buffer.alloc(size));
+          return true;
+        } catch (err) {
+          if (err instanceof BpfError && err.code === 'ENOMEM') return false;
+          throw err;
+        }
+      };
+      let taken = 14;
+      let refused = 262_144;
+      assert.ok(runs(taken) && !runs(refused), 'a 14-byte frame runs, a 256 KiB one is refused');
+      while (refused - taken > 1) {
+        const size = Math.floor((taken + refused) / 2);
+        if (runs(size)) taken = size;
+        else refused = size;
+      }
+      limit = taken;
+    } finally {
+      program.close();
+    }
+    const pageSize = Number(spawnSync('getconf', ['PAGESIZE'], { encoding: 'utf8' }).stdout);
+    if (pageSize === 4096) assert.equal(limit, 73_152, 'the limit the README states for 4 KiB pages (a 3,520-byte head and 17 pages)');
+    t.diagnostic(`this kernel's XDP test-run limit: ${limit} bytes`);
+
+    const inner = innerFrame({ src: '172.16.0.1', dst: '172.16.0.2', protocol: 'udp', payloadSize: 9000 });
+    const jumbo = vxlanFrame({ outerSrc: '10.0.0.1', outerDst: '10.0.0.2', vni: 9, inner }).frame;
+    // Capture bytes past the IP packet, as a capture above GRO holds: the program strips the outer headers only.
+    const padded = (size: number) => Buffer.concat([jumbo, Buffer.alloc(size - jumbo.length, 0xab)]);
+    const atLimit = padded(limit);
+    const above = padded(limit + 1);
+    const file = join(dir, 'limit.pcap');
+    const w = PcapWriter.open(file, { linkType: 1, precision: 'micro' });
+    for (const [i, data] of [atLimit, above].entries()) w.write({ tsSec: i, tsFrac: 0, data });
+    w.close();
+    const out = join(dir, 'limit-out.pcap');
+    const r = runCli(['replay', file, '--out', out, '--json']);
+    assert.equal(r.status, 0, r.stderr);
+    const s = JSON.parse(r.stdout);
+    assert.equal(s.frames, 2);
+    assert.equal(s.decapsulated, 1);
+    assert.equal(s.skipped.test_run_refused, 1);
+    assert.equal(
+      r.stderr,
+      `${file}: frame 2: ${limit + 1} bytes: BPF_PROG_TEST_RUN refused it (ENOMEM); larger than this kernel's XDP test-run limit (a page and its fragments); written unchanged\n`,
+    );
+    const [first, second] = readAll(out);
+    assert.ok(first!.data.equals(atLimit.subarray(50)), 'the frame at the limit, decapsulated: the outer 50 bytes gone');
+    assert.ok(second!.data.equals(above), 'the frame above it, unchanged');
+    assert.equal(second!.origLen, limit + 1);
+
+    // Past 262,144 bytes (libpcap's and Wireshark's most) the capture itself is refused: a pcap file written by
+    // hand, as no writer here makes one.
+    const huge = Buffer.alloc(24 + 16 + 262_145, 0xab);
+    huge.writeUInt32LE(0xa1b2c3d4, 0);
+    huge.writeUInt16LE(2, 4);
+    huge.writeUInt16LE(4, 6);
+    huge.writeUInt32LE(262_145, 16);
+    huge.writeUInt32LE(1, 20);
+    huge.writeUInt32LE(262_145, 24 + 8);
+    huge.writeUInt32LE(262_145, 24 + 12);
+    const hugeFile = join(dir, 'huge.pcap');
+    writeFileSync(hugeFile, huge);
+    const refused = runCli(['replay', hugeFile, '--out', join(dir, 'huge-out.pcap')]);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /^xdp-decap replay: \S+huge\.pcap: frame 1: captured length 262145 is more than 262144 bytes, the most a capture frame holds; the file is damaged/,
+    );
+    assert.equal(refused.stderr.trim().split('\n').length, 1);
+    assert.ok(!existsSync(join(dir, 'huge-out.pcap')), 'nothing written');
   });
 });

@@ -428,3 +428,70 @@ test(
     assertSameRecords(back, records, 'big-endian');
   }),
 );
+
+test('pcapng sections in different byte orders (cat LE.pcapng BE.pcapng LE.pcapng) read every frame, as tshark reads them', (t) => {
+  if (!requireTool(t, 'tshark') || !requireTool(t, 'editcap')) return;
+  return withDir((dir) => {
+    // The first section as editcap writes it (little-endian on this machine, with its own options), then a
+    // big-endian section and a little-endian one built byte by byte, each with interfaces of its own.
+    const pcap = join(dir, 'first.pcap');
+    const first = sampleRecords(4, 'micro').slice(3, 5);
+    writeCapture(pcap, first, 'micro');
+    const editcapped = join(dir, 'first.pcapng');
+    const converted = spawnSync('editcap', ['-F', 'pcapng', pcap, editcapped], { encoding: 'utf8' });
+    assert.equal(converted.status, 0, converted.stderr);
+    const bigEndian = pcapng(
+      [
+        { kind: 'interface', spec: { tsresol: 9 } },
+        { kind: 'interface', spec: { tsoffset: 100n } },
+        { kind: 'epb', iface: 1, timestamp: 7_000_001n, data: Buffer.alloc(70, 0xbe) },
+        { kind: 'epb', iface: 0, timestamp: 1_700_000_002_000_000_003n, data: Buffer.alloc(71, 0xbf), origLen: 1500 },
+      ],
+      false,
+    );
+    assert.equal(bigEndian.readUInt32BE(8), 0x1a2b3c4d, 'the second section is big-endian');
+    const littleEndian = pcapng([{ kind: 'interface' }, { kind: 'epb', timestamp: 1_700_000_003_000_004n, data: Buffer.alloc(72, 0x1e) }], true);
+    const file = join(dir, 'sections.pcapng');
+    writeFileSync(file, Buffer.concat([readFileSync(editcapped), bigEndian, littleEndian]));
+
+    const { reader, records } = readAll(file);
+    assert.equal(reader.linkType, DLT_EN10MB);
+    assert.deepEqual(
+      records.map((r) => [r.data[0], r.caplen, r.origLen]),
+      [...first.map((r) => [r.data[0], r.caplen, r.origLen]), [0xbe, 70, 70], [0xbf, 71, 1500], [0x1e, 72, 72]],
+    );
+    assertSameRecords(
+      records.slice(0, 2),
+      first.map((r) => ({ ...r, tsFrac: r.tsFrac * 1000 })),
+      'the editcap section',
+    );
+    const ours = records.map((r) => `${r.tsSec}.${String(r.tsFrac).padStart(9, '0')}`);
+    assert.deepEqual(ours.slice(2), ['107.000001000', '1700000002.000000003', '1700000003.000004000']);
+    const shark = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'frame.cap_len'], { encoding: 'utf8' });
+    assert.equal(shark.status, 0, shark.stderr);
+    assert.deepEqual(
+      shark.stdout.trim().split('\n'),
+      records.map((r, i) => `${ours[i]}\t${r.caplen}`),
+      'tshark reads the same frames at the same times',
+    );
+  })();
+});
+
+test(
+  'a pcapng section header whose byte-order magic is neither order is damage, named with the whole frames before it',
+  withDir((dir) => {
+    const one = pcapng([{ kind: 'interface' }, { kind: 'epb', timestamp: 1n, data: Buffer.alloc(60, 1) }]);
+    const bad = Buffer.from(one);
+    bad.writeUInt32LE(0x12345678, 8);
+    const file = join(dir, 'bad-second.pcapng');
+    writeFileSync(file, Buffer.concat([one, bad]));
+    assert.throws(
+      () => readAll(file),
+      (err: unknown) =>
+        err instanceof CaptureError &&
+        /bad-second\.pcapng: damaged pcapng section header at byte \d+ \(byte-order magic 0x12345678\); check it with capinfos, or keep the 1 whole frames with editcap -r \S+ OUT 1-1$/.test(
+          err.message,
+        ),
+    );
+  }),
+);
