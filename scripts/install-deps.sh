@@ -17,6 +17,7 @@ APT_PACKAGES=(
   softflowd nfdump      # a real NetFlow/IPFIX exporter as the downstream tap, and nfcapd/nfdump for reconcile
   prometheus curl       # the Grafana dashboard's queries run against a real Prometheus; curl inside namespaces
   util-linux strace systemd  # setpriv/unshare/nsenter, strace and systemd-analyze: the systemd unit's settings tested for real
+  bindfs                # a FUSE mount (no O_TMPFILE there): replay's fallback for an interrupted write, tested for real
   make ca-certificates
   dpkg-dev binutils lintian  # npm run package: dpkg-deb, dpkg-shlibdeps, strip; lintian checks the .deb
   debootstrap           # the package test's clean Debian 12 root (scripts/debian-root.sh)

@@ -135,6 +135,7 @@ export interface LibbpfFunctions {
   btf__free(btf: Pointer): void;
   close(fd: number): number;
   if_nametoindex(name: string): number;
+  linkat(olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number): number;
   vsnprintf(buf: Buffer, size: number, format: string, args: Pointer): number;
 }
 
@@ -178,12 +179,14 @@ const SIGNATURES: Record<keyof LibbpfFunctions, string> = {
   btf__free: 'void btf__free(void *btf)',
   close: 'int close(int fd)',
   if_nametoindex: 'unsigned int if_nametoindex(const char *ifname)',
+  // Node's fs.linkSync is link(2), which cannot name an O_TMPFILE file through /proc/self/fd (src/replay/unnamed-file.ts).
+  linkat: 'int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)',
   // va_list arrives as a pointer on x86-64 (an array type) and on arm64 (a 32-byte struct, passed by reference).
   vsnprintf: 'int vsnprintf(void *buf, size_t size, const char *format, void *args)',
 };
 
 /** Functions that live in libc rather than libbpf. */
-const LIBC_FUNCTIONS = new Set(['close', 'if_nametoindex', 'vsnprintf']);
+const LIBC_FUNCTIONS = new Set(['close', 'if_nametoindex', 'linkat', 'vsnprintf']);
 
 let loaded: LibbpfFunctions | undefined;
 

@@ -1,7 +1,7 @@
 // A file with no name until it is whole (open O_TMPFILE, then linkat): a writer killed on the way leaves nothing behind.
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
-import koffi from 'koffi';
+import { lastErrno, libbpf } from '../ffi/libbpf.ts';
 
 /**
  * open(2)'s O_TMPFILE: __O_TMPFILE (020000000 in asm-generic/fcntl.h, which x86-64 and arm64 use) with
@@ -14,15 +14,6 @@ const AT_SYMLINK_FOLLOW = 0x400;
 
 /** What open(2) says when the file system (NFS, CIFS, vfat, FUSE) or the kernel (before 3.11) has no O_TMPFILE. */
 const NO_TMPFILE = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EINVAL']);
-
-type Linkat = (olddirfd: number, oldpath: string, newdirfd: number, newpath: string, flags: number) => number;
-let linkatFunction: Linkat | undefined;
-
-/** libc's linkat, bound on first use: Node's fs.linkSync is link(2), which does not follow /proc/self/fd links. */
-function linkat(): Linkat {
-  linkatFunction ??= koffi.load('libc.so.6').func('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)') as Linkat;
-  return linkatFunction;
-}
 
 function errnoName(errno: number): string {
   return Object.entries(osConstants.errno).find(([, value]) => value === errno)?.[0] ?? `errno ${errno}`;
@@ -54,6 +45,6 @@ export function openUnnamedFile(dir: string): number | undefined {
  * success, else the errno's name: EEXIST when `path` is taken (never replaced: linkat does not overwrite).
  */
 export function linkUnnamedFile(fd: number, path: string): string | undefined {
-  const rc = linkat()(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
-  return rc === 0 ? undefined : errnoName(koffi.errno());
+  const rc = libbpf().linkat(AT_FDCWD, `/proc/self/fd/${fd}`, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+  return rc === 0 ? undefined : errnoName(lastErrno());
 }
