@@ -50,6 +50,9 @@ export class DebianRoot {
   static enter(dir: string): DebianRoot {
     const root = new DebianRoot(dir, undefined);
     try {
+      // A plain directory (a VM's copy-on-write view) is no mount point, and `ip netns exec` inside the root
+      // fails making "/" a slave mount: bound onto itself, it is one (destroy() unmounts it with the rest).
+      must('mount', ['--bind', dir, dir]);
       root.mountKernelFileSystems();
     } catch (err) {
       root.destroy();

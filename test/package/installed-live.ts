@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { innerFrame, vxlanFrame } from '../../src/testbed/packets.ts';
 import { parseExposition } from '../lib/collector.ts';
-import { DebianRoot, must } from '../lib/debian-root.ts';
+import { DebianRoot } from '../lib/debian-root.ts';
 import { REPO_ROOT } from '../lib/env.ts';
 import { pollUntil } from '../lib/poll.ts';
 import { manifestCapabilities, processCapabilities, setprivArgv } from '../lib/privilege.ts';
@@ -198,10 +198,6 @@ export async function installedCollector(root: DebianRoot, timings: string[]): P
 
 /** The guest's job: both steps in the root at argv[2]; one JSON line of timings, or the failure. */
 async function main(dir: string): Promise<number> {
-  // In the guest the root is a plain directory of its overlay, not a mount point as on the host, and
-  // `ip netns exec` inside it (the demo) fails making "/" a slave mount: bound onto itself, it is one
-  // (destroy() unmounts it with the rest).
-  must('mount', ['--bind', dir, dir]);
   const root = DebianRoot.enter(dir);
   const timings: string[] = [`kernel ${release()}`];
   try {
