@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 
 FIX=0
 [ "${1:-}" = --fix ] && FIX=1
-export PATH="$PATH:/usr/local/go/bin"
+# node_modules/.bin first: knip and dependency-cruiser run on the project's Node 24, not a host's older node.
+export PATH="$PWD/node_modules/.bin:$PATH:/usr/local/go/bin"
 STATICCHECK_VERSION=v0.8.2
 CACHE_ROOT=${XDP_DECAP_CACHE:-/var/cache/xdp-decap}
 failed=()
