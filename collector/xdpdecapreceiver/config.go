@@ -52,17 +52,12 @@ func (cfg *Config) Validate() error {
 	if err != nil {
 		problems = append(problems, problem{message: fmt.Sprintf("cannot check the xdp_decap settings: %v", err)})
 	}
-	seen := map[string]bool{}
-	for _, p := range problems {
-		seen[p.key] = true
-	}
 	for _, issue := range issues {
 		p := converted.receiverProblem(issue)
 		// A value already refused here (e.g. not a finite number) reaches the daemon as null: one line is enough.
-		if seen[p.key] && converted.refusedHere[p.key] {
-			continue
+		if !converted.refusedHere[p.key] {
+			problems = append(problems, p)
 		}
-		problems = append(problems, p)
 	}
 	return joinProblems(problems)
 }

@@ -154,6 +154,7 @@ func TestValidateRefusesWhatTheDaemonRefusesNamingTheReceiverKey(t *testing.T) {
 		{"a mistyped key", m("vxlan_port", []any{4789}), "vxlan_port: unknown key; did you mean 'vxlan_ports'?"},
 		{"a mistyped nested key", m("maps", m("vni_capacty", 1)), "maps.vni_capacty: unknown key; did you mean 'vni_capacity'?"},
 		{"an unknown key far from any", m("metrics", m("zzz", 1)), "metrics.zzz: unknown key; known keys here: resource_attributes, service_name, max_vni_series"},
+		{"an unknown key in a list item", m("interfaces", []any{map[string]any{"name": "cap0", "zzz": 1}}), "interfaces[0].zzz: unknown key; known keys here: name, mode, replace"},
 		{"a key that does not apply", m("metrics", m("endpoint", "http://x:4318")), "metrics.endpoint: does not apply under the Collector: ..."},
 		{"the daemon's name of a duration", m("flow_idle_timeout_seconds", 60), "flow_idle_timeout_seconds: unknown key; did you mean 'flow_idle_timeout'? (a duration, e.g. 30s)"},
 		{"a duration that does not parse", m("flow_idle_timeout", "soon"), `flow_idle_timeout: "soon" is not a duration: write a number and its unit, e.g. 30s, 1m30s or 500ms`},

@@ -16,7 +16,7 @@ func receiverKey(path []any) string {
 	var at []string
 	verbatim := false
 	for _, d := range durationSettings {
-		if len(path) >= len(d.daemonPath) && slices.Equal(stringsOf(path[:len(d.daemonPath)]), d.daemonPath) {
+		if len(path) >= len(d.daemonPath) && slices.Equal(keysOf(path[:len(d.daemonPath)]), d.daemonPath) {
 			b.WriteString(d.key)
 			path = path[len(d.daemonPath):]
 			verbatim = true // nothing below a duration
@@ -43,15 +43,13 @@ func receiverKey(path []any) string {
 	return b.String()
 }
 
-// stringsOf returns the path's elements as strings when they all are (no list index), else nil.
-func stringsOf(path []any) []string {
+// keysOf returns the keys of a path, without its list indexes.
+func keysOf(path []any) []string {
 	out := make([]string, 0, len(path))
 	for _, element := range path {
-		s, ok := element.(string)
-		if !ok {
-			return nil
+		if s, ok := element.(string); ok {
+			out = append(out, s)
 		}
-		out = append(out, s)
 	}
 	return out
 }
@@ -67,7 +65,7 @@ func (s daemonSettings) receiverProblem(issue daemonIssue) problem {
 	} else if found && value == nil {
 		message += "; the value is empty (if it comes from ${env:NAME}, that variable is unset or empty)"
 	}
-	parent := stringsOf(issue.Path[:max(len(issue.Path)-1, 0)])
+	parent := keysOf(issue.Path[:max(len(issue.Path)-1, 0)])
 	switch {
 	case issue.DidYouMean != "":
 		if name, sibling, applies := keyAt(parent, issue.DidYouMean); applies && sibling {

@@ -35,11 +35,11 @@ type timings struct {
 	pipeDrain time.Duration
 }
 
-// defaultTimings. The stop budget: systemd kills the whole Collector TimeoutStopSec after SIGTERM (20 s, as
-// xdp-decap.service has; otelcol-xdp-decap.service). Receivers stop first, then the exporters and the Collector's
+// defaultTimings. The stop budget: systemd kills the whole Collector TimeoutStopSec after SIGTERM
+// (otelcol-xdp-decap.service; budgeted here at 20 s, as xdp-decap.service has). Receivers stop first, then the exporters and the Collector's
 // own telemetry (under a second with the packaged config). The daemon detaches and sends its last export in
-// under a second; 10 s of grace plus pipeDrain (2 s) at worst leaves the rest of the Collector 8 s of 20, where
-// 15 s would leave 3. receiver_test.go checks the sum against the unit file.
+// under a second, and gives that export 5 s at most; 10 s of grace plus pipeDrain (2 s) at worst leaves the rest
+// of the Collector 8 s of 20, where 15 s would leave 3. receiver_test.go checks the sum against the unit file.
 var defaultTimings = timings{
 	restartDelay:    time.Second,
 	maxRestartDelay: 30 * time.Second,
