@@ -13,11 +13,13 @@ import (
 var (
 	// daemonNode is the Node.js 24 executable (the checkout's node_modules/.bin/node).
 	daemonNode string
-	// daemonScript is the daemon's CLI entry point (the checkout's dist/src/cli.js).
+	// daemonScript is the daemon's CLI entry point (the checkout's dist/src/cli.js; this module's tests set
+	// src/cli.ts, which Node.js 24 runs as it is).
 	daemonScript string
 )
 
-// daemonCommand is the fixed executable and leading arguments; the receiver appends only its own generated arguments.
+// daemonCommand is the fixed executable and leading arguments; the receiver appends only its own arguments
+// (run --config FILE, or validate --config - --json).
 type daemonCommand struct {
 	path string
 	args []string

@@ -22,6 +22,11 @@ type daemonLine struct {
 	Msg   string `json:"msg"`
 }
 
+// withoutStacktrace keeps Go stack traces off a logger's lines at every level. The Collector's logger adds one to
+// each error line; on a line the daemon wrote, or one about the daemon's config or host, it would show where
+// this receiver logs, never the cause.
+var withoutStacktrace = zap.AddStacktrace(zap.LevelEnablerFunc(func(zapcore.Level) bool { return false }))
+
 // "interface ens1f0: attached in generic mode, ...": the interface becomes a structured field.
 var interfacePrefix = regexp.MustCompile(`^interface (\S+): `)
 
@@ -83,7 +88,7 @@ func parseDaemonLine(text string) (zapcore.Level, string, []zap.Field, bool) {
 	return level, msg, fields, true
 }
 
-// forwardLogs logs each line of the daemon's stdout/stderr; error lines are also reported as a recoverable error
+// forwardLogs logs each line of the daemon's stdout/stderr at its level (the receiver's logger adds no Go stack: withoutStacktrace); error lines are also reported as a recoverable error
 // status (e.g. an interface refused because another XDP program is attached), and an interface attached after
 // its error as OK once no interface is failing.
 func forwardLogs(pipe io.ReadCloser, logger *zap.Logger, health *runHealth, report func(*componentstatus.Event)) {

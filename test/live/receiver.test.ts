@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ConfigError, type ConfigIssue, parseConfig, runIssues } from '../../src/config/load.ts';
 import { PcapWriter } from '../../src/replay/pcap.ts';
 import { geneveFrame, innerFrame } from '../../src/testbed/packets.ts';
 import { inNs, Testbed, type VxlanTunnel } from '../../src/testbed/testbed.ts';
@@ -32,6 +33,17 @@ const alive = (pid: number) => {
   }
 };
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
+/** The daemon's own verdict on a daemon config (what `xdp-decap validate` prints): its problems. */
+const daemonSays = (input: unknown): readonly ConfigIssue[] => {
+  try {
+    return runIssues(parseConfig(input, 'test'));
+  } catch (err) {
+    if (err instanceof ConfigError) return err.issues;
+    throw err;
+  }
+};
+/** A Go stack frame of the receiver under a log line (the Collector adds one to error lines unless told not to). */
+const RECEIVER_STACK_FRAME = /^\t\S*xdpdecapreceiver\S*\.go:\d+$/m;
 
 describe('the xdp_decap receiver in a real collector (examples/otelcol/config.yaml), the real daemon under it', { skip: SKIP }, () => {
   let bed: Testbed;
@@ -84,18 +96,54 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
     return inner.length;
   };
 
-  test('`otelcol validate` refuses a bad receiver setting with one line naming the key, before anything is attached', (t) => {
+  test("`otelcol validate` refuses what the daemon refuses, with its words and the receiver's key, before anything is attached", (t) => {
     if (!requireRoot(t, 'the receiver test')) return;
-    const bad = join(dir, 'bad-mode.yaml');
-    writeFileSync(bad, 'receivers:\n  xdp_decap:\n    interfaces: [{ name: cap0, mode: turbo }]\n');
-    const r = spawnSync(binary, ['validate', '--config', COLLECTOR_CONFIG, '--config', bad], { encoding: 'utf8', env: { ...process.env, ...env() } });
-    assert.notEqual(r.status, 0);
-    const first = r.stderr.split('\n')[0]!;
-    assert.equal(first, 'Error: receivers::xdp_decap: interfaces[0].mode: "turbo": expected one of generic, native, auto', r.stderr);
-    // The example without its interface: the message says what to give.
-    const unset = spawnSync(binary, ['validate', '--config', COLLECTOR_CONFIG], { encoding: 'utf8', env: { ...process.env, XDP_DECAP_INTERFACE: '' } });
-    assert.notEqual(unset.status, 0);
-    assert.match(unset.stderr.split('\n')[0]!, /^Error: receivers::xdp_decap: interfaces\[0\]\.name: empty interface name: give the capture interface/);
+    /** Each case: an overlay (or environment) for examples/otelcol/config.yaml, and the same value as a daemon config. */
+    const cases: { what: string; overlay?: string; env?: NodeJS.ProcessEnv; daemon: unknown; key: string; written?: string; hint?: string }[] = [
+      {
+        what: 'a collection interval of 1000h',
+        env: { XDP_DECAP_COLLECTION_INTERVAL: '1000h' },
+        daemon: { metrics: { exportIntervalSeconds: 3600000 } },
+        key: 'collection_interval',
+        written: '1000h (3600000 seconds): ',
+      },
+      { what: 'a fractional port (not truncated to 4789)', overlay: 'vxlan_ports: [4789.9]', daemon: { vxlanPorts: [4789.9] }, key: 'vxlan_ports[0]' },
+      {
+        what: '2^53 + 1 VNI series',
+        overlay: 'metrics: { max_vni_series: 9007199254740993 }',
+        // JavaScript reads 9007199254740993 as 2^53; any whole number past the limit gets the same message.
+        daemon: { metrics: { maxVniSeries: 2 ** 53 } },
+        key: 'metrics.max_vni_series',
+      },
+      { what: 'no interfaces', overlay: 'interfaces: []', daemon: { interfaces: [] }, key: 'interfaces' },
+      {
+        what: 'a mode',
+        overlay: 'interfaces: [{ name: cap0, mode: turbo }]',
+        daemon: { interfaces: [{ name: 'cap0', mode: 'turbo' }] },
+        key: 'interfaces[0].mode',
+      },
+      {
+        what: 'the example without its interface',
+        env: { XDP_DECAP_INTERFACE: '' },
+        daemon: { interfaces: [{ name: null }] },
+        key: 'interfaces[0].name',
+        hint: '; the value is empty (if it comes from ${env:NAME}, that variable is unset or empty)',
+      },
+    ];
+    for (const c of cases) {
+      const daemon = { interfaces: [{ name: 'cap0' }], ...(c.daemon as object) };
+      const messages = [...new Set(daemonSays(daemon).map((i) => i.message))];
+      assert.equal(messages.length, 1, `${c.what}: the daemon finds one problem: ${messages}`);
+      const configs = ['--config', COLLECTOR_CONFIG];
+      if (c.overlay) {
+        const file = join(dir, 'bad.yaml');
+        writeFileSync(file, `receivers:\n  xdp_decap:\n    ${c.overlay}\n`);
+        configs.push('--config', file);
+      }
+      const r = spawnSync(binary, ['validate', ...configs], { encoding: 'utf8', env: { ...process.env, ...env(), ...c.env } });
+      assert.notEqual(r.status, 0, c.what);
+      assert.equal(r.stderr.split('\n')[0], `Error: receivers::xdp_decap: ${c.key}: ${c.written ?? ''}${messages[0]}${c.hint ?? ''}`, c.what);
+    }
     assert.doesNotMatch(inNs(bed.cap, 'ip', ['-d', 'link', 'show', bed.capIf]), /xdp/, 'nothing attached');
     const ok = spawnSync(binary, ['validate', '--config', COLLECTOR_CONFIG], { encoding: 'utf8', env: { ...process.env, ...env() } });
     assert.equal(ok.status, 0, ok.stderr);
@@ -278,6 +326,7 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
         /error\s.*another XDP program is attached: id \d+ "xdp_pass" \(generic mode\); not taking over.*"interface": "cap0"/,
         'an error line naming the interface and the other program',
       );
+      assert.doesNotMatch(collector.output(), RECEIVER_STACK_FRAME, 'the error line carries no Go stack trace');
       assert.match(inNs(bed.cap, 'ip', ['-d', 'link', 'show', bed.capIf]), /name xdp_pass/, 'the other program is untouched');
       // Still serving: the Prometheus exporter answers, NetFlow's pipeline is up, the daemon was not restarted in a loop.
       await new Promise((r) => setTimeout(r, 2500));
@@ -304,7 +353,8 @@ describe('the xdp_decap receiver in a real collector (examples/otelcol/config.ya
       collector.output(),
       /error\s.*xdp-decap run: loading the decap program: EPERM \(operation not permitted\): this process has none of CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON, and loading an XDP program needs all three: run it as root \(sudo\) or grant them/,
     );
-    assert.match(collector.output(), /xdp-decap daemon cannot run with this config or on this host; not restarting/);
+    assert.match(collector.output(), /error\s.*xdp-decap daemon cannot run with this config or on this host; not restarting/);
+    assert.doesNotMatch(collector.output(), RECEIVER_STACK_FRAME, 'the error lines keep their level and carry no Go stack trace');
     await new Promise((r) => setTimeout(r, 2500));
     assert.equal(pidsOf(collector.output()).length, 1, 'started once, not restarted in a loop');
     assert.ok(collector.pid && alive(collector.pid), 'the collector runs on');
