@@ -4,7 +4,7 @@
 #   TypeScript  biome (lint + format, biome.jsonc), knip (unused files, exports, dependencies; knip.json),
 #               dependency-cruiser (layers point one way, no import circles; .dependency-cruiser.cjs)
 #   C (bpf/)    clang-format (bpf/.clang-format)
-#   Go          gofmt, go vet, staticcheck (collector/xdpdecapreceiver)
+#   Go          gofmt, go vet, staticcheck, mdatagen's generated files up to date (collector/xdpdecapreceiver)
 # Every tool comes from the project's own installs: npm devDependencies, apt (clang-format), the Go module proxy
 # (staticcheck, cached under ${XDP_DECAP_CACHE:-/var/cache/xdp-decap}/tools).
 set -euo pipefail
@@ -58,6 +58,7 @@ go_checks() {
   (cd collector/xdpdecapreceiver && GOFLAGS=-buildvcs=false go vet ./... && GOFLAGS=-buildvcs=false "$STATICCHECK" ./...)
 }
 run "go vet + staticcheck" go_checks
+run "mdatagen output up to date" bash collector/xdpdecapreceiver/check-generated.sh
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "lint: failed: ${failed[*]}" >&2

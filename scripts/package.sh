@@ -228,11 +228,9 @@ if [ ! -x "$COLLECTOR" ] || ! grep -qaF "$INSTALLED_SCRIPT" "$COLLECTOR"; then
   exit 2
 fi
 SRC2=packaging/otelcol-xdp-decap
-# The shipped config must be one this Collector accepts (the placeholder interface included).
-if ! err=$("$COLLECTOR" validate --config "$SRC2/config.yaml" 2>&1); then
-  echo "package: $SRC2/config.yaml is not valid for this Collector: $(echo "$err" | head -n1)" >&2
-  exit 2
-fi
+# The shipped config is not validated here: this Collector validates through the daemon it runs, at its installed
+# path (/usr/lib/xdp-decap), which a build host does not have. test/package/deb.test.ts validates it installed:
+# refused until an interface is given, accepted with one.
 ROOT2=$STAGE2/root
 DOC2=$ROOT2/usr/share/doc/otelcol-xdp-decap
 mkdir -p "$ROOT2/DEBIAN" "$ROOT2/usr/bin" "$ROOT2/etc/otelcol-xdp-decap" "$ROOT2/lib/systemd/system" "$DOC2/examples" \

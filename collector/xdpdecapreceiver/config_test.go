@@ -149,7 +149,7 @@ func TestValidateRefusesWhatTheDaemonRefusesNamingTheReceiverKey(t *testing.T) {
 		{"2^53 + 1", m("metrics", m("max_vni_series", int64(9007199254740993))), "metrics.max_vni_series: expected a whole number from 1 to 1048576 ..."},
 		{"no interfaces", m("interfaces", []any{}), "interfaces: nothing to attach: ..."},
 		{"a mode", m("interfaces", []any{map[string]any{"name": "cap0", "mode": "turbo"}}), "interfaces[0].mode: ..."},
-		{"a port in two lists", m("geneve_ports", []any{4789}), "geneve_ports: port 4789 is in both ..."},
+		{"a port in two lists", m("geneve_ports", []any{4789}), "geneve_ports: port 4789 is also a VXLAN port; a port carries one tunnel type"},
 		{"an empty name", m("interfaces", []any{m("name", nil)}), "interfaces[0].name: Invalid input: expected string, received null; the value is empty (if it comes from ${env:NAME}, that variable is unset or empty)"},
 		{"a mistyped key", m("vxlan_port", []any{4789}), "vxlan_port: unknown key; did you mean 'vxlan_ports'?"},
 		{"a mistyped nested key", m("maps", m("vni_capacty", 1)), "maps.vni_capacty: unknown key; did you mean 'vni_capacity'?"},

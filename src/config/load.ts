@@ -33,9 +33,13 @@ function hintFor(key: string, known: string[]): Pick<ConfigIssue, 'didYouMean' |
   return { knownKeys: known };
 }
 
-/** zod issues as ConfigIssues: one per problem, an unknown key with its hint. */
+/** zod issues as ConfigIssues: one per problem (a value that breaks two checks of one message is said once), an unknown key with its hint. */
 function describeIssues(error: z.ZodError): ConfigIssue[] {
+  const seen = new Set<string>();
   return error.issues.flatMap((issue): ConfigIssue[] => {
+    const once = JSON.stringify([issue.path, issue.message]);
+    if (seen.has(once)) return [];
+    seen.add(once);
     const path = issue.path.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number');
     if (issue.code === 'unrecognized_keys') {
       const known = KNOWN_KEYS[path.filter((p) => typeof p === 'string').join('.')] ?? [];
@@ -58,7 +62,7 @@ export function parseConfig(input: unknown, source: string): DecapConfig {
  */
 export function runIssues(config: DecapConfig): ConfigIssue[] {
   if (config.interfaces.length > 0) return [];
-  return [{ path: ['interfaces'], message: 'nothing to attach: list the capture interfaces, e.g. interfaces: [{ name: ens1f0 }] (or give --interface NAME)' }];
+  return [{ path: ['interfaces'], message: 'nothing to attach: list the capture interfaces, e.g. interfaces: [{ name: ens1f0 }]' }];
 }
 
 /** A config `run` can run: valid and with something to attach (runIssues), else a ConfigError. */

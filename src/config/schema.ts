@@ -111,7 +111,7 @@ const interfaceName = z
   .string()
   .min(1, 'empty interface name')
   .max(15, 'Linux interface names have at most 15 characters')
-  .regex(/^[^/\s:]+$/, "Linux interface names have no '/', ':' or white space")
+  .regex(/^[^/\s:\0]+$/, "Linux interface names have no '/', ':', white space or NUL byte")
   .refine((n) => n !== '.' && n !== '..', { message: 'not a valid interface name' });
 
 export const interfaceSchema = z.strictObject({
@@ -173,13 +173,14 @@ export const configObjectSchema = z.strictObject({
 });
 
 export const configSchema = configObjectSchema.superRefine((cfg, ctx) => {
-  const portOwner = new Map<number, UdpPortsKey>();
+  const portOwner = new Map<number, string>();
   for (const t of UDP_TUNNELS) {
     const key = t.carrier.configKey;
     for (const p of cfg[key]) {
       const other = portOwner.get(p);
-      if (other) ctx.addIssue({ code: 'custom', path: [key], message: `port ${p} is in both ${other} and ${key}; a port carries one tunnel type` });
-      else portOwner.set(p, key);
+      // Named by tunnel type, not by key: the message reads the same under the receiver's snake_case keys.
+      if (other) ctx.addIssue({ code: 'custom', path: [key], message: `port ${p} is also a ${other} port; a port carries one tunnel type` });
+      else portOwner.set(p, t.title);
     }
   }
   const seen = new Set<string>();

@@ -83,15 +83,22 @@ export function replaceMetricsBlock(text: string): string {
 /** The line in the receiver's metadata.yaml below which its attributes and metrics are generated. */
 const RECEIVER_METADATA_MARKER = '# Below: generated from plugin.json by `node scripts/gen-metrics-doc.ts --write` (mdatagen layout); do not edit.';
 
-/** plugin.json's attributes and metrics in mdatagen's metadata.yaml layout (what the receiver forwards). */
+const byName = <T>(entries: [string, T][]): Record<string, T> => Object.fromEntries(entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+
+/**
+ * plugin.json's attributes and metrics as mdatagen reads them (what the receiver forwards; mdatagen makes the
+ * receiver's documentation.md from them): keys sorted, each metric with its stability, and otel.metric.overflow
+ * on the metrics whose overflow series carry it.
+ */
 function renderReceiverMetadataSection(): string {
-  const attributes = Object.fromEntries(
+  const attributes = byName(
     ATTRIBUTE_DEFINITIONS.map((a) => [
       a.name,
       { description: a.description, type: a.type === 'boolean' ? 'bool' : a.type, ...(a.enum ? { enum: [...a.enum] } : {}) },
     ]),
   );
-  const metrics = Object.fromEntries(
+  const overflow = Object.keys(manifest.cardinality.overflowSeries.attributes);
+  const metrics = byName(
     METRIC_DEFINITIONS.map((m) => [
       m.name,
       {
@@ -101,7 +108,8 @@ function renderReceiverMetadataSection(): string {
         ...(m.kind === 'sum'
           ? { sum: { value_type: m.valueType, monotonic: m.monotonic, aggregation_temporality: m.temporality } }
           : { gauge: { value_type: m.valueType } }),
-        attributes: [...m.attributes],
+        attributes: [...m.attributes, ...((manifest.cardinality.appliesTo as readonly string[]).includes(m.name) ? overflow : [])],
+        stability: { level: 'alpha' },
       },
     ]),
   );
@@ -113,45 +121,4 @@ export function replaceReceiverMetadata(text: string): string {
   const at = text.indexOf(RECEIVER_METADATA_MARKER);
   if (at < 0) throw new Error("the generated-section marker is missing from the receiver's metadata.yaml");
   return text.slice(0, at) + renderReceiverMetadataSection();
-}
-
-/** collector/xdpdecapreceiver/documentation.md, as mdatagen lays it out. */
-export function renderReceiverDocumentation(): string {
-  const sections = METRIC_DEFINITIONS.map((m) => {
-    const attrs = ATTRIBUTE_DEFINITIONS.filter((a) => m.attributes.includes(a.name));
-    return [
-      `### ${m.name}`,
-      '',
-      m.description,
-      '',
-      m.kind === 'sum' ? '| Unit | Metric Type | Value Type | Aggregation Temporality | Monotonic |' : '| Unit | Metric Type | Value Type |',
-      m.kind === 'sum' ? '| ---- | ----------- | ---------- | ----------------------- | --------- |' : '| ---- | ----------- | ---------- |',
-      m.kind === 'sum'
-        ? `| ${m.unit} | Sum | ${m.valueType === 'int' ? 'Int' : 'Double'} | ${m.temporality === 'cumulative' ? 'Cumulative' : 'Delta'} | ${m.monotonic} |`
-        : `| ${m.unit} | Gauge | ${m.valueType === 'int' ? 'Int' : 'Double'} |`,
-      '',
-      '#### Attributes',
-      '',
-      '| Name | Description | Values |',
-      '| ---- | ----------- | ------ |',
-      ...attrs.map(
-        (a) =>
-          `| ${a.name} | ${a.description} | ${a.enum ? a.enum.map((v) => `Str: \`\`${v}\`\``).join(', ') : `Any ${a.type === 'int' ? 'Int' : a.type === 'boolean' ? 'Bool' : 'Str'}`} |`,
-      ),
-      '',
-    ].join('\n');
-  });
-  return [
-    '[comment]: <> (Code generated from plugin.json by node scripts/gen-metrics-doc.ts --write. DO NOT EDIT.)',
-    '',
-    '# xdp_decap',
-    '',
-    'The metrics the supervised xdp-decap daemon produces and this receiver forwards unchanged. Series beyond',
-    `\`${manifest.cardinality.limitSetting}\` (receiver key \`metrics.max_vni_series\`) are summed into one overflow series per`,
-    'interface and tunnel type, marked `otel.metric.overflow=true`.',
-    '',
-    '## Default Metrics',
-    '',
-    ...sections,
-  ].join('\n');
 }

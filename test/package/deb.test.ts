@@ -327,16 +327,24 @@ describe('the xdp-decap and otelcol-xdp-decap Debian packages in a clean Debian 
     );
   });
 
-  test('otelcol-xdp-decap validate: the installed config passes; a bad receiver setting is refused with one line naming the key', (t) => {
+  test('otelcol-xdp-decap validate: the installed config is refused until an interface is given, then passes; a bad receiver setting is refused with one line naming the key', (t) => {
     if (!requireRoot(t, 'the package test')) return;
     const t0 = Date.now();
-    const ok = root!.run('otelcol-xdp-decap', ['validate', '--config', '/etc/otelcol-xdp-decap/config.yaml']);
+    const unset = root!.run('otelcol-xdp-decap', ['validate', '--config', '/etc/otelcol-xdp-decap/config.yaml']);
+    assert.notEqual(unset.status, 0, 'no interface yet: refused');
+    assert.match(unset.stderr.split('\n')[0]!, /^Error: receivers::xdp_decap: interfaces\[0\]\.name: .*that variable is unset or empty/, unset.stderr);
+    const ok = root!.run('env', ['XDP_DECAP_INTERFACE=cap0', 'otelcol-xdp-decap', 'validate', '--config', '/etc/otelcol-xdp-decap/config.yaml']);
     assert.equal(ok.status, 0, ok.stderr);
     writeFileSync(root!.path('tmp/bad-receiver.yaml'), 'receivers:\n  xdp_decap:\n    interfaces: [{ name: cap0, mode: turbo }]\n');
     const bad = root!.run('otelcol-xdp-decap', ['validate', '--config', '/etc/otelcol-xdp-decap/config.yaml', '--config', '/tmp/bad-receiver.yaml']);
     assert.notEqual(bad.status, 0);
-    assert.equal(bad.stderr.split('\n')[0], 'Error: receivers::xdp_decap: interfaces[0].mode: "turbo": expected one of generic, native, auto', bad.stderr);
-    timings.push(`otelcol-xdp-decap validate x2 ${seconds(t0)} s`);
+    // The installed daemon's validator answers (/usr/lib/xdp-decap), under the receiver's key.
+    assert.equal(
+      bad.stderr.split('\n')[0],
+      'Error: receivers::xdp_decap: interfaces[0].mode: Invalid option: expected one of "generic"|"native"|"auto"',
+      bad.stderr,
+    );
+    timings.push(`otelcol-xdp-decap validate x3 ${seconds(t0)} s`);
     // The daemon's path is the package's, fixed in the binary: nothing points back at the build's checkout.
     const binary = readFileSync(root!.path('usr/bin/otelcol-xdp-decap'));
     assert.ok(binary.includes('/usr/lib/xdp-decap/node/bin/node') && binary.includes('/usr/lib/xdp-decap/dist/src/cli.js'), 'the installed daemon paths');

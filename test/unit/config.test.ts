@@ -61,7 +61,7 @@ const BAD: Array<[string, unknown, RegExp]> = [
   ['port not a whole number', { vxlanPorts: [4789.9] }, /vxlanPorts\[0\]: expected a whole number from 1 to 65535$/],
   ['empty port list', { vxlanPorts: [] }, /vxlanPorts: at least one VXLAN port/],
   ['duplicate port', { vxlanPorts: [4789, 4789] }, /vxlanPorts: a port is listed twice/],
-  ['port in both lists', { vxlanPorts: [4789], genevePorts: [4789] }, /genevePorts: port 4789 is in both vxlanPorts and genevePorts/],
+  ['port in both lists', { vxlanPorts: [4789], genevePorts: [4789] }, /genevePorts: port 4789 is also a VXLAN port; a port carries one tunnel type/],
   ['not a prefix', { decapPrefixes: ['10.0.0.0/33'] }, /decapPrefixes\[0\]: "10\.0\.0\.0\/33" is not an IPv4 or IPv6 prefix/],
   ['host bits set', { excludePrefixes: ['192.0.2.1/24'] }, /excludePrefixes\[0\]: 192\.0\.2\.1\/24 has host bits set; did you mean 192\.0\.2\.0\/24\?/],
   ['interface name too long', { interfaces: [{ name: 'a-very-long-interface0' }] }, /interfaces\[0\]\.name: Linux interface names have at most 15 characters/],
