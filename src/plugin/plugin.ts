@@ -8,7 +8,7 @@ import { programIdOfFd } from '../ffi/xdp.ts';
 import { registerDecapMetrics } from '../metrics/decap-metrics.ts';
 import { InterfaceSeriesLedger } from '../metrics/interface-series.ts';
 import { createMeterPipeline, redactUrl } from '../metrics/meter-pipeline.ts';
-import { resolveMetricsSettings } from '../metrics/otel-settings.ts';
+import { type ResolvedMetricsSettings, resolveMetricsSettings } from '../metrics/otel-settings.ts';
 import { metricsFdFromEnv } from '../metrics/pipe-exporter.ts';
 import { DecapProgram } from '../program/decap-program.ts';
 import { FlowExpiry } from '../program/flow-expiry.ts';
@@ -83,10 +83,7 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           ledger.claim(ifindex, name, () => loaded.readCounters()),
         );
         attacher.setInterfaces(config.interfaces);
-        const held = attacher
-          .status()
-          .flatMap((s) => (s.status.state === 'refused' && s.status.heldByDecap ? [`interface ${s.name}: ${s.status.reason}`] : []));
-        if (held.length > 0) throw new InterfaceHeldError(held.join('; '));
+        refuseInterfacesHeldByDecap(attacher);
         if (!options.meterProvider) pipeline = createMeterPipeline(settings, (line) => logger.warn(line));
         const provider = options.meterProvider ?? pipeline!.meterProvider;
         metrics = registerDecapMetrics({
@@ -95,28 +92,9 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
           maxVniSeries: settings.maxVniSeries,
           interfaceName: (seriesId) => ledger.nameOf(seriesId),
         });
-        poll = setInterval(() => {
-          try {
-            attacher?.poll();
-          } catch (err) {
-            logger.error(`interface check failed: ${err instanceof Error ? err.message : String(err)}`);
-          }
-        }, options.interfacePollMillis ?? 1000);
-        poll.unref();
-        expiry = new FlowExpiry(
-          program,
-          () => ({ enabled: config.trackFlows, idleNs: idleNs() }),
-          (pass) => {
-            if (pass.expired > 0) logger.debug(`flow expiry: ${pass.expired} idle flows deleted, ${pass.kept} kept`);
-          },
-          (err) => logger.error(`flow expiry failed: ${err instanceof Error ? err.message : String(err)}`),
-        );
-        expiry.start();
-        if (!options.meterProvider) {
-          const every = `every ${settings.exportIntervalMillis / 1000}s`;
-          if (metricsFdFromEnv(process.env) !== undefined) logger.info(`exporting OTLP metrics to the Collector receiver's pipe ${every}`);
-          else logger.info(`exporting OTLP metrics to ${redactUrl(settings.endpoint)} ${every} (${settings.encoding})`);
-        }
+        poll = pollInterfaces(attacher, logger, options.interfacePollMillis ?? 1000);
+        expiry = startFlowExpiry(program, () => ({ enabled: config.trackFlows, idleNs: idleNs() }), logger);
+        if (!options.meterProvider) logExportTarget(settings, logger);
       } catch (err) {
         expiry?.stop();
         attacher?.detachAll();
@@ -167,4 +145,44 @@ export function createPlugin(initialConfig: DecapConfig, options: PluginOptions 
       program = undefined;
     },
   };
+}
+
+/** A start that finds xdp-decap's own program on an interface (another run of it) stops, in one line. */
+function refuseInterfacesHeldByDecap(attacher: InterfaceAttacher): void {
+  const held = attacher.status().flatMap((s) => (s.status.state === 'refused' && s.status.heldByDecap ? [`interface ${s.name}: ${s.status.reason}`] : []));
+  if (held.length > 0) throw new InterfaceHeldError(held.join('; '));
+}
+
+/** Checks the interfaces every `millis` (gone, back with another ifindex, taken): never throws, logs why it could not. */
+function pollInterfaces(attacher: InterfaceAttacher, logger: Logger, millis: number): NodeJS.Timeout {
+  const poll = setInterval(() => {
+    try {
+      attacher.poll();
+    } catch (err) {
+      logger.error(`interface check failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }, millis);
+  poll.unref();
+  return poll;
+}
+
+/** Idle flows deleted on their own timer (never by a metrics collection), what each pass did at debug level. */
+function startFlowExpiry(program: DecapProgram, settings: () => { enabled: boolean; idleNs: bigint }, logger: Logger): FlowExpiry {
+  const expiry = new FlowExpiry(
+    program,
+    settings,
+    (pass) => {
+      if (pass.expired > 0) logger.debug(`flow expiry: ${pass.expired} idle flows deleted, ${pass.kept} kept`);
+    },
+    (err) => logger.error(`flow expiry failed: ${err instanceof Error ? err.message : String(err)}`),
+  );
+  expiry.start();
+  return expiry;
+}
+
+/** Where the plugin's own pipeline sends the metrics, and how often. */
+function logExportTarget(settings: ResolvedMetricsSettings, logger: Logger): void {
+  const every = `every ${settings.exportIntervalMillis / 1000}s`;
+  if (metricsFdFromEnv(process.env) !== undefined) logger.info(`exporting OTLP metrics to the Collector receiver's pipe ${every}`);
+  else logger.info(`exporting OTLP metrics to ${redactUrl(settings.endpoint)} ${every} (${settings.encoding})`);
 }

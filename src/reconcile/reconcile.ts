@@ -82,6 +82,36 @@ const summary = (f: FlowSummary): FlowSummary => ({
   bytes: f.bytes,
 });
 
+/** A VNI's row before any flow is added to it. */
+function emptyComparison(f: DecapFlow): VniComparison {
+  return {
+    interfaceName: f.interfaceName,
+    tunnelType: f.tunnelType,
+    vni: f.vni,
+    decapFlows: 0,
+    decapPackets: 0,
+    decapFrameBytes: 0,
+    decapL3Bytes: 0,
+    netflowRecords: 0,
+    netflowPackets: 0,
+    netflowBytes: 0,
+    packetDiff: 0,
+    packetDiffPct: null,
+    byteDiff: 0,
+    byteDiffPct: null,
+    outsideTolerance: false,
+  };
+}
+
+/** A row's differences (NetFlow minus decap, relative to decap) and whether they are within the tolerance. */
+function settleDifferences(r: VniComparison, tolerancePct: number): void {
+  r.packetDiff = r.netflowPackets - r.decapPackets;
+  r.packetDiffPct = pct(r.packetDiff, r.decapPackets);
+  r.byteDiff = r.netflowBytes - r.decapL3Bytes;
+  r.byteDiffPct = pct(r.byteDiff, r.decapL3Bytes);
+  r.outsideTolerance = Math.abs(r.packetDiffPct ?? 0) > tolerancePct || Math.abs(r.byteDiffPct ?? 0) > tolerancePct;
+}
+
 export function reconcile(decap: readonly DecapFlow[], netflow: readonly NetflowRecord[], tolerancePct: number): ReconcileReport {
   // 5-tuple -> the decap flows with it (one per interface/VNI that saw it).
   const byKey = new Map<string, DecapFlow[]>();
@@ -97,23 +127,7 @@ export function reconcile(decap: readonly DecapFlow[], netflow: readonly Netflow
     const id = vniId(f);
     let r = rows.get(id);
     if (!r) {
-      r = {
-        interfaceName: f.interfaceName,
-        tunnelType: f.tunnelType,
-        vni: f.vni,
-        decapFlows: 0,
-        decapPackets: 0,
-        decapFrameBytes: 0,
-        decapL3Bytes: 0,
-        netflowRecords: 0,
-        netflowPackets: 0,
-        netflowBytes: 0,
-        packetDiff: 0,
-        packetDiffPct: null,
-        byteDiff: 0,
-        byteDiffPct: null,
-        outsideTolerance: false,
-      };
+      r = emptyComparison(f);
       rows.set(id, r);
     }
     return r;
@@ -165,13 +179,7 @@ export function reconcile(decap: readonly DecapFlow[], netflow: readonly Netflow
       });
   }
 
-  for (const r of rows.values()) {
-    r.packetDiff = r.netflowPackets - r.decapPackets;
-    r.packetDiffPct = pct(r.packetDiff, r.decapPackets);
-    r.byteDiff = r.netflowBytes - r.decapL3Bytes;
-    r.byteDiffPct = pct(r.byteDiff, r.decapL3Bytes);
-    r.outsideTolerance = Math.abs(r.packetDiffPct ?? 0) > tolerancePct || Math.abs(r.byteDiffPct ?? 0) > tolerancePct;
-  }
+  for (const r of rows.values()) settleDifferences(r, tolerancePct);
   report.vnis = [...rows.values()].sort((a, b) => a.interfaceName.localeCompare(b.interfaceName) || a.tunnelType.localeCompare(b.tunnelType) || a.vni - b.vni);
   const bySize = (a: FlowSummary, b: FlowSummary) => b.bytes - a.bytes;
   report.netflowOnly.sort(bySize);
