@@ -2,36 +2,25 @@
 // The xdp-decap command line: pick the subcommand, run it, turn errors into one line and an exit code.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CommandSpec } from './commands/command.ts';
-import { DEMO, demoCommand } from './commands/demo.ts';
-import { DETACH, detachCommand } from './commands/detach.ts';
-import { RECONCILE, reconcileCommand } from './commands/reconcile.ts';
-import { REPLAY, replayCommand } from './commands/replay.ts';
-import { RUN, runCommand } from './commands/run.ts';
-import { SCHEMA, schemaCommand } from './commands/schema.ts';
-import { STATUS, statusCommand } from './commands/status.ts';
+import type { Command } from './commands/command.ts';
+import { demoCommand } from './commands/demo.ts';
+import { detachCommand } from './commands/detach.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
+import { replayCommand } from './commands/replay.ts';
+import { runCommand } from './commands/run.ts';
+import { schemaCommand } from './commands/schema.ts';
+import { statusCommand } from './commands/status.ts';
 import { EXIT, UsageError } from './commands/usage.ts';
-import { VALIDATE, validateCommand } from './commands/validate.ts';
-import { VERSION, versionCommand } from './commands/version.ts';
+import { validateCommand } from './commands/validate.ts';
+import { versionCommand } from './commands/version.ts';
 import { ConfigError } from './config/load.ts';
 import { missingLoadCapabilities, permissionHint } from './ffi/capabilities.ts';
 import { BpfError, NativeLibraryError } from './ffi/errors.ts';
 import { DecapLoadError, KernelTooOldError } from './program/decap-builds.ts';
 import { CaptureError } from './replay/pcap.ts';
 
-type Command = (argv: string[]) => Promise<number>;
-
-/** Every command, in the order `xdp-decap --help` lists them, each with the declaration its help comes from. */
-const COMMANDS: ReadonlyArray<{ spec: CommandSpec; run: Command }> = [
-  { spec: DEMO, run: demoCommand },
-  { spec: RUN, run: runCommand },
-  { spec: VALIDATE, run: validateCommand },
-  { spec: STATUS, run: statusCommand },
-  { spec: DETACH, run: detachCommand },
-  { spec: REPLAY, run: replayCommand },
-  { spec: RECONCILE, run: reconcileCommand },
-  { spec: SCHEMA, run: schemaCommand },
-];
+/** Every command, in the order `xdp-decap --help` lists them; each carries the declaration its help comes from. */
+const COMMANDS: readonly Command[] = [demoCommand, runCommand, validateCommand, statusCommand, detachCommand, replayCommand, reconcileCommand, schemaCommand];
 
 export const HELP = `Usage: xdp-decap <command> [options]
 
@@ -39,7 +28,7 @@ XDP decapsulation of VXLAN, Geneve, VXLAN-GPE, GRE and ERSPAN for traffic-analys
 
 Commands:
 ${COMMANDS.map((c) => `  ${c.spec.name.padEnd(10)}${c.spec.summary}`).join('\n')}
-  ${'--version'.padEnd(10)}${VERSION.summary}
+  ${'--version'.padEnd(10)}${versionCommand.spec.summary}
 
 Run \`xdp-decap <command> --help\` for a command's options.`;
 
@@ -50,14 +39,14 @@ export async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return name ? EXIT.ok : EXIT.usage;
   }
-  if (name === '--version' || name === '-V') return versionCommand(rest);
+  if (name === '--version' || name === '-V') return versionCommand.main(rest);
   const command = COMMANDS.find((c) => c.spec.name === name);
   if (!command) {
     console.error(`xdp-decap: unknown command '${name}'; commands: ${COMMANDS.map((c) => c.spec.name).join(', ')}`);
     return EXIT.usage;
   }
   try {
-    return await command.run(rest);
+    return await command.main(rest);
   } catch (err) {
     return reportError(name, err);
   }

@@ -1,6 +1,6 @@
 // A CLI command declared once: its options feed both node:util's parseArgs and the generated --help text.
 import { parseArgs } from 'node:util';
-import { UsageError } from './usage.ts';
+import { EXIT, UsageError } from './usage.ts';
 
 /** One option: how it parses, how it is checked, and the line of help that says so. */
 export interface OptionSpec {
@@ -50,7 +50,7 @@ type ValueOf<S extends OptionSpec> = S['type'] extends 'boolean'
       ? number
       : string;
 /** Parsed values: booleans and lists always there, the others when given or defaulted. */
-export type OptionValues<O extends Record<string, OptionSpec>> = {
+type OptionValues<O extends Record<string, OptionSpec>> = {
   [K in keyof O]: O[K]['type'] extends 'boolean'
     ? boolean
     : O[K]['multiple'] extends true
@@ -105,7 +105,7 @@ export function helpText(spec: CommandSpec): string {
 }
 
 /** Parses argv by the declaration: unknown flags, bad choices and numbers are UsageErrors naming the option. */
-export function parseCommand<O extends Record<string, OptionSpec>>(
+function parseCommand<O extends Record<string, OptionSpec>>(
   spec: CommandSpec<O>,
   argv: string[],
 ): { help: boolean; values: OptionValues<O>; positionals: string[] } {
@@ -164,4 +164,31 @@ function checkValue(name: string, o: OptionSpec, text: string): string | number 
   const why = o.check?.(text);
   if (why) throw new UsageError(`--${name} ${text}: ${why}`);
   return text;
+}
+
+/** What a command's body gets: its options parsed and checked by its declaration, and its positionals. */
+export interface ParsedCommand<O extends Record<string, OptionSpec>> {
+  values: OptionValues<O>;
+  positionals: string[];
+}
+
+/** A command as the CLI runs it: its declaration, and `main` (argv in, exit code out; --help handled here, once). */
+export interface Command {
+  spec: CommandSpec;
+  main(argv: string[]): Promise<number>;
+}
+
+/** Binds a declaration to its body: `--help` prints the generated help, anything else is parsed, then run. */
+export function command<O extends Record<string, OptionSpec>>(spec: CommandSpec<O>, run: (parsed: ParsedCommand<O>) => Promise<number>): Command {
+  return {
+    spec,
+    async main(argv) {
+      const { help, values, positionals } = parseCommand(spec, argv);
+      if (help) {
+        console.log(helpText(spec));
+        return EXIT.ok;
+      }
+      return run({ values, positionals });
+    },
+  };
 }

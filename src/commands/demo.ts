@@ -3,10 +3,10 @@ import { buildDemoCollector } from '../demo/collector.ts';
 import { demoPreflight, runDemo } from '../demo/demo.ts';
 import { DemoInterrupted } from '../demo/steps.ts';
 import { formatDemoSummary } from '../demo/summary.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-export const DEMO = defineCommand({
+const DEMO = defineCommand({
   name: 'demo',
   summary: 'a one-minute demo on a throwaway testbed: tap before/after, metrics, sent vs counted',
   description: `Shows what xdp-decap does in about a minute, on a throwaway testbed it builds and removes itself:
@@ -39,12 +39,7 @@ summary checks that every VNI counted exactly what was sent. Needs root.`,
   examples: ['xdp-decap demo', 'xdp-decap demo --duration 5 --vnis 2 --json'],
 });
 
-export async function demoCommand(argv: string[]): Promise<number> {
-  const { help, values } = parseCommand(DEMO, argv);
-  if (help) {
-    console.log(helpText(DEMO));
-    return EXIT.ok;
-  }
+export const demoCommand = command(DEMO, async ({ values }) => {
   const duration = values.duration;
   const vnis = values.vnis;
   if (values.collector && values.otlp !== undefined) throw new UsageError('--collector and --otlp: choose one (with --collector the Collector exports)');
@@ -84,4 +79,4 @@ export async function demoCommand(argv: string[]): Promise<number> {
   }
   console.log(values.json ? JSON.stringify(summary) : formatDemoSummary(summary));
   return summary.ok ? EXIT.ok : EXIT.findings;
-}
+});

@@ -5,13 +5,13 @@ import { PROGRAM_NAME } from '../decode/layout.ts';
 import { BpfError } from '../ffi/errors.ts';
 import { detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp } from '../ffi/xdp.ts';
 import { unreadableProgramsReason } from '../status/read-status.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Where links pinned by xdp-decap (or by hand for it) are expected. */
 const PIN_DIR = '/sys/fs/bpf/xdp-decap';
 
-export const DETACH = defineCommand({
+const DETACH = defineCommand({
   name: 'detach',
   summary: 'remove an xdp-decap program left attached on an interface',
   description: `Removes the xdp-decap program from an interface when it was left attached (a pinned link, an older
@@ -51,13 +51,8 @@ function detachInterface(name: string): string {
   return `interface ${name}: detached xdp-decap program ${current.progId} (${how})${pins.length ? `, removed pins ${pins.join(', ')}` : ''}`;
 }
 
-export async function detachCommand(argv: string[]): Promise<number> {
-  const { help, values } = parseCommand(DETACH, argv);
-  if (help) {
-    console.log(helpText(DETACH));
-    return EXIT.ok;
-  }
+export const detachCommand = command(DETACH, async ({ values }) => {
   if (values.interface.length === 0) throw new UsageError('detach needs --interface NAME; see xdp-decap detach --help');
   for (const name of values.interface) console.log(detachInterface(name));
   return EXIT.ok;
-}
+});

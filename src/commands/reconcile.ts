@@ -4,13 +4,13 @@ import { NetflowInputError, readNfcapdStore } from '../reconcile/nfdump.ts';
 import { type DecapFlow, type ReconcileReport, reconcile } from '../reconcile/reconcile.ts';
 import { formatTable } from '../replay/summary-table.ts';
 import { listInterfaces, missingInterfaces, readProgramFlows, readXdpAttachments } from '../status/read-status.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Default tolerance, in percent: see the help text. */
 const DEFAULT_TOLERANCE_PCT = 2;
 
-export const RECONCILE = defineCommand({
+const RECONCILE = defineCommand({
   name: 'reconcile',
   summary: "compare a NetFlow exporter's flows (nfcapd store) with the decap counters, per VNI",
   description: `Validates a NetFlow/IPFIX exporter that taps the capture interfaces after XDP against xdp-decap's own
@@ -109,12 +109,7 @@ export function formatReconcile(report: ReconcileReport, top: number): string {
   return lines.join('\n');
 }
 
-export async function reconcileCommand(argv: string[]): Promise<number> {
-  const { help, values } = parseCommand(RECONCILE, argv);
-  if (help) {
-    console.log(helpText(RECONCILE));
-    return EXIT.ok;
-  }
+export const reconcileCommand = command(RECONCILE, async ({ values }) => {
   const tolerance = Number(values.tolerance);
   const top = values.top;
 
@@ -149,4 +144,4 @@ export async function reconcileCommand(argv: string[]): Promise<number> {
   const report = reconcile(decap, netflow, tolerance);
   console.log(values.json ? JSON.stringify(report, null, 2) : formatReconcile(report, top));
   return report.agrees ? EXIT.ok : EXIT.findings;
-}
+});

@@ -4,10 +4,10 @@ import { capacitiesFromConfig, dataplaneFromConfig } from '../config/dataplane.t
 import { DEFAULT_CONFIG, loadConfigFile } from '../config/load.ts';
 import { type ReplaySummary, replayCapture } from '../replay/replay.ts';
 import { formatReplaySummary } from '../replay/summary-table.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT } from './usage.ts';
 
-export const REPLAY = defineCommand({
+const REPLAY = defineCommand({
   name: 'replay',
   summary: 'run a capture through the real program offline (BPF_PROG_TEST_RUN)',
   description: `Runs every frame of a capture (pcap or pcapng, Ethernet) through the real XDP program with
@@ -32,12 +32,7 @@ Needs root, or CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON (the capabilities plugin.j
 /** The help text, for the tests and docs that quote it. */
 export const REPLAY_HELP = helpText(REPLAY);
 
-export async function replayCommand(argv: string[]): Promise<number> {
-  const { help, values, positionals } = parseCommand(REPLAY, argv);
-  if (help) {
-    console.log(REPLAY_HELP);
-    return EXIT.ok;
-  }
+export const replayCommand = command(REPLAY, async ({ values, positionals }) => {
   const input = positionals[0]!;
   const config = values.config ? await loadConfigFile(values.config) : DEFAULT_CONFIG;
 
@@ -70,4 +65,4 @@ export async function replayCommand(argv: string[]): Promise<number> {
   if (values.out === '-') console.error(report);
   else console.log(report);
   return EXIT.ok;
-}
+});

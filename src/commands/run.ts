@@ -9,10 +9,10 @@ import { diagLogger } from '../metrics/meter-pipeline.ts';
 import { InterfaceHeldError } from '../plugin/interface-attacher.ts';
 import { createStderrLogger } from '../plugin/logger.ts';
 import { createPlugin } from '../plugin/plugin.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-export const RUN = defineCommand({
+const RUN = defineCommand({
   name: 'run',
   summary: 'attach to capture interfaces and export per-VNI OTLP metrics (the main job)',
   description: `Loads the XDP decap program, attaches it to each interface (through a bpf_link: if this process dies,
@@ -51,12 +51,7 @@ async function buildConfig(configPath: string | undefined, interfaces: readonly 
   return checkRunnable(parseConfig(withFlags, '--interface/--mode'), '--interface/--mode');
 }
 
-export async function runCommand(argv: string[]): Promise<number> {
-  const { help, values } = parseCommand(RUN, argv);
-  if (help) {
-    console.log(helpText(RUN));
-    return EXIT.ok;
-  }
+export const runCommand = command(RUN, async ({ values }) => {
   if (!values.config && values.interface.length === 0) {
     throw new UsageError('nothing to attach: give --interface NAME or list interfaces in the config file (interfaces: [{name: ...}])');
   }
@@ -130,4 +125,4 @@ export async function runCommand(argv: string[]): Promise<number> {
     logger.error(`shutdown: ${String(err)}`);
     return 1;
   }
-}
+});

@@ -1,9 +1,9 @@
 // `xdp-decap schema`: prints the JSON Schema of the config file, for editors and CI validation.
 import { configJsonSchema } from '../config/load.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT } from './usage.ts';
 
-export const SCHEMA = defineCommand({
+const SCHEMA = defineCommand({
   name: 'schema',
   summary: 'print the JSON Schema of the config file',
   description: 'Prints the JSON Schema (draft 2020-12) of the xdp-decap config file (YAML or JSON), for editors and CI checks.',
@@ -11,11 +11,7 @@ export const SCHEMA = defineCommand({
   examples: ['xdp-decap schema > config.schema.json'],
 });
 
-export async function schemaCommand(argv: string[]): Promise<number> {
-  if (parseCommand(SCHEMA, argv).help) {
-    console.log(helpText(SCHEMA));
-    return EXIT.ok;
-  }
+export const schemaCommand = command(SCHEMA, async (_parsed) => {
   console.log(JSON.stringify(configJsonSchema(), null, 2));
   return EXIT.ok;
-}
+});

@@ -2,10 +2,10 @@
 
 import { formatTable } from '../replay/summary-table.ts';
 import { type DecapStatus, listInterfaces, missingInterfaces, readStatus } from '../status/read-status.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
-export const STATUS = defineCommand({
+const STATUS = defineCommand({
   name: 'status',
   summary: 'show what is attached where and the per-VNI and skip counters',
   description: `Shows, for each interface of this network namespace, the XDP program attached (mode, id, name), and
@@ -94,12 +94,7 @@ function statusJson(status: DecapStatus): object {
   };
 }
 
-export async function statusCommand(argv: string[]): Promise<number> {
-  const { help, values } = parseCommand(STATUS, argv);
-  if (help) {
-    console.log(helpText(STATUS));
-    return EXIT.ok;
-  }
+export const statusCommand = command(STATUS, async ({ values }) => {
   const missing = missingInterfaces(values.interface);
   if (missing.length > 0) {
     throw new UsageError(
@@ -111,4 +106,4 @@ export async function statusCommand(argv: string[]): Promise<number> {
   // What is known is printed; what could not be read is said on stderr, with exit 2, never shown as "no".
   if (status.unreadable) throw new UsageError(status.unreadable);
   return EXIT.ok;
-}
+});

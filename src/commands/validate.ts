@@ -1,10 +1,10 @@
 // `xdp-decap validate`: checks a config by the rules `run` starts and reloads with; the Collector receiver asks it too.
 import { ConfigError, type ConfigIssue, formatIssue } from '../config/config-error.ts';
 import { loadConfigFile, runIssues } from '../config/load.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT } from './usage.ts';
 
-export const VALIDATE = defineCommand({
+const VALIDATE = defineCommand({
   name: 'validate',
   summary: 'check a config file by the rules run starts and reloads with, without loading anything',
   description: `Reads the config file and checks it exactly as \`xdp-decap run\` does at start and on every reload (the
@@ -26,12 +26,7 @@ interface ValidateReport {
   problems: ConfigIssue[];
 }
 
-export async function validateCommand(argv: string[]): Promise<number> {
-  const { help, values } = parseCommand(VALIDATE, argv);
-  if (help) {
-    console.log(helpText(VALIDATE));
-    return EXIT.ok;
-  }
+export const validateCommand = command(VALIDATE, async ({ values }) => {
   const source = values.config === '-' ? 'stdin' : values.config;
   let report: ValidateReport;
   let summary = '';
@@ -48,4 +43,4 @@ export async function validateCommand(argv: string[]): Promise<number> {
   else if (report.valid) console.log(summary);
   else for (const p of report.problems) console.error(`xdp-decap validate: ${report.source}: ${formatIssue(p)}`);
   return report.valid ? EXIT.ok : EXIT.usage;
-}
+});

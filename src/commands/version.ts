@@ -4,7 +4,7 @@ import { version as kernelBuild, machine, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { libbpf } from '../ffi/libbpf.ts';
-import { defineCommand, helpText, parseCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT } from './usage.ts';
 
 interface VersionReport {
@@ -58,7 +58,7 @@ function formatVersion(r: VersionReport): string {
   ].join('\n');
 }
 
-export const VERSION = defineCommand({
+const VERSION = defineCommand({
   name: '--version',
   summary: 'the version of xdp-decap, of the libbpf it loads and of the kernel it runs on (also -V)',
   description: 'Prints the version of xdp-decap, of the libbpf it loads and of the kernel it runs on; exits 2 when libbpf does not load.',
@@ -66,14 +66,9 @@ export const VERSION = defineCommand({
   examples: ['xdp-decap --version', 'xdp-decap -V --json'],
 });
 
-export async function versionCommand(argv: string[]): Promise<number> {
-  const { help, values } = parseCommand(VERSION, argv);
-  if (help) {
-    console.log(helpText(VERSION));
-    return EXIT.ok;
-  }
+export const versionCommand = command(VERSION, async ({ values }) => {
   const report = versionReport();
   console.log(values.json ? JSON.stringify(report, null, 2) : formatVersion(report));
   // A libbpf that does not load makes every other command fail: say so by the exit code too.
   return 'version' in report.libbpf ? EXIT.ok : EXIT.usage;
-}
+});

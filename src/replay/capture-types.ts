@@ -117,3 +117,13 @@ export function truncatedCapture(path: string, whole: number, inside: string): C
 export function damagedCapture(path: string, whole: number, problem: string): CaptureError {
   return new CaptureError(path, `frame ${whole + 1}: ${problem}; the file is damaged: check it with capinfos${keepWholeFrames(path, whole, ' before it')}`);
 }
+
+/** A 32-bit field in the byte order of the file or section being read. */
+export function readU32(b: Buffer, at: number, littleEndian: boolean): number {
+  return littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at);
+}
+
+/** A 16-bit field in the byte order of the file or section being read. */
+export function readU16(b: Buffer, at: number, littleEndian: boolean): number {
+  return littleEndian ? b.readUInt16LE(at) : b.readUInt16BE(at);
+}

@@ -7,6 +7,8 @@ import {
   MAXIMUM_SNAPLEN,
   PCAP_MAGIC,
   type PcapRecord,
+  readU16,
+  readU32,
   type TimestampPrecision,
   truncatedCapture,
 } from './capture-types.ts';
@@ -63,11 +65,11 @@ export class PcapFrames implements FrameSource {
   }
 
   private u32(b: Buffer, at: number): number {
-    return this.littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at);
+    return readU32(b, at, this.littleEndian);
   }
 
   private u16(b: Buffer, at: number): number {
-    return this.littleEndian ? b.readUInt16LE(at) : b.readUInt16BE(at);
+    return readU16(b, at, this.littleEndian);
   }
 
   next(copy: boolean): PcapRecord | null {

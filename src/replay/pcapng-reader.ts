@@ -9,6 +9,8 @@ import {
   MAXIMUM_SNAPLEN,
   PCAPNG_MAGIC,
   type PcapRecord,
+  readU16,
+  readU32,
   TWO_TO_32,
   truncatedCapture,
 } from './capture-types.ts';
@@ -86,11 +88,11 @@ export class PcapngFrames implements FrameSource {
   }
 
   private u32(b: Buffer, at: number): number {
-    return this.littleEndian ? b.readUInt32LE(at) : b.readUInt32BE(at);
+    return readU32(b, at, this.littleEndian);
   }
 
   private u16(b: Buffer, at: number): number {
-    return this.littleEndian ? b.readUInt16LE(at) : b.readUInt16BE(at);
+    return readU16(b, at, this.littleEndian);
   }
 
   private truncated(inside: string): CaptureError {
