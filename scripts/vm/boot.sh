@@ -6,9 +6,13 @@
 #   JOB          a bash script; the guest runs it as root, in / of a copy-on-write view of the host's root (the
 #                host's files read-only over virtio-9p, writes to a tmpfs overlay), with its own /proc, /sys, /dev,
 #                /tmp, bpffs, and RESULTS_DIR mounted read-write at /run/vm/results
-#   RESULTS_DIR  receives job.sh, job.log (its output), job.rc (its exit status) and console.log (the serial line)
+#   RESULTS_DIR  receives job.sh, job.log (its output), job.rc (its exit status), console.log (the serial line),
+#                dmesg.txt (the guest kernel's log at the end)
+#                crashes.txt (the guest kernel's lines about processes a core-dumping signal killed)
 # Exit status: the job's; 124 when the VM ran over XDP_DECAP_VM_TIMEOUT seconds (default 1800), 125 when the guest
 # stopped without a job status (a boot failure: console.log says why).
+# A job that failed while the guest's kernel logged a process killed by a signal (a crash of the emulation: see
+# below) is run once more in a fresh boot, saying so; the first run's logs are kept as *.first-run.
 # Environment: XDP_DECAP_VM_MEMORY (MiB, default 4096), XDP_DECAP_VM_CPUS (default 2).
 # No KVM is needed or used: TCG, `-cpu max,-pku,-la57` (XDP_DECAP_VM_CPU): Node crashed now and then under TCG with
 # PKU or 5-level paging emulated, and still does, rarely (a process in one suite run of several). The kernel logs
@@ -61,12 +65,23 @@ qemu_pid=
 trap 'if [ -n "$qemu_pid" ]; then kill "$qemu_pid" 2>/dev/null || true; fi' EXIT
 start=$(date +%s)
 set +e
-for attempt in 1 2; do
-  rm -f "$RESULTS/job.rc" "$RESULTS/job.log"
-  run_qemu
-  qemu_status=$?
-  [ "$qemu_status" -eq 200 ] || break
-done
+boot_once() {
+  local attempt
+  for attempt in 1 2; do
+    rm -f "$RESULTS/job.rc" "$RESULTS/job.log" "$RESULTS/crashes.txt"
+    run_qemu
+    qemu_status=$?
+    [ "$qemu_status" -eq 200 ] || break
+  done
+}
+boot_once
+if [ -s "$RESULTS/job.rc" ] && [ "$(cat "$RESULTS/job.rc")" != 0 ] && [ -s "$RESULTS/crashes.txt" ]; then
+  echo "boot: the job failed (exit $(cat "$RESULTS/job.rc")) while the guest's kernel logged a crash:" >&2
+  sed 's/^/boot:   /' "$RESULTS/crashes.txt" >&2
+  echo "boot: running it once more (first run's logs kept as *.first-run)" >&2
+  for f in job.log console.log crashes.txt dmesg.txt job.rc; do mv "$RESULTS/$f" "$RESULTS/$f.first-run" 2>/dev/null; done
+  boot_once
+fi
 set -e
 echo "boot: $(cat "$KDIR/release") ran $(( $(date +%s) - start )) s (qemu exit $qemu_status)" >&2
 if [ "$qemu_status" -eq 200 ]; then

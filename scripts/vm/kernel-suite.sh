@@ -48,7 +48,4 @@ replay() {
 step verifier verifier
 step kernel-tests kernel_tests
 step replay replay
-# Processes a core-dumping signal killed (segfaults, traps, aborts; the VM boots with print-fatal-signals=1):
-# under qemu's TCG these point at the emulator, not at the test (test/matrix/kernel-matrix.test.ts reruns once).
-dmesg 2>/dev/null | grep -E 'segfault at|traps:|general protection|potentially unexpected fatal signal' > "$RESULTS/crashes.txt" || true
 exit $failed

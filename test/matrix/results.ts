@@ -30,6 +30,8 @@ export interface KernelResult {
   timings: Record<string, number>;
   /** The kernel's lines about processes a core-dumping signal killed (crashes.txt). */
   crashes: string[];
+  /** The same for a first run scripts/vm/boot.sh ran again because of them. */
+  firstRunCrashes: string[];
 }
 
 const read = (dir: string, file: string) => (existsSync(join(dir, file)) ? readFileSync(join(dir, file), 'utf8') : undefined);
@@ -67,6 +69,7 @@ export function readKernelResult(results: string, name: string): KernelResult {
     tests,
     replay: replayJson && existsSync(pcap) ? { summary: replayJson, sha256: createHash('sha256').update(readFileSync(pcap)).digest('hex') } : undefined,
     crashes: (read(dir, 'crashes.txt') ?? '').split('\n').filter(Boolean),
+    firstRunCrashes: (read(dir, 'crashes.txt.first-run') ?? '').split('\n').filter(Boolean),
     timings: Object.fromEntries(
       (read(dir, 'timings') ?? '')
         .trim()
