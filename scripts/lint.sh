@@ -36,7 +36,7 @@ if [ "$FIX" = 1 ]; then
   exit 0
 fi
 
-run biome node_modules/.bin/biome check .
+run biome node_modules/.bin/biome check --error-on-warnings .
 run knip node_modules/.bin/knip --no-progress
 run dependency-cruiser node_modules/.bin/depcruise --config .dependency-cruiser.cjs src bench test scripts dashboards
 run clang-format clang-format --dry-run --Werror bpf/*.c bpf/*.h

@@ -3,7 +3,7 @@ import { buildDemoCollector } from '../demo/collector.ts';
 import { demoPreflight, runDemo } from '../demo/demo.ts';
 import { DemoInterrupted } from '../demo/steps.ts';
 import { formatDemoSummary } from '../demo/summary.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 const DEMO = defineCommand({

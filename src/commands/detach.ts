@@ -5,7 +5,7 @@ import { PROGRAM_NAME } from '../decode/layout.ts';
 import { BpfError } from '../ffi/errors.ts';
 import { detachLegacyXdp, detachLinkById, interfaceIndex, listXdpLinks, programInfo, queryXdp } from '../ffi/xdp.ts';
 import { unreadableProgramsReason } from '../status/read-status.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Where links pinned by xdp-decap (or by hand for it) are expected. */

@@ -4,7 +4,7 @@ import { NetflowInputError, readNfcapdStore } from '../reconcile/nfdump.ts';
 import { type DecapFlow, type ReconcileReport, reconcile } from '../reconcile/reconcile.ts';
 import { formatTable } from '../replay/summary-table.ts';
 import { listInterfaces, missingInterfaces, readProgramFlows, readXdpAttachments } from '../status/read-status.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 /** Default tolerance, in percent: see the help text. */

@@ -9,7 +9,7 @@ import { diagLogger } from '../metrics/meter-pipeline.ts';
 import { InterfaceHeldError } from '../plugin/interface-attacher.ts';
 import { createStderrLogger } from '../plugin/logger.ts';
 import { createPlugin } from '../plugin/plugin.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 const RUN = defineCommand({

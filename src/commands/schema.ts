@@ -1,6 +1,6 @@
 // `xdp-decap schema`: prints the JSON Schema of the config file, for editors and CI validation.
 import { configJsonSchema } from '../config/load.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT } from './usage.ts';
 
 const SCHEMA = defineCommand({

@@ -2,7 +2,7 @@
 
 import { formatTable } from '../replay/summary-table.ts';
 import { type DecapStatus, listInterfaces, missingInterfaces, readStatus } from '../status/read-status.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT, UsageError } from './usage.ts';
 
 const STATUS = defineCommand({

@@ -1,7 +1,7 @@
 // `xdp-decap validate`: checks a config by the rules `run` starts and reloads with; the Collector receiver asks it too.
 import { ConfigError, type ConfigIssue, formatIssue } from '../config/config-error.ts';
 import { loadConfigFile, runIssues } from '../config/load.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT } from './usage.ts';
 
 const VALIDATE = defineCommand({

@@ -4,7 +4,7 @@ import { version as kernelBuild, machine, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { libbpf } from '../ffi/libbpf.ts';
-import { command, defineCommand, helpText } from './command.ts';
+import { command, defineCommand } from './command.ts';
 import { EXIT } from './usage.ts';
 
 interface VersionReport {
