@@ -4,7 +4,7 @@ import { capacitiesFromConfig, dataplaneFromConfig } from '../config/dataplane.t
 import { DEFAULT_CONFIG, loadConfigFile } from '../config/load.ts';
 import { type ReplaySummary, replayCapture } from '../replay/replay.ts';
 import { formatReplaySummary } from '../replay/summary-table.ts';
-import { command, defineCommand } from './command.ts';
+import { command, defineCommand, helpText } from './command.ts';
 import { EXIT } from './usage.ts';
 
 const REPLAY = defineCommand({
